@@ -1,0 +1,239 @@
+"""Load the YAML data contracts and turn one into row checks over a frame of strings.
+
+A contract names an export kind's columns (with the aliases other tools and languages use), their types,
+which are required, allowed values and ranges, the natural key, and the header signature that detects
+the kind. `conform` types a raw frame and returns the rows that broke a rule, one reject per rule broken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+CONTRACT_DIR = Path(__file__).parent
+TYPES = {"string", "integer", "decimal", "date", "datetime", "boolean"}
+REJECT_SCHEMA = {"line": pl.Int64, "column": pl.String, "rule": pl.String, "raw_value": pl.String}
+_TRUE = ["yes", "true", "1", "y", "billable"]
+_FALSE = ["no", "false", "0", "n", "non-billable", ""]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "string"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    formats: tuple[str, ...] = ()
+    repeated: bool = False
+
+
+@dataclass(frozen=True)
+class Contract:
+    kind: str
+    title: str
+    source: str
+    signature: tuple[str, ...]
+    columns: tuple[Column, ...]
+    keys: tuple[str, ...] = ()
+    description: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def canonical_name(self, header: str) -> str | None:
+        """The contract column a header stands for (its own name or an alias), ignoring case."""
+        return self.aliases.get(header.strip().lower())
+
+    def missing_required(self, headers: list[str]) -> list[str]:
+        present = {self.canonical_name(h) for h in headers}
+        return [c.name for c in self.columns if c.required and c.name not in present]
+
+
+def _column(spec: dict) -> Column:
+    col = Column(
+        name=spec["name"],
+        type=spec.get("type", "string"),
+        required=bool(spec.get("required", False)),
+        aliases=tuple(spec.get("aliases", ())),
+        allowed=tuple(str(v) for v in spec.get("allowed", ())),
+        min=spec.get("min"),
+        max=spec.get("max"),
+        formats=tuple(spec.get("formats", ())),
+        repeated=bool(spec.get("repeated", False)),
+    )
+    if col.type not in TYPES:
+        raise ValueError(f"column {col.name!r}: unknown type {col.type!r} (one of {sorted(TYPES)})")
+    if col.type in {"date", "datetime"} and not col.formats:
+        raise ValueError(f"column {col.name!r}: a {col.type} column needs its formats")
+    return col
+
+
+def load(path: Path) -> Contract:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    columns = tuple(_column(c) for c in spec["columns"])
+    aliases = {}
+    for c in columns:
+        for name in (c.name, *c.aliases):
+            aliases[name.strip().lower()] = c.name
+    names = {c.name for c in columns}
+    for key in (*spec.get("keys", ()), *spec["signature"]):
+        if key not in names:
+            raise ValueError(f"{path.name}: {key!r} is in keys or signature but not among the columns")
+    return Contract(
+        kind=spec["kind"],
+        title=spec["title"],
+        source=spec["source"],
+        signature=tuple(spec["signature"]),
+        columns=columns,
+        keys=tuple(spec.get("keys", ())),
+        description=spec.get("description", ""),
+        aliases=aliases,
+    )
+
+
+@cache
+def all_contracts() -> dict[str, Contract]:
+    """Every contract in this folder, by kind."""
+    out = {}
+    for path in sorted(CONTRACT_DIR.glob("*.yaml")):
+        contract = load(path)
+        out[contract.kind] = contract
+    return out
+
+
+def detect(headers: list[str]) -> tuple[str | None, list[str]]:
+    """The kind whose signature the headers carry (the most specific wins), else the closest kinds."""
+    scores = []
+    for contract in all_contracts().values():
+        present = {contract.canonical_name(h) for h in headers}
+        hits = sum(1 for s in contract.signature if s in present)
+        scores.append((hits == len(contract.signature), len(contract.signature), hits, contract.kind))
+    full = sorted((s for s in scores if s[0]), reverse=True)
+    if full:
+        return full[0][3], []
+    closest = sorted(scores, key=lambda s: (s[2] / s[1], s[2]), reverse=True)
+    return None, [s[3] for s in closest if s[2] > 0][:3]
+
+
+def rename_to_contract(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """Rename headers to contract names; repeated columns become name, name__2, ...; others are kept."""
+    mapping: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for header in frame.columns:
+        if header.startswith("_"):
+            continue
+        base = header.split("__")[0] if "__" in header and header.rsplit("__", 1)[1].isdigit() else header
+        name = contract.canonical_name(base)
+        if name is None:
+            continue
+        counts[name] = counts.get(name, 0) + 1
+        mapping[header] = name if counts[name] == 1 else f"{name}__{counts[name]}"
+    return frame.rename(mapping)
+
+
+def _typed(col: Column, raw: pl.Expr) -> pl.Expr:
+    text = raw.str.strip_chars()
+    if col.type == "string":
+        return text
+    if col.type == "integer":
+        return text.str.replace_all(r"[\s\u00a0\u202f]", "").cast(pl.Int64, strict=False)
+    if col.type == "decimal":
+        cleaned = text.str.replace_all(r"[\s\u00a0\u202f]", "")
+        # A lone comma with no dot is a decimal comma (1,5 -> 1.5); commas beside a dot group thousands.
+        cleaned = (
+            pl.when(cleaned.str.contains(r"^-?\d+,\d+$"))
+            .then(cleaned.str.replace(",", "."))
+            .otherwise(cleaned.str.replace_all(",", ""))
+        )
+        return cleaned.cast(pl.Decimal(18, 4), strict=False)
+    if col.type == "boolean":
+        low = text.str.to_lowercase()
+        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
+    dtype = pl.Date if col.type == "date" else pl.Datetime("us")
+    parsed = [
+        # Offsets are normalised to UTC and dropped: the warehouse keeps naive UTC-free local timestamps.
+        text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None).cast(dtype)
+        if "%z" in fmt
+        else text.str.strptime(dtype, fmt, strict=False, exact=True)
+        for fmt in col.formats
+    ]
+    return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
+
+
+def conform(frame: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type a frame of strings by its contract and check every row rule.
+
+    Returns the typed frame (all rows, with `_valid`) and the rejects: one row per (line, column, rule)
+    broken, with the raw value. A row with any reject has `_valid = false`.
+    """
+    frame = rename_to_contract(frame, contract)
+    lineage = [c for c in frame.columns if c.startswith("_")]
+    checks: list[pl.Expr] = []
+    typed: list[pl.Expr] = []
+    for col in contract.columns:
+        names = [c for c in frame.columns if c == col.name or c.startswith(col.name + "__")]
+        if not names:
+            typed.append(pl.lit(None, dtype=_dtype(col)).alias(col.name))
+            continue
+        for name in names if col.repeated else names[:1]:
+            raw = pl.col(name)
+            blank = raw.is_null() | (raw.str.strip_chars() == "")
+            value = pl.when(blank).then(None).otherwise(_typed(col, raw))
+            typed.append(value.alias(name))
+            if col.type != "string":
+                checks.append(_reject(~blank & value.is_null(), name, f"type:{col.type}"))
+            if col.required and name == col.name:
+                checks.append(_reject(blank, name, "required"))
+            if col.allowed:
+                ok = raw.str.strip_chars().str.to_lowercase().is_in([a.lower() for a in col.allowed])
+                checks.append(_reject(~blank & ~ok, name, "allowed:" + "|".join(col.allowed)))
+            if col.min is not None:
+                checks.append(_reject(value < col.min, name, f"min:{col.min}"))
+            if col.max is not None:
+                checks.append(_reject(value > col.max, name, f"max:{col.max}"))
+    if not checks:
+        rejects = pl.DataFrame(schema={c: frame.schema[c] for c in lineage if c != "_line"} | REJECT_SCHEMA)
+    else:
+        flagged = frame.select(*lineage, *checks)
+        rejects = (
+            flagged.unpivot(index=lineage, value_name="hit")
+            .drop_nulls("hit")
+            .select(*lineage, pl.col("hit").struct.unnest())
+            .rename({"_line": "line"})
+            .sort(*[c for c in lineage if c != "_line"], "line", "column", "rule")
+        )
+    bad = rejects.select(*[pl.col(c) for c in lineage if c != "_line"], pl.col("line").alias("_line")).unique()
+    out = frame.select(*lineage, *typed).join(bad.with_columns(_bad=True), on=lineage, how="left")
+    out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
+    return out, rejects.with_columns(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items())
+
+
+def _dtype(col: Column) -> pl.DataType:
+    return {
+        "string": pl.String(),
+        "integer": pl.Int64(),
+        "decimal": pl.Decimal(18, 4),
+        "date": pl.Date(),
+        "datetime": pl.Datetime("us"),
+        "boolean": pl.Boolean(),
+    }[col.type]
+
+
+def _reject(condition: pl.Expr, column: str, rule: str) -> pl.Expr:
+    """A struct (column, rule, raw_value) where the rule is broken, else null."""
+    return (
+        pl.when(condition.fill_null(False))
+        .then(
+            pl.struct(
+                pl.lit(column).alias("column"),
+                pl.lit(rule).alias("rule"),
+                pl.col(column).alias("raw_value"),
+            )
+        )
+        .alias(f"{column}|{rule}")
+    )

@@ -1,0 +1,235 @@
+"""The weekly pipeline's assets, from the inbox's exports to the report pack and the e-mail.
+
+Asset keys are [layer, table] and equal the DuckDB schema.table they write.
+"""
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import shutil
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from pipelines import warehouse
+from pipelines.ingest import ingest
+from pipelines.resources import Mailer, PmoHome
+from transforms.earned_value import cost_worklogs, evm_weekly, portfolio_weekly
+from transforms.staging import READERS
+
+RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in READERS}
+STAGING_KEYS = {reader.table: dg.AssetKey(["staging", reader.table]) for reader in READERS.values()}
+AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audit", "rejects"])
+
+
+@dg.multi_asset(
+    specs=[
+        *(dg.AssetSpec(key, description=f"Rows of every {kind} export as written, as text, with file and line.",
+                       kinds={"duckdb"}) for kind, key in RAW_KEYS.items()),
+        *(dg.AssetSpec(STAGING_KEYS[r.table], deps=[RAW_KEYS[kind]], kinds={"duckdb", "polars"},
+                       description=f"Canonical {r.table}: typed, checked by the {kind} contract, one row per "
+                       f"{', '.join(r.key)}.") for kind, r in READERS.items()),
+        dg.AssetSpec(AUDIT_FILES, description="The manifest: one row per file seen, with its row accounting.",
+                     kinds={"duckdb"}),
+        dg.AssetSpec(AUDIT_REJECTS, description="One row per rejected row and rule: file, line, column, value.",
+                     kinds={"duckdb"}),
+    ],
+    pool="warehouse",
+)  # fmt: skip
+def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
+    """Load the inbox's new exports into raw and rebuild staging from every raw row, in one transaction."""
+    with pmo.connect() as conn:
+        summary = ingest(conn, pmo.inbox_dir)
+        files = conn.sql("SELECT status, count(*) FROM audit.files GROUP BY ALL").fetchall()
+        rejects = conn.sql("SELECT count(*) FROM audit.rejects").fetchall()[0][0]
+        raw_counts = {k: conn.sql(f"SELECT count(*) FROM raw.{k}").fetchall()[0][0]
+                      if warehouse.table_exists(conn, "raw", k) else 0 for k in RAW_KEYS}  # fmt: skip
+    for problem in summary.problems:
+        context.log.warning(problem)
+    for kind, key in RAW_KEYS.items():
+        yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": raw_counts[kind]})
+    for table, key in STAGING_KEYS.items():
+        yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": summary.staging_rows[table]})
+    yield dg.MaterializeResult(
+        asset_key=AUDIT_FILES,
+        metadata={"new_files": summary.new_files, "already_loaded": summary.skipped_known,
+                  "by_status": dict(files)},
+    )  # fmt: skip
+    yield dg.MaterializeResult(asset_key=AUDIT_REJECTS, metadata={"dagster/row_count": rejects})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", "worklog_costs"], deps=[STAGING_KEYS["worklogs"], STAGING_KEYS["people"],
+                     STAGING_KEYS["rates"]], kinds={"duckdb"},
+                     description="One row per worklog: hours × the rate in force on the work date."),
+        dg.AssetSpec(["marts", "cost_exceptions"], deps=[STAGING_KEYS["worklogs"]], kinds={"duckdb"},
+                     description="Hours that could not be costed (unknown project, unmatched person, no rate), "
+                                 "one row per worklog, with the reason. Never dropped."),
+    ],
+    pool="warehouse",
+)  # fmt: skip
+def actual_cost(pmo: PmoHome):
+    """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
+    with pmo.connect() as conn:
+        read = {t: warehouse.read(conn, f"staging.{t}") for t in ("worklogs", "people", "rates")}
+        costed = cost_worklogs(read["worklogs"], read["people"], read["rates"])
+        exceptions = costed.filter(pl.col("exception").is_not_null())
+        warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
+        warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
+    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed.height})
+    yield dg.MaterializeResult(
+        asset_key=["marts", "cost_exceptions"],
+        metadata={"dagster/row_count": exceptions.height,
+                  "hours": float(exceptions.get_column("hours").cast(pl.Float64).sum() or 0)},
+    )  # fmt: skip
+
+
+@dg.asset(
+    key=["marts", "evm_weekly"],
+    deps=[["marts", "worklog_costs"], STAGING_KEYS["projects"], STAGING_KEYS["baselines"],
+          STAGING_KEYS["work_items"], STAGING_KEYS["holidays"]],
+    kinds={"duckdb"},
+    pool="warehouse",
+)  # fmt: skip
+def evm_weekly_mart(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
+    """Earned value per project per status date (PV, EV, AC, CV, SV, CPI, SPI, the EAC family, TCPI),
+    from each project's first baseline week to the as-of date, as ../shared/EVM.md defines them."""
+    with pmo.connect() as conn:
+        status_date = pmo.status_date(conn)
+        frame = evm_weekly(
+            projects=warehouse.read(conn, "staging.projects"),
+            baselines=warehouse.read(conn, "staging.baselines"),
+            work_items=warehouse.read(conn, "staging.work_items"),
+            costed=warehouse.read(conn, "marts.worklog_costs"),
+            holidays=warehouse.read(conn, "staging.holidays"),
+            as_of=status_date,
+            week_ends_on=pmo.settings().pipeline.week_ends_on,
+        )
+        warehouse.replace_table(conn, "marts.evm_weekly", frame, ["project_id", "status_date"])
+    context.log.info(f"earned value up to status date {status_date}")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": frame.height, "status_date": status_date.isoformat(),
+                  "projects": frame.get_column("project_id").n_unique()}
+    )  # fmt: skip
+
+
+@dg.asset(key=["marts", "portfolio_weekly"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse")
+def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
+    """Earned value per portfolio, programme and in total per status date: ratios of summed PV, EV, AC."""
+    with pmo.connect() as conn:
+        frame = portfolio_weekly(warehouse.read(conn, "marts.evm_weekly"), warehouse.read(conn, "staging.projects"))
+        warehouse.replace_table(conn, "marts.portfolio_weekly", frame, ["group_level", "group_key", "status_date"])
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+
+
+PUBLISHED_TABLES = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.cost_exceptions", "audit.files",
+                    "audit.rejects", "staging.projects", "staging.project_map", "staging.baselines",
+                    "staging.work_items", "staging.assets", "staging.risks"]  # fmt: skip
+
+
+@dg.asset(key=["published", "pmo"], deps=[["marts", "portfolio_weekly"], ["marts", "cost_exceptions"]],
+          kinds={"duckdb"}, pool="warehouse")  # fmt: skip
+def published_snapshot(pmo: PmoHome) -> dg.MaterializeResult:
+    """The analysts' read-only copy, <home>/published/pmo.duckdb: marts, audit and the non-personal staging
+    tables. Built aside and swapped in whole, so a reader never sees half of it."""
+    target = pmo.paths.published / "pmo.duckdb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".pmo.{dt.datetime.now().strftime('%H%M%S%f')}.duckdb")
+    with pmo.connect() as conn:
+        conn.sql(f"ATTACH '{tmp}' AS pub")
+        try:
+            for schema in ("marts", "audit", "staging"):
+                conn.sql(f"CREATE SCHEMA pub.{schema}")
+            for name in PUBLISHED_TABLES:
+                conn.sql(f"CREATE TABLE pub.{name} AS SELECT * FROM {name}")
+        finally:
+            conn.sql("DETACH pub")
+    tmp.replace(target)
+    return dg.MaterializeResult(metadata={"path": str(target), "tables": len(PUBLISHED_TABLES)})
+
+
+def _pack_input(pmo: PmoHome):
+    from reports.pack import PackInput
+
+    with pmo.connect() as conn:
+        status_date = pmo.status_date(conn)
+        files = warehouse.read(conn, "audit.files")
+        rejects = conn.sql("SELECT r.*, f.path FROM audit.rejects r JOIN audit.files f USING (file_id)").pl()
+        exceptions = conn.sql(
+            "SELECT project_id, exception AS reason, count(*) AS worklogs, CAST(sum(hours) AS DOUBLE) AS hours"
+            " FROM marts.cost_exceptions GROUP BY ALL ORDER BY project_id NULLS FIRST, reason"
+        ).pl()
+        evm = conn.sql("SELECT * FROM marts.evm_weekly WHERE status_date <= ?", params=[status_date]).pl()
+        portfolio = conn.sql("SELECT * FROM marts.portfolio_weekly WHERE status_date <= ?", params=[status_date]).pl()
+        projects = warehouse.read(conn, "staging.projects")
+    manifest = "\n".join(sorted(files.get_column("sha256").to_list()))
+    return PackInput(
+        status_date=status_date,
+        currency=pmo.settings().pipeline.currency,
+        projects=projects,
+        evm=evm,
+        portfolio=portfolio,
+        files=files,
+        rejects=rejects,
+        exceptions=exceptions,
+        snapshot=hashlib.sha256(manifest.encode()).hexdigest(),
+        version=importlib.metadata.version("pmo-kpi"),
+        generated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+    )
+
+
+def swap_in(tmp: Path, target: Path) -> None:
+    """Replace a folder whole: the old one is moved aside first, so the target is never half-written."""
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+@dg.asset(key=["reports", "pack"], deps=[["marts", "portfolio_weekly"], ["marts", "cost_exceptions"]],
+          kinds={"html"})  # fmt: skip
+def report_pack(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
+    """The weekly HTML pack, <home>/reports/<status_date>/: portfolio index, one page per project, data
+    quality. Works offline; built aside and swapped in whole."""
+    from reports.pack import render_pack
+
+    inp = _pack_input(pmo)
+    pages = render_pack(inp)
+    target = pmo.paths.reports / inp.status_date.isoformat()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{inp.status_date.isoformat()}.", dir=target.parent))
+    for relative, html in pages.items():
+        path = tmp / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    tmp.chmod(0o755)
+    swap_in(tmp, target)
+    context.log.info(f"pack written to {target}")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(target / "index.html")), "pages": len(pages),
+                  "status_date": inp.status_date.isoformat()}
+    )  # fmt: skip
+
+
+@dg.asset(key=["reports", "leadership_email"], deps=[["reports", "pack"]], kinds={"email"})
+def leadership_email(context: dg.AssetExecutionContext, pmo: PmoHome, mailer: Mailer) -> dg.MaterializeResult:
+    """The KPI e-mail for leadership: portfolio figures and a static chart, no names or rates. Sent by SMTP
+    when configured, else written to <home>/outbox/."""
+    from reports import charts
+    from reports.email import leadership_email as build
+
+    inp = _pack_input(pmo)
+    settings = pmo.settings().email
+    total = inp.portfolio.filter(pl.col("group_level") == "total")
+    png = charts.to_png(charts.s_curve(total, "Portfolio S-curve", inp.currency))
+    message = build(inp, settings.sender, settings.leadership, png)
+    outcome = mailer.deliver(message, pmo.paths.outbox, f"{inp.status_date.isoformat()}-leadership")
+    context.log.info(f"leadership e-mail {outcome}")
+    return dg.MaterializeResult(metadata={"delivery": outcome, "recipients": len(settings.leadership)})

@@ -1,0 +1,67 @@
+"""The one Definitions object: assets from raw exports to the report pack, resources, job and schedule.
+
+Load it with `dagster dev` from the repository root (pyproject's [tool.dagster]) or `make dev`.
+The documented exception to "nothing runs at import time": the home's settings file is read once here,
+because the schedule's weekday, time and time zone are arguments of the definitions themselves.
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines import assets
+from pipelines.home import Home
+from pipelines.resources import Mailer, PmoHome
+from transforms.calendar import isodow, week_end
+
+HOME = os.environ.get("PMO_HOME", "var")
+SETTINGS = Home(Path(HOME)).settings()
+
+weekly_pack = dg.define_asset_job(
+    "weekly_pack",
+    selection=dg.AssetSelection.all(),
+    description="Ingest the inbox, build the marts, publish the analysts' snapshot, render the pack, e-mail it.",
+)
+
+
+def _cron(weekday: str, time: str) -> str:
+    hour, minute = time.split(":")
+    return f"{int(minute)} {int(hour)} * * {isodow(weekday) % 7}"
+
+
+@dg.schedule(
+    job=weekly_pack,
+    cron_schedule=_cron(SETTINGS.schedule.weekday, SETTINGS.schedule.time),
+    execution_timezone=SETTINGS.schedule.timezone,
+    name="weekly_pack_schedule",
+)
+def weekly_pack_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Every week: the pack for the week that has just ended."""
+    tick = context.scheduled_execution_time.date()
+    week_ends_on = SETTINGS.pipeline.week_ends_on
+    status_date = week_end(tick, week_ends_on)
+    if status_date >= tick:
+        status_date -= dt.timedelta(days=7)
+    return dg.RunRequest(
+        run_key=status_date.isoformat(),
+        run_config={"resources": {"pmo": {"config": {"home": HOME, "as_of": status_date.isoformat()}}}},
+        tags={"status_date": status_date.isoformat()},
+    )
+
+
+defs = dg.Definitions(
+    assets=[
+        assets.exports,
+        assets.actual_cost,
+        assets.evm_weekly_mart,
+        assets.portfolio_weekly_mart,
+        assets.published_snapshot,
+        assets.report_pack,
+        assets.leadership_email,
+    ],
+    jobs=[weekly_pack],
+    schedules=[weekly_pack_schedule],
+    resources={"pmo": PmoHome(home=HOME), "mailer": Mailer()},
+)

@@ -1,0 +1,60 @@
+"""The product's own inputs (project register, mapping, baseline, rates, people, holidays, risks).
+
+Their columns already carry the canonical names (docs/inputs.md), so reading them is a selection.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.readers.common import lineage
+
+
+def _select(typed: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    return typed.select(*columns, *lineage())
+
+
+def projects(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per PMO project."""
+    out = _select(
+        typed,
+        ["project_id", "name", "portfolio", "programme", "sponsor", "manager", "status", "ev_technique"],
+    )
+    return out.with_columns(
+        typed.get_column("eac_method").fill_null("cpi"),
+        typed.get_column("calendar_id").fill_null("default"),
+        typed.get_column("closed_on"),
+    )
+
+
+def project_map(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per source identifier."""
+    return _select(typed, ["source_kind", "source_key", "project_id"])
+
+
+def baselines(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per budgeted element of a baseline version."""
+    cols = ["project_id", "baseline_version", "effective_from", "reason", "element_key", "cost_category"]
+    return _select(typed, [*cols, "budget", "planned_start", "planned_finish"])
+
+
+def rates(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per person or role and start date of a rate."""
+    return _select(typed, ["person_id", "role", "hourly_rate", "currency", "valid_from", "valid_to"])
+
+
+def people(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per person."""
+    cols = ["person_id", "display_name", "email", "team", "role", "jira_account_id", "tempo_user"]
+    return _select(typed, [*cols, "contracted_hours_week"])
+
+
+def holidays(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per calendar and non-working day."""
+    return _select(typed, ["calendar_id", "date", "holiday"])
+
+
+def risks(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per risk at its latest review."""
+    cols = ["risk_id", "project_id", "title", "probability", "cost_impact", "schedule_impact_days"]
+    return _select(typed, [*cols, "owner", "status", "review_date", "response"])

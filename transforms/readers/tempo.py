@@ -1,0 +1,30 @@
+"""Tempo worklog export → canonical worklogs, one row per logged period of work."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.readers.common import lineage
+
+_FIELDS = ["Issue Key", "Work date", "Username", "Full name", "Hours", "Work Description"]
+
+
+def worklogs(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per worklog. Without Tempo's worklog id, the id hashes the worklog's own fields
+    plus its rank among identical rows of the file, so overlapping exports still deduplicate."""
+    fields = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in _FIELDS], separator="\x1f")
+    rank = pl.int_range(pl.len()).over("_source_file", fields)
+    derived = pl.concat_str(fields, rank.cast(pl.String), separator="\x1f").hash(seed=0).cast(pl.String)
+    return typed.select(
+        pl.coalesce(pl.col("Worklog Id"), pl.lit("h") + derived).alias("worklog_id"),
+        pl.lit("tempo").alias("source_kind"),
+        pl.coalesce(pl.col("Username"), pl.col("Full name")).alias("person_source_id"),
+        pl.col("Full name").alias("person_name"),
+        pl.col("Issue Key").alias("item_key"),
+        pl.col("Project Key").alias("source_project_key"),
+        pl.col("Work date").alias("work_date"),
+        pl.col("Hours").alias("hours"),
+        (pl.col("Billed Hours").fill_null(0) > 0).alias("billable"),
+        pl.col("Work Description").alias("description"),
+        *lineage(),
+    )
