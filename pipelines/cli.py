@@ -35,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="ingest an inbox, build the marts, render the pack, write or send e-mail")
     run.add_argument("--inbox", type=Path, required=True, help="folder of exports (searched recursively)")
     run.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
-    run.add_argument("--as-of", type=_date, default="", help="status date (a week end); default: the last "
+    run.add_argument("--as-of", type=_date, default=None, help="status date (a week end); default: the last "
                      "complete week in the data")  # fmt: skip
     demo = sub.add_parser("demo", help="generate the demo portfolio's exports and run the weekly pipeline on it")
     demo.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
@@ -50,11 +50,17 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
     """Run the weekly job in process against the home's Dagster instance, so the run shows in the UI."""
     from pipelines.home import Home, HomeLocked, RunLock, SettingsError
 
+    from transforms.calendar import is_week_end
+
     paths = Home(home.resolve())
     try:
-        paths.settings()
+        settings = paths.settings()
     except SettingsError as exc:
         _say(f"error: {exc}")
+        return USAGE
+    week_ends_on = settings.pipeline.week_ends_on
+    if as_of and not is_week_end(dt.date.fromisoformat(as_of), week_ends_on):
+        _say(f"error: --as-of {as_of} is not a status date: weeks end on {week_ends_on}")
         return USAGE
     if not inbox.is_dir():
         _say(f"error: inbox {inbox} is not a folder")
@@ -87,7 +93,7 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
         )
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure or e.event_type_value == "RUN_FAILURE"]
-        messages = [str(e.event_specific_data.error.message).strip() for e in failures
+        messages = [_root_cause(e.event_specific_data.error) for e in failures
                     if getattr(e.event_specific_data, "error", None)]  # fmt: skip
         if any("another run holds" in m for m in messages):
             _say(f"error: another run holds {paths.root}")
@@ -96,6 +102,13 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
             _say(f"error: {message}")
         return FAILED
     return _report(paths)
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message: what went wrong, without Dagster's wrapping."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error.message).strip()
 
 
 def _report(paths) -> int:
@@ -144,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
         return demo(args.home)
-    return run_pipeline(args.home, args.inbox, args.as_of)
+    return run_pipeline(args.home, args.inbox, args.as_of or "")
 
 
 if __name__ == "__main__":

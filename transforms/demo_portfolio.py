@@ -123,7 +123,7 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
         start = _monday(first_day + dt.timedelta(weeks=rng.randint(0, 10)))
         duration_weeks = rng.randint(18, 34)
         team = rng.sample(people[:-1], k=rng.randint(3, 6))
-        pm = people[5 + 6 * (p % 6)]
+        pm = people[(5 + 6 * p) % len(people)]
         register.append(
             [
                 pid,

@@ -1,0 +1,47 @@
+"""Contracts: detection by header signature, typing, and one reject per broken rule."""
+
+import polars as pl
+
+from data_contracts.contract import all_contracts, conform, detect
+from transforms.ingest import parse_export
+
+
+def test_every_contract_loads_and_signatures_are_distinct():
+    contracts = all_contracts()
+    assert len(contracts) >= 10
+    for contract in contracts.values():
+        kind, _ = detect(list(contract.signature))
+        assert kind == contract.kind
+
+
+def test_unknown_header_names_the_closest_formats():
+    parsed = parse_export("drop/mystery.csv", b"Issue key,Summary,Foo\nA-1,x,y\n")
+    assert parsed.status == "unrecognised"
+    assert "closest: Jira issue export" in parsed.message and "drop/mystery.csv" in parsed.message
+
+
+def test_missing_required_column_quarantines_the_file():
+    parsed = parse_export("tempo/x.csv", b"Issue Key,Work date,Full name\nA-1,2026-01-05,Ana\n")
+    assert parsed.status == "rejected" and "Hours" in parsed.message
+
+
+def test_row_rules_give_line_column_rule_and_raw_value():
+    raw = pl.DataFrame(
+        {
+            "risk_id": ["R1", "R2", "R3"],
+            "project_id": ["P", "P", "P"],
+            "title": ["ok", "too likely", ""],
+            "probability": ["0,25", "1.5", "0.1"],
+            "status": ["open", "open", "maybe"],
+            "_line": [2, 3, 4],
+            "_source_file": [9, 9, 9],
+        }
+    )
+    typed, rejects = conform(raw, all_contracts()["risk_register"])
+    assert typed.get_column("_valid").to_list() == [True, False, False]
+    assert float(typed.get_column("probability")[0]) == 0.25  # decimal comma
+    assert rejects.select("line", "column", "rule", "raw_value").rows() == [
+        (3, "probability", "max:1", "1.5"),
+        (4, "status", "allowed:open|closed", "maybe"),
+        (4, "title", "required", ""),
+    ]

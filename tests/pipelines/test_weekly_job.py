@@ -1,0 +1,123 @@
+"""The whole asset graph, materialized for real into a DuckDB file under tmp_path."""
+
+import datetime as dt
+import email
+from email import policy
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.definitions import defs
+from pipelines.resources import Mailer, PmoHome
+
+ASSETS = list(defs.assets)  # every asset of the one Definitions object
+
+
+def _materialize(home, inbox):
+    return dg.materialize(ASSETS, resources={"pmo": PmoHome(home=str(home), inbox=str(inbox)), "mailer": Mailer()})
+
+
+@pytest.fixture
+def built(tmp_path, small_inbox, monkeypatch):
+    monkeypatch.delenv("PMO_SMTP_HOST", raising=False)
+    home = tmp_path / "home"
+    result = _materialize(home, small_inbox)
+    assert result.success
+    return home, small_inbox
+
+
+def test_asset_keys_are_pinned():
+    keys = {"/".join(k.path) for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {
+        "raw/jira_issues",
+        "raw/tempo_worklogs",
+        "staging/work_items",
+        "staging/worklogs",
+        "staging/baselines",
+        "audit/files",
+        "audit/rejects",
+        "marts/worklog_costs",
+        "marts/cost_exceptions",
+        "marts/evm_weekly",
+        "marts/portfolio_weekly",
+        "published/pmo",
+        "reports/pack",
+        "reports/leadership_email",
+    } <= keys
+
+
+def test_every_row_is_accounted_for_and_bad_rows_are_rejected_with_their_line(built):
+    home, _ = built
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        files = conn.sql("SELECT * FROM audit.files WHERE status = 'parsed'").pl()
+        rejects = conn.sql(
+            "SELECT f.path, r.line, r.column, r.rule, r.raw_value FROM audit.rejects r JOIN audit.files f USING (file_id)"
+            " ORDER BY f.path, r.line, r.column"
+        ).pl()
+    assert files.height == 10
+    balance = files.select(
+        pl.col("rows_in_file") - pl.col("rows_loaded") - pl.col("rows_duplicate") - pl.col("rows_rejected")
+    )
+    assert balance.to_series().to_list() == [0] * 10
+    tempo = rejects.filter(pl.col("path").str.starts_with("tempo/"))
+    # The generator writes the negative-hours row first (line 2) and the impossible date (31 Feb) last.
+    assert tempo.row(0) == (tempo.row(0)[0], 2, "Hours", "min:0", "-3.00")
+    assert tempo.row(-1)[2:] == ("Work date", "type:date", "31/02/2026")
+
+
+def test_actual_cost_reconciles_with_the_costed_worklogs(built):
+    home, _ = built
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        as_of = conn.sql("SELECT max(status_date) FROM marts.evm_weekly").fetchall()[0][0]
+        evm = conn.sql(
+            "SELECT project_id, ac FROM marts.evm_weekly WHERE status_date = ? ORDER BY 1", params=[as_of]
+        ).fetchall()
+        costs = conn.sql(
+            "SELECT project_id, sum(cost) FROM marts.worklog_costs WHERE exception IS NULL AND work_date <= ?"
+            " GROUP BY 1 ORDER BY 1",
+            params=[as_of],
+        ).fetchall()
+        grid = conn.sql("SELECT DISTINCT isodow(status_date) FROM marts.evm_weekly").fetchall()
+    assert as_of == dt.date(2026, 3, 15)
+    assert evm == costs and len(evm) == 3
+    assert grid == [(7,)]  # every status date is a Sunday
+
+
+def test_second_run_changes_nothing(built):
+    home, inbox = built
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        before = conn.sql("SELECT * FROM marts.evm_weekly ORDER BY ALL").pl()
+        files_before = conn.sql("SELECT file_id, sha256, rows_loaded FROM audit.files ORDER BY 1").pl()
+    assert _materialize(home, inbox).success
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        after = conn.sql("SELECT * FROM marts.evm_weekly ORDER BY ALL").pl()
+        files_after = conn.sql("SELECT file_id, sha256, rows_loaded FROM audit.files ORDER BY 1").pl()
+        worklogs = conn.sql("SELECT count(*) FROM staging.worklogs").fetchall()[0][0]
+        raw = conn.sql("SELECT count(*) FROM raw.tempo_worklogs").fetchall()[0][0]
+    assert before.equals(after) and files_before.equals(files_after)
+    assert raw == worklogs + 2  # loaded once, not twice; the two rejected rows stay in raw only
+
+
+def test_outputs_exist_and_open(built):
+    home, _ = built
+    with duckdb.connect(str(home / "published" / "pmo.duckdb"), read_only=True) as conn:
+        published = conn.sql("SELECT count(*) FROM marts.evm_weekly").fetchall()[0][0]
+        tables = {
+            r[0] for r in conn.sql("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+        }
+    assert published > 0
+    assert "staging.worklogs" not in tables and "staging.rates" not in tables  # personal data stays home
+    index = (home / "reports" / "2026-03-15" / "index.html").read_text(encoding="utf-8")
+    for project in ("PRJ-001", "PRJ-002", "PRJ-003"):
+        assert f'href="projects/{project}.html"' in index
+        assert (home / "reports" / "2026-03-15" / "projects" / f"{project}.html").exists()
+    assert "<svg" in index and "cdn" not in index.lower() and "<script" not in index
+    message = email.message_from_bytes(
+        (home / "outbox" / "2026-03-15-leadership.eml").read_bytes(), policy=policy.default
+    )
+    html = message.get_body(("html",)).get_content()
+    images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    assert message.get_body(("plain",)) is not None and len(images) == 1
+    assert f"cid:{images[0]['Content-ID'].strip('<>')}" in html
