@@ -14,6 +14,20 @@ import sys
 from pathlib import Path
 
 DONE, FAILED, USAGE, REJECTED, LOCKED = 0, 1, 2, 3, 4
+DEMO_SETTINGS = """\
+[pipeline]
+currency = "EUR"
+week_ends_on = "sunday"
+
+[schedule]
+weekday = "monday"
+time = "07:00"
+timezone = "Europe/Paris"
+
+[email]
+sender = "pmo-kpi@example.org"
+leadership = ["cio@example.org", "cfo@example.org"]
+"""
 
 
 def _date(value: str) -> str:
@@ -49,7 +63,6 @@ def _say(message: str) -> None:
 def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
     """Run the weekly job in process against the home's Dagster instance, so the run shows in the UI."""
     from pipelines.home import Home, HomeLocked, RunLock, SettingsError
-
     from transforms.calendar import is_week_end
 
     paths = Home(home.resolve())
@@ -145,6 +158,9 @@ def demo(home: Path) -> int:
         target = inbox / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+    settings = home / "pmo.toml"
+    if not settings.exists():
+        settings.write_text(DEMO_SETTINGS, encoding="utf-8")
     _say(f"demo portfolio written to {inbox}")
     code = run_pipeline(home, inbox, "")
     if code == REJECTED:

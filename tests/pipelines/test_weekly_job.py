@@ -53,7 +53,8 @@ def test_every_row_is_accounted_for_and_bad_rows_are_rejected_with_their_line(bu
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         files = conn.sql("SELECT * FROM audit.files WHERE status = 'parsed'").pl()
         rejects = conn.sql(
-            "SELECT f.path, r.line, r.column, r.rule, r.raw_value FROM audit.rejects r JOIN audit.files f USING (file_id)"
+            "SELECT f.path, r.line, r.column, r.rule, r.raw_value"
+            " FROM audit.rejects r JOIN audit.files f USING (file_id)"
             " ORDER BY f.path, r.line, r.column"
         ).pl()
     assert files.height == 10
