@@ -122,3 +122,14 @@ def test_outputs_exist_and_open(built):
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
     assert message.get_body(("plain",)) is not None and len(images) == 1
     assert f"cid:{images[0]['Content-ID'].strip('<>')}" in html
+
+
+def test_schedule_reports_the_week_that_has_just_ended():
+    from pipelines.definitions import weekly_pack_schedule
+
+    # Monday 29 June 2026, 07:00: the week that has just ended is the one ending Sunday 28 June.
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 6, 29, 7, 0))
+    request = weekly_pack_schedule(context)
+    assert request.run_config["resources"]["pmo"]["config"]["as_of"] == "2026-06-28"
+    assert request.run_key == "2026-06-28"
+    assert weekly_pack_schedule.cron_schedule == "0 7 * * 1"
