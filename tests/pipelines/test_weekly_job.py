@@ -133,3 +133,22 @@ def test_schedule_reports_the_week_that_has_just_ended():
     assert request.run_config["resources"]["pmo"]["config"]["as_of"] == "2026-06-28"
     assert request.run_key == "2026-06-28"
     assert weekly_pack_schedule.cron_schedule == "0 7 * * 1"
+
+
+def test_a_run_started_outside_the_cli_also_respects_the_home_lock(tmp_path, small_inbox):
+    # The CLI checks the lock before it starts; runs from the UI or the schedule rely on the resource's lock.
+    from pipelines.home import RunLock
+
+    home = tmp_path / "home"
+    lock = RunLock(home)
+    lock.acquire()
+    try:
+        result = dg.materialize(
+            ASSETS,
+            resources={"pmo": PmoHome(home=str(home), inbox=str(small_inbox)), "mailer": Mailer()},
+            raise_on_error=False,
+        )
+    finally:
+        lock.release()
+    assert not result.success
+    assert not (home / "warehouse.duckdb").exists()
