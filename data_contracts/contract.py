@@ -44,6 +44,7 @@ class Contract:
     keys: tuple[str, ...] = ()
     description: str = ""
     aliases: dict[str, str] = field(default_factory=dict)
+    row_cap: int | None = None  # the tool's export limit: a file of exactly this many rows was probably cut
 
     def canonical_name(self, header: str) -> str | None:
         """The contract column a header stands for (its own name or an alias), ignoring case."""
@@ -93,6 +94,7 @@ def load(path: Path) -> Contract:
         keys=tuple(spec.get("keys", ())),
         description=spec.get("description", ""),
         aliases=aliases,
+        row_cap=spec.get("row_cap"),
     )
 
 
@@ -136,45 +138,76 @@ def rename_to_contract(frame: pl.DataFrame, contract: Contract) -> pl.DataFrame:
     return frame.rename(mapping)
 
 
-def _typed(col: Column, raw: pl.Expr) -> pl.Expr:
+_FILE = "_source_file"
+_SPACES = r"[\s\u00a0\u202f']"  # thousands separators: spaces (GLPI's "2 553"), no-break spaces, apostrophes
+# A decimal comma: 1,5 or 1.234,56 or 0,125; a decimal point: 1.5 or 1,234.56.
+_COMMA_DECIMAL = r"^-?(\d{1,3}(\.\d{3})+|\d+),\d+$"
+_POINT_DECIMAL = r"^-?(\d{1,3}(,\d{3})+|\d+)\.\d+$"
+
+
+def _typed(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
+    """The typed value of a raw text column, and (for dates and decimals) what was detected in its file.
+
+    Formats are decided per file, never per value: a file is written in one date format, so 03/04/2025
+    is read the way the rest of its file reads (the format that parses most of its values; ties go to
+    the contract's first). Likewise a file writes decimals with a comma or with a point, never both.
+    """
     text = raw.str.strip_chars()
     if col.type == "string":
-        return text
+        return text, None
     if col.type == "integer":
-        return text.str.replace_all(r"[\s\u00a0\u202f]", "").cast(pl.Int64, strict=False)
+        return text.str.replace_all(_SPACES, "").cast(pl.Int64, strict=False), None
     if col.type == "decimal":
-        cleaned = text.str.replace_all(r"[\s\u00a0\u202f]", "")
-        # A lone comma with no dot is a decimal comma (1,5 -> 1.5); commas beside a dot group thousands.
-        cleaned = (
-            pl.when(cleaned.str.contains(r"^-?\d+,\d+$"))
-            .then(cleaned.str.replace(",", "."))
+        cleaned = text.str.replace_all(_SPACES, "")
+        comma = cleaned.str.contains(_COMMA_DECIMAL).any().over(_FILE) & ~cleaned.str.contains(
+            _POINT_DECIMAL
+        ).any().over(_FILE)
+        value = (
+            pl.when(comma)
+            .then(cleaned.str.replace_all(r"\.", "").str.replace(",", "."))
             .otherwise(cleaned.str.replace_all(",", ""))
         )
-        return cleaned.cast(pl.Decimal(18, 4), strict=False)
+        return value.cast(pl.Decimal(18, 4), strict=False), pl.when(comma).then(pl.lit("decimal comma"))
     if col.type == "boolean":
         low = text.str.to_lowercase()
-        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
+        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False), None
     dtype = pl.Date if col.type == "date" else pl.Datetime("us")
     parsed = [
-        # Offsets are normalised to UTC and dropped: the warehouse keeps naive UTC-free local timestamps.
+        # Offsets are normalised to UTC and dropped: the warehouse keeps naive timestamps.
         text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None).cast(dtype)
         if "%z" in fmt
         else text.str.strptime(dtype, fmt, strict=False, exact=True)
         for fmt in col.formats
     ]
-    return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
+    if len(parsed) == 1:
+        return parsed[0], pl.when(text.is_not_null().any().over(_FILE)).then(pl.lit(col.formats[0]))
+    hits = [p.is_not_null().sum().over(_FILE) for p in parsed]
+    best = pl.max_horizontal(hits)
+    value, chosen = pl.when(hits[0] == best).then(parsed[0]), pl.when(hits[0] == best).then(pl.lit(col.formats[0]))
+    for p, h, fmt in zip(parsed[1:], hits[1:], col.formats[1:], strict=True):
+        value, chosen = value.when(h == best).then(p), chosen.when(h == best).then(pl.lit(fmt))
+    return value, pl.when(best > 0).then(chosen)
 
 
-def conform(frame: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass(frozen=True)
+class Conformed:
+    typed: pl.DataFrame  # every row, typed, with `_valid`
+    rejects: pl.DataFrame  # _source_file, line, column, rule, raw_value: one row per rule broken
+    formats: pl.DataFrame  # _source_file, column, format: the date format or decimal comma found per file
+
+
+def conform(frame: pl.DataFrame, contract: Contract) -> Conformed:
     """Type a frame of strings by its contract and check every row rule.
 
-    Returns the typed frame (all rows, with `_valid`) and the rejects: one row per (line, column, rule)
-    broken, with the raw value. A row with any reject has `_valid = false`.
+    A row with any reject has `_valid = false`. `frame` carries `_source_file` and `_line`.
     """
     frame = rename_to_contract(frame, contract)
+    if _FILE not in frame.columns:
+        frame = frame.with_columns(pl.lit(0, pl.Int64).alias(_FILE))
     lineage = [c for c in frame.columns if c.startswith("_")]
     checks: list[pl.Expr] = []
     typed: list[pl.Expr] = []
+    detected: list[pl.Expr] = []
     for col in contract.columns:
         names = [c for c in frame.columns if c == col.name or c.startswith(col.name + "__")]
         if not names:
@@ -183,8 +216,11 @@ def conform(frame: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.D
         for name in names if col.repeated else names[:1]:
             raw = pl.col(name)
             blank = raw.is_null() | (raw.str.strip_chars() == "")
-            value = pl.when(blank).then(None).otherwise(_typed(col, raw))
+            parsed, found = _typed(col, pl.when(blank).then(None).otherwise(raw))
+            value = pl.when(blank).then(None).otherwise(parsed)
             typed.append(value.alias(name))
+            if found is not None and name == col.name:
+                detected.append(found.alias(name))
             if col.type != "string":
                 checks.append(_reject(~blank & value.is_null(), name, f"type:{col.type}"))
             if col.required and name == col.name:
@@ -196,8 +232,9 @@ def conform(frame: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.D
                 checks.append(_reject(value < col.min, name, f"min:{col.min}"))
             if col.max is not None:
                 checks.append(_reject(value > col.max, name, f"max:{col.max}"))
+    keys = [c for c in lineage if c != "_line"]
     if not checks:
-        rejects = pl.DataFrame(schema={c: frame.schema[c] for c in lineage if c != "_line"} | REJECT_SCHEMA)
+        rejects = pl.DataFrame(schema={c: frame.schema[c] for c in keys} | REJECT_SCHEMA)
     else:
         flagged = frame.select(*lineage, *checks)
         rejects = (
@@ -205,12 +242,21 @@ def conform(frame: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.D
             .drop_nulls("hit")
             .select(*lineage, pl.col("hit").struct.unnest())
             .rename({"_line": "line"})
-            .sort(*[c for c in lineage if c != "_line"], "line", "column", "rule")
+            .sort(*keys, "line", "column", "rule")
         )
-    bad = rejects.select(*[pl.col(c) for c in lineage if c != "_line"], pl.col("line").alias("_line")).unique()
+    bad = rejects.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
     out = frame.select(*lineage, *typed).join(bad.with_columns(_bad=True), on=lineage, how="left")
     out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
-    return out, rejects.with_columns(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items())
+    formats = pl.DataFrame(schema={_FILE: pl.Int64, "column": pl.String, "format": pl.String})
+    if detected:
+        formats = (
+            frame.select(pl.col(_FILE).cast(pl.Int64), *detected)
+            .unique(_FILE)
+            .unpivot(index=_FILE, variable_name="column", value_name="format")
+            .drop_nulls("format")
+            .sort(_FILE, "column")
+        )
+    return Conformed(out, rejects.with_columns(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items()), formats)
 
 
 def _dtype(col: Column) -> pl.DataType:

@@ -16,11 +16,13 @@ import polars as pl
 from pipelines import warehouse
 from pipelines.ingest import ingest
 from pipelines.resources import Mailer, PmoHome
+from transforms.canonical import KEYS
 from transforms.earned_value import cost_worklogs, evm_weekly, portfolio_weekly
-from transforms.staging import READERS
+from transforms.staging import KINDS, READERS
 
-RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in READERS}
-STAGING_KEYS = {reader.table: dg.AssetKey(["staging", reader.table]) for reader in READERS.values()}
+RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in KINDS}
+STAGING_KEYS = {table: dg.AssetKey(["staging", table]) for table in KEYS}
+FEEDS = {table: sorted({r.kind for r in READERS if r.table == table}) for table in KEYS}
 AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audit", "rejects"])
 
 
@@ -28,9 +30,10 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
     specs=[
         *(dg.AssetSpec(key, description=f"Rows of every {kind} export as written, as text, with file and line.",
                        kinds={"duckdb"}) for kind, key in RAW_KEYS.items()),
-        *(dg.AssetSpec(STAGING_KEYS[r.table], deps=[RAW_KEYS[kind]], kinds={"duckdb", "polars"},
-                       description=f"Canonical {r.table}: typed, checked by the {kind} contract, one row per "
-                       f"{', '.join(r.key)}.") for kind, r in READERS.items()),
+        *(dg.AssetSpec(key, deps=[RAW_KEYS[kind] for kind in FEEDS[table]], kinds={"duckdb", "polars"},
+                       description=f"Canonical {table} from {', '.join(FEEDS[table]) or 'no export yet'}: typed, "
+                       f"checked by their contracts, one row per {', '.join(KEYS[table])}.")
+          for table, key in STAGING_KEYS.items()),
         dg.AssetSpec(AUDIT_FILES, description="The manifest: one row per file seen, with its row accounting.",
                      kinds={"duckdb"}),
         dg.AssetSpec(AUDIT_REJECTS, description="One row per rejected row and rule: file, line, column, value.",

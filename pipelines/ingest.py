@@ -17,8 +17,10 @@ import polars as pl
 
 from data_contracts.contract import all_contracts
 from pipelines import warehouse
+from transforms import resolve
+from transforms.canonical import KEYS
 from transforms.ingest import parse_export
-from transforms.staging import READERS, resolve_work_items, resolve_worklogs, stage
+from transforms.staging import KINDS, stage_all
 
 
 @dataclass
@@ -90,36 +92,46 @@ def _raw(conn: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
 
 
 def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+    """Stage every raw row again (so a run is idempotent) and write the per-file accounting."""
+    staged = stage_all({kind: _raw(conn, kind) for kind in KINDS})
+    tables = dict(staged.tables)
+    tables["work_items"] = resolve.work_items(tables["work_items"], tables["project_map"])
+    tables["worklogs"] = resolve.worklogs(
+        tables["worklogs"], tables["work_items"], tables["project_map"], tables["people"], tables["person_aliases"]
+    )
+    tables["assets"] = resolve.assets(tables["assets"], tables["project_map"])
+    tables["licences"] = resolve.assets(tables["licences"], tables["project_map"])
+    for table, frame in tables.items():
+        summary.staging_rows[table] = warehouse.replace_table(conn, f"staging.{table}", frame, list(KEYS[table]))
     conn.sql("DELETE FROM audit.rejects WHERE stage = 'row'")
-    staged = {}
-    for kind, reader in READERS.items():
-        result = stage(kind, _raw(conn, kind))
-        staged[reader.table] = result.rows
-        rejects = result.rejects.select(
-            pl.col("_source_file").alias("file_id"),
-            "line",
-            "column",
-            "rule",
-            "raw_value",
-            pl.lit("row").alias("stage"),
-        )
-        conn.register("_r", rejects)
-        conn.sql("INSERT INTO audit.rejects SELECT * FROM _r")
-        conn.unregister("_r")
-        conn.register("_c", result.counts)
-        conn.sql(
-            "UPDATE audit.files f SET rows_in_file = c.rows_in_file, rows_loaded = c.rows_loaded,"
-            " rows_duplicate = c.rows_duplicate, rows_rejected = c.rows_rejected"
-            " FROM _c c WHERE f.file_id = c._source_file"
-        )
-        conn.unregister("_c")
-    staged["work_items"] = resolve_work_items(staged["work_items"], staged["project_map"])
-    staged["worklogs"] = resolve_worklogs(staged["worklogs"], staged["project_map"], staged["people"])
-    for reader in READERS.values():
-        name = f"staging.{reader.table}"
-        summary.staging_rows[reader.table] = warehouse.replace_table(conn, name, staged[reader.table], list(reader.key))
+    conn.register("_r", staged.rejects)
+    conn.sql("INSERT INTO audit.rejects SELECT _source_file, line, \"column\", rule, raw_value, 'row' FROM _r")
     conn.sql(
         'CREATE OR REPLACE TABLE audit.rejects AS SELECT * FROM audit.rejects ORDER BY file_id, line, "column", rule'
+    )
+    conn.register("_s", staged.skipped)
+    conn.sql("CREATE OR REPLACE TABLE audit.skipped AS SELECT _source_file AS file_id, line, reason FROM _s")
+    conn.register("_c", staged.files)
+    conn.sql(
+        """
+        UPDATE audit.files f SET rows_in_file = c.rows_in_file, rows_loaded = c.rows_loaded,
+            rows_duplicate = c.rows_duplicate, rows_skipped = c.rows_skipped, rows_rejected = c.rows_rejected,
+            covers = c.covers, formats = c.formats,
+            message = CASE WHEN c.warning IS NULL OR f.message LIKE '%' || c.warning || '%' THEN f.message
+                           ELSE concat_ws('; ', nullif(f.message, ''), c.warning) END
+        FROM _c c WHERE f.file_id = c._source_file
+        """
+    )
+    for name in ("_r", "_s", "_c"):
+        conn.unregister(name)
+    summary.problems.extend(
+        f"{path}: {warning}"
+        for path, warning in staged.files.join(
+            conn.sql("SELECT file_id AS _source_file, path FROM audit.files").pl(), on="_source_file"
+        )
+        .filter(pl.col("warning").is_not_null())
+        .select("path", "warning")
+        .rows()
     )
 
 

@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS audit.files (
     rows_duplicate BIGINT,
     rows_skipped BIGINT,
     rows_rejected BIGINT,
-    status VARCHAR NOT NULL,
+    covers VARCHAR,  -- what the file's rows cover: "worklogs 2026-03-01..2026-03-31"
+    formats VARCHAR,  -- date formats and decimal commas detected in the file, per column
+    status VARCHAR NOT NULL,  -- parsed | rejected (quarantined) | unreadable | unrecognised
     message VARCHAR,
     loaded_at TIMESTAMP NOT NULL
 );
@@ -34,6 +36,11 @@ CREATE TABLE IF NOT EXISTS audit.rejects (
     rule VARCHAR NOT NULL,
     raw_value VARCHAR,
     stage VARCHAR NOT NULL  -- 'file': the whole file was quarantined; 'row': a row rule in staging
+);
+CREATE TABLE IF NOT EXISTS audit.skipped (
+    file_id BIGINT NOT NULL,
+    line BIGINT NOT NULL,
+    reason VARCHAR NOT NULL  -- why the row is not data, e.g. a totals row
 );
 """
 

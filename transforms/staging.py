@@ -1,108 +1,270 @@
-"""Raw rows of one export kind → typed, checked, deduplicated canonical rows, with every row accounted for.
+"""Raw rows of every export kind → typed, checked, deduplicated canonical tables, every row accounted for.
 
-Pure: frames in, frames out. Per file, rows in file = loaded + duplicate + rejected (+ skipped, later).
+Pure: frames in, frames out. Per file: rows in file = loaded + duplicate + skipped + rejected, where
+- skipped rows are not data (a totals row), each with its reason;
+- rejected rows broke a contract rule (one reject per rule broken);
+- duplicate rows say again what a newer file says: the same natural key (issue key and snapshot, worklog id,
+  asset tag...), or a worklog inside the dates a corrected re-export of the same scope covers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
-from data_contracts.contract import all_contracts, conform
-from transforms.readers import jira, pmo_inputs, snipeit, tempo
+from data_contracts.contract import REJECT_SCHEMA, all_contracts, conform
+from transforms import canonical
+from transforms.readers import (
+    clockify,
+    evm_status,
+    glpi,
+    harvest,
+    itam,
+    jira,
+    jira_worklog_report,
+    mspdi,
+    pmo_inputs,
+    servicenow,
+    snipeit,
+    tempo,
+    toggl,
+)
+from transforms.readers.common import Reader
 
+READERS: list[Reader] = [
+    *jira.READERS,
+    *servicenow.READERS,
+    *glpi.READERS,
+    *tempo.READERS,
+    *jira_worklog_report.READERS,
+    *harvest.READERS,
+    *clockify.READERS,
+    *toggl.READERS,
+    *snipeit.READERS,
+    *itam.READERS,
+    *mspdi.READERS,
+    *evm_status.READERS,
+    *pmo_inputs.READERS,
+]
+KINDS: list[str] = list(dict.fromkeys(r.kind for r in READERS))
+TABLES: list[str] = list(canonical.TABLES)
 
-@dataclass(frozen=True)
-class Reader:
-    table: str
-    read: Callable[[pl.DataFrame], pl.DataFrame]
-    key: tuple[str, ...]
-
-
-READERS: dict[str, Reader] = {
-    "jira_issues": Reader("work_items", jira.work_items, ("item_key", "snapshot_date")),
-    "tempo_worklogs": Reader("worklogs", tempo.worklogs, ("worklog_id",)),
-    "snipeit_assets": Reader("assets", snipeit.assets, ("asset_tag",)),
-    "project_register": Reader("projects", pmo_inputs.projects, ("project_id",)),
-    "project_map": Reader("project_map", pmo_inputs.project_map, ("source_kind", "source_key")),
-    "baseline": Reader("baselines", pmo_inputs.baselines, ("project_id", "baseline_version", "element_key")),
-    "rate_card": Reader("rates", pmo_inputs.rates, ("person_id", "role", "valid_from")),
-    "people": Reader("people", pmo_inputs.people, ("person_id",)),
-    "holidays": Reader("holidays", pmo_inputs.holidays, ("calendar_id", "date")),
-    "risk_register": Reader("risks", pmo_inputs.risks, ("risk_id",)),
-}
-
-COUNT_SCHEMA = {
+FILE_SCHEMA = {
     "_source_file": pl.Int64,
     "rows_in_file": pl.Int64,
     "rows_loaded": pl.Int64,
     "rows_duplicate": pl.Int64,
+    "rows_skipped": pl.Int64,
     "rows_rejected": pl.Int64,
+    "covers": pl.String,
+    "formats": pl.String,
+    "warning": pl.String,
 }
+SKIP_SCHEMA = {"_source_file": pl.Int64, "line": pl.Int64, "reason": pl.String}
+REJECTS_EMPTY = pl.DataFrame(schema={"_source_file": pl.Int64} | REJECT_SCHEMA)
 
 
 @dataclass(frozen=True)
 class Staged:
-    rows: pl.DataFrame  # canonical rows, one per natural key, sorted by it
+    tables: dict[str, pl.DataFrame]  # canonical table → rows, one per natural key, sorted by it
     rejects: pl.DataFrame  # _source_file, line, column, rule, raw_value
-    counts: pl.DataFrame  # COUNT_SCHEMA: one row per file
+    skipped: pl.DataFrame  # SKIP_SCHEMA
+    files: pl.DataFrame  # FILE_SCHEMA: one row per file with rows
 
 
-def stage(kind: str, raw: pl.DataFrame) -> Staged:
-    """Check a kind's raw rows against its contract, read them into the canonical table, and keep one row
-    per natural key: the one from the newest file (highest file id), last line first."""
-    reader = READERS[kind]
-    typed, rejects = conform(raw, all_contracts()[kind])
-    canonical = reader.read(typed.filter(pl.col("_valid")))
-    ranked = canonical.with_columns(
-        _keep=pl.int_range(pl.len()).over(reader.key, order_by=["_source_file", "_line"], descending=True) == 0
+@dataclass(frozen=True)
+class _KindResult:
+    outputs: list[tuple[Reader, pl.DataFrame]]
+    rejects: pl.DataFrame
+    skipped: pl.DataFrame
+    formats: pl.DataFrame
+
+
+def _stage_kind(kind: str, raw: pl.DataFrame) -> _KindResult:
+    readers = [r for r in READERS if r.kind == kind]
+    reasons = [r.skip(raw) for r in readers if r.skip is not None]
+    if reasons:
+        marked = raw.with_columns(pl.coalesce(reasons).alias("_skip"))
+        skipped = marked.filter(pl.col("_skip").is_not_null()).select(
+            "_source_file", pl.col("_line").alias("line"), pl.col("_skip").alias("reason")
+        )
+        raw = marked.filter(pl.col("_skip").is_null()).drop("_skip")
+    else:
+        skipped = pl.DataFrame(schema=SKIP_SCHEMA)
+    result = conform(raw, all_contracts()[kind])
+    valid = result.typed.filter(pl.col("_valid")).drop("_valid")
+    outputs = [(r, canonical.conform_table(r.table, r.read(valid))) for r in readers]
+    rejects = result.rejects.select(list(REJECTS_EMPTY.columns)).cast(REJECTS_EMPTY.schema)
+    return _KindResult(outputs, rejects, skipped.select(list(SKIP_SCHEMA)).cast(SKIP_SCHEMA), result.formats)
+
+
+def _superseded(rows: pl.DataFrame, date_col: str) -> pl.Series:
+    """True for rows that a newer file of the same `_scope` covers: its first..last date includes the row's.
+
+    A corrected re-export (a Tempo export of March, re-run after late timesheets) replaces what the earlier
+    export said about those dates, deleted worklogs included, instead of adding to it.
+    """
+    with duckdb.connect() as conn:
+        conn.register("r", rows.select("_scope", pl.col(date_col).alias("d"), "_source_file"))
+        return (
+            conn.sql(
+                """
+            WITH spans AS (
+                SELECT _scope, _source_file, min(d) AS first_day, max(d) AS last_day
+                FROM r WHERE _scope IS NOT NULL GROUP BY ALL
+            ),
+            keys AS (SELECT DISTINCT _scope, d, _source_file FROM r WHERE _scope IS NOT NULL),
+            gone AS (
+                SELECT DISTINCT k._scope, k.d, k._source_file
+                FROM keys k JOIN spans s
+                  ON s._scope = k._scope AND s._source_file > k._source_file
+                 AND k.d BETWEEN s.first_day AND s.last_day
+            )
+            SELECT g._source_file IS NOT NULL AS superseded
+            FROM (SELECT row_number() OVER () AS i, * FROM r) x
+            LEFT JOIN gone g ON g._scope = x._scope AND g.d = x.d AND g._source_file = x._source_file
+            ORDER BY x.i
+            """
+            )
+            .pl()
+            .get_column("superseded")
+        )
+
+
+def _dedup_table(table: str, parts: list[tuple[Reader, pl.DataFrame]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per natural key, from the newest file (highest file id), last line first.
+
+    Returns the kept rows and the dropped rows of primary readers (_source_file, reason) for the counts.
+    """
+    key = list(canonical.KEYS[table])
+    frames = [
+        frame.with_columns(pl.lit(r.primary).alias("_primary"), pl.lit(r.fallback).alias("_fallback"))
+        for r, frame in parts
+    ]
+    rows = pl.concat(frames, how="diagonal_relaxed") if frames else canonical.empty(table)
+    if "_primary" not in rows.columns:
+        rows = rows.with_columns(_primary=pl.lit(True), _fallback=pl.lit(False))
+    drop_reason = pl.lit(None, pl.String)
+    if rows.height and rows.get_column("_fallback").any():
+        # Jira's Log Work cells repeat what a timesheet export (Tempo, the worklog report) says in full.
+        covered = rows.filter(~pl.col("_fallback")).get_column("item_key").drop_nulls().unique()
+        drop_reason = (
+            pl.when(pl.col("_fallback") & pl.col("item_key").is_in(covered.implode()))
+            .then(pl.lit("a timesheet export carries this item's worklogs"))
+            .otherwise(drop_reason)
+        )
+    date_col = canonical.COVERS.get(table)
+    if date_col and "_scope" in rows.columns:
+        rows = rows.with_columns(_superseded=_superseded(rows, date_col))
+        drop_reason = (
+            pl.when(drop_reason.is_null() & pl.col("_superseded"))
+            .then(pl.lit("replaced by a newer export covering the same dates"))
+            .otherwise(drop_reason)
+        )
+    rows = rows.with_columns(_drop=drop_reason)
+    ranked = rows.filter(pl.col("_drop").is_null()).with_columns(
+        _rank=pl.int_range(pl.len()).over(key, order_by=["_source_file", "_line"], descending=True)
     )
-    rows = ranked.filter(pl.col("_keep")).drop("_keep").sort(*reader.key)
-    per_file = raw.group_by("_source_file").agg(rows_in_file=pl.len())
-    rejected = rejects.group_by("_source_file").agg(rows_rejected=pl.col("line").n_unique())
-    dupes = ranked.filter(~pl.col("_keep")).group_by("_source_file").agg(rows_duplicate=pl.len())
-    counts = (
-        per_file.join(rejected, on="_source_file", how="left")
-        .join(dupes, on="_source_file", how="left")
-        .with_columns(pl.col("rows_rejected", "rows_duplicate").fill_null(0))
-        .with_columns(rows_loaded=pl.col("rows_in_file") - pl.col("rows_rejected") - pl.col("rows_duplicate"))
-        .select(list(COUNT_SCHEMA))
-        .cast(COUNT_SCHEMA)
-        .sort("_source_file")
+    kept = ranked.filter(pl.col("_rank") == 0)
+    dropped = pl.concat(
+        [
+            rows.filter(pl.col("_drop").is_not_null() & pl.col("_primary")).select("_source_file", "_drop"),
+            ranked.filter((pl.col("_rank") > 0) & pl.col("_primary")).select(
+                "_source_file", pl.lit("duplicate key").alias("_drop")
+            ),
+        ]
     )
-    return Staged(rows=rows, rejects=rejects, counts=counts)
+    out = kept.select(list(canonical.schema(table))).sort(key, nulls_last=True)
+    return out, dropped
 
 
-def resolve_work_items(work_items: pl.DataFrame, project_map: pl.DataFrame) -> pl.DataFrame:
-    """Give each work item its PMO project through the project map (Jira project keys)."""
-    jira_map = project_map.filter(pl.col("source_kind") == "jira").select(
-        pl.col("source_key").alias("source_project_key"), "project_id"
-    )
-    return work_items.join(jira_map, on="source_project_key", how="left")
+def _covers(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Per file, the dates its rows cover, e.g. "worklogs 2026-03-01..2026-03-31"."""
+    parts = [
+        tables[table]
+        .group_by("_source_file")
+        .agg(pl.format("{} {}..{}", pl.lit(table), pl.col(day).min(), pl.col(day).max()).alias("covers"))
+        for table, day in canonical.COVERS.items()
+        if tables[table].height
+    ]
+    if not parts:
+        return pl.DataFrame(schema={"_source_file": pl.Int64, "covers": pl.String})
+    return pl.concat(parts).group_by("_source_file").agg(pl.col("covers").sort().str.join("; "))
 
 
-def resolve_worklogs(worklogs: pl.DataFrame, project_map: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """Give each worklog its project (Tempo or Jira project key) and its person (Tempo user id, else the
-    display name, ignoring case). Unresolved stays NULL and is reported as a cost exception, never dropped."""
-    keys = (
-        project_map.filter(pl.col("source_kind").is_in(["tempo", "jira"]))
-        .sort("source_kind", descending=True)  # a Tempo-specific mapping beats the Jira one
-        .unique("source_key", keep="first")
-        .select(pl.col("source_key").alias("source_project_key"), "project_id")
-    )
-    by_user = people.filter(pl.col("tempo_user").is_not_null()).select(
-        pl.col("tempo_user").alias("person_source_id"), pl.col("person_id").alias("_by_user")
-    )
-    by_name = people.select(
-        pl.col("display_name").str.to_lowercase().alias("_name"), pl.col("person_id").alias("_by_name")
-    ).unique("_name", keep="none")
+def _formats(results: dict[str, _KindResult]) -> pl.DataFrame:
+    """Per file, what was detected: "Work date: %d/%m/%Y; Hours: decimal comma"."""
+    frames = [r.formats for r in results.values() if r.formats.height]
+    if not frames:
+        return pl.DataFrame(schema={"_source_file": pl.Int64, "formats": pl.String})
     return (
-        worklogs.join(keys, on="source_project_key", how="left")
-        .join(by_user, on="person_source_id", how="left")
-        .with_columns(_name=pl.col("person_name").str.to_lowercase())
-        .join(by_name, on="_name", how="left")
-        .with_columns(person_id=pl.coalesce("_by_user", "_by_name"))
-        .drop("_by_user", "_by_name", "_name")
+        pl.concat(frames)
+        .group_by("_source_file")
+        .agg(pl.format("{}: {}", "column", "format").sort().str.join("; ").alias("formats"))
+    )
+
+
+def _warnings(raws: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """A file with exactly as many rows as its tool's export cap (ServiceNow: 10,000) was probably cut."""
+    parts = []
+    for kind, raw in raws.items():
+        cap = all_contracts()[kind].row_cap
+        if cap:
+            parts.append(
+                raw.group_by("_source_file")
+                .agg(n=pl.len())
+                .filter(pl.col("n") == cap)
+                .select(
+                    "_source_file",
+                    pl.lit(
+                        f"exactly {cap:,} rows, the export limit of {all_contracts()[kind].title}: "
+                        "the export is probably truncated; export in smaller date ranges"
+                    ).alias("warning"),
+                )
+            )
+    if not parts:
+        return pl.DataFrame(schema={"_source_file": pl.Int64, "warning": pl.String})
+    return pl.concat(parts)
+
+
+def stage_all(raws: dict[str, pl.DataFrame]) -> Staged:
+    """Stage every kind's raw rows (kind → frame of strings with `_source_file`, `_line`) into the
+    canonical tables and account for every row of every file."""
+    raws = {k: v.cast({"_source_file": pl.Int64}) for k, v in raws.items() if k in KINDS}
+    results = {kind: _stage_kind(kind, raws[kind]) for kind in KINDS if kind in raws}
+    by_table: dict[str, list[tuple[Reader, pl.DataFrame]]] = {t: [] for t in TABLES}
+    for result in results.values():
+        for reader, frame in result.outputs:
+            by_table[reader.table].append((reader, frame))
+    tables: dict[str, pl.DataFrame] = {}
+    dropped = [pl.DataFrame(schema={"_source_file": pl.Int64, "_drop": pl.String})]
+    for table in TABLES:
+        tables[table], gone = _dedup_table(table, by_table[table])
+        dropped.append(gone)
+    rejects = pl.concat([REJECTS_EMPTY, *(r.rejects for r in results.values())], how="vertical_relaxed")
+    skipped = pl.concat([pl.DataFrame(schema=SKIP_SCHEMA), *(r.skipped for r in results.values())])
+    in_file = pl.concat(
+        [pl.DataFrame(schema={"_source_file": pl.Int64, "rows_in_file": pl.UInt32})]
+        + [raw.group_by("_source_file").agg(rows_in_file=pl.len()) for raw in raws.values()]
+    )
+    files = (
+        in_file.join(rejects.group_by("_source_file").agg(rows_rejected=pl.col("line").n_unique()),
+                     on="_source_file", how="left")
+        .join(skipped.group_by("_source_file").agg(rows_skipped=pl.len()), on="_source_file", how="left")
+        .join(pl.concat(dropped).group_by("_source_file").agg(rows_duplicate=pl.len()), on="_source_file",
+              how="left")
+        .with_columns(pl.col("rows_rejected", "rows_skipped", "rows_duplicate").fill_null(0))
+        .with_columns(rows_loaded=pl.col("rows_in_file") - pl.col("rows_rejected") - pl.col("rows_skipped")
+                      - pl.col("rows_duplicate"))
+        .join(_covers(tables), on="_source_file", how="left")
+        .join(_formats(results), on="_source_file", how="left")
+        .join(_warnings(raws), on="_source_file", how="left")
+    )  # fmt: skip
+    return Staged(
+        tables=tables,
+        rejects=rejects.sort("_source_file", "line", "column", "rule"),
+        skipped=skipped.sort("_source_file", "line"),
+        files=files.select(list(FILE_SCHEMA)).cast(FILE_SCHEMA).sort("_source_file"),
     )

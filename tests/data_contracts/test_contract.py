@@ -34,10 +34,11 @@ def test_row_rules_give_line_column_rule_and_raw_value():
             "probability": ["0,25", "1.5", "0.1"],
             "status": ["open", "open", "maybe"],
             "_line": [2, 3, 4],
-            "_source_file": [9, 9, 9],
+            "_source_file": [9, 10, 10],  # file 9 writes decimal commas, file 10 decimal points
         }
     )
-    typed, rejects = conform(raw, all_contracts()["risk_register"])
+    c = conform(raw, all_contracts()["risk_register"])
+    typed, rejects, formats = c.typed, c.rejects, c.formats
     assert typed.get_column("_valid").to_list() == [True, False, False]
     assert float(typed.get_column("probability")[0]) == 0.25  # decimal comma
     assert rejects.select("line", "column", "rule", "raw_value").rows() == [
@@ -45,3 +46,4 @@ def test_row_rules_give_line_column_rule_and_raw_value():
         (4, "status", "allowed:open|closed", "maybe"),
         (4, "title", "required", ""),
     ]
+    assert formats.rows() == [(9, "probability", "decimal comma")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.readers.common import lineage, repeated
+from transforms.readers.common import Reader, lineage, repeated
 
 _DONE = ["done", "closed", "resolved", "complete", "completed", "cancelled"]
 _DOING = ["in progress", "in review", "review", "testing", "in test", "blocked"]
@@ -73,3 +73,6 @@ def work_items(typed: pl.DataFrame) -> pl.DataFrame:
         pl.col("Parent").alias("parent_key"),
         *lineage(),
     )
+
+
+READERS = [Reader("jira_issues", "work_items", work_items)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.readers.common import lineage
+from transforms.readers.common import Reader, lineage
 
 
 def _select(typed: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
@@ -49,6 +49,11 @@ def people(typed: pl.DataFrame) -> pl.DataFrame:
     return _select(typed, [*cols, "contracted_hours_week"])
 
 
+def person_aliases(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per tool and user id, e-mail or name."""
+    return _select(typed, ["source_kind", "source_user", "person_id"])
+
+
 def holidays(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per calendar and non-working day."""
     return _select(typed, ["calendar_id", "date", "holiday"])
@@ -58,3 +63,15 @@ def risks(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per risk at its latest review."""
     cols = ["risk_id", "project_id", "title", "probability", "cost_impact", "schedule_impact_days"]
     return _select(typed, [*cols, "owner", "status", "review_date", "response"])
+
+
+READERS = [
+    Reader("project_register", "projects", projects),
+    Reader("project_map", "project_map", project_map),
+    Reader("baseline", "baselines", baselines),
+    Reader("rate_card", "rates", rates),
+    Reader("people", "people", people),
+    Reader("person_aliases", "person_aliases", person_aliases),
+    Reader("holidays", "holidays", holidays),
+    Reader("risk_register", "risks", risks),
+]

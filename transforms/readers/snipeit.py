@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.readers.common import lineage
+from transforms.readers.common import Reader, lineage
 
 
 def assets(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per asset. The Snipe-IT company is the cost centre the project map knows."""
     return typed.select(
         pl.col("Asset Tag").alias("asset_tag"),
+        pl.lit("snipeit").alias("source_kind"),
         pl.col("Name").alias("name"),
         pl.col("Category").alias("category"),
         pl.col("Model").alias("model"),
@@ -25,3 +26,6 @@ def assets(typed: pl.DataFrame) -> pl.DataFrame:
         pl.col("Asset EOL Date").alias("eol_date"),
         *lineage(),
     )
+
+
+READERS = [Reader("snipeit_assets", "assets", assets)]

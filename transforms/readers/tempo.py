@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.readers.common import lineage
+from transforms.readers.common import Reader, lineage, row_hash
 
 _FIELDS = ["Issue Key", "Work date", "Username", "Full name", "Hours", "Work Description"]
 
@@ -12,11 +12,8 @@ _FIELDS = ["Issue Key", "Work date", "Username", "Full name", "Hours", "Work Des
 def worklogs(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per worklog. Without Tempo's worklog id, the id hashes the worklog's own fields
     plus its rank among identical rows of the file, so overlapping exports still deduplicate."""
-    fields = pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in _FIELDS], separator="\x1f")
-    rank = pl.int_range(pl.len()).over("_source_file", fields)
-    derived = pl.concat_str(fields, rank.cast(pl.String), separator="\x1f").hash(seed=0).cast(pl.String)
     return typed.select(
-        pl.coalesce(pl.col("Worklog Id"), pl.lit("h") + derived).alias("worklog_id"),
+        pl.coalesce(pl.col("Worklog Id"), row_hash(*(pl.col(c) for c in _FIELDS))).alias("worklog_id"),
         pl.lit("tempo").alias("source_kind"),
         pl.coalesce(pl.col("Username"), pl.col("Full name")).alias("person_source_id"),
         pl.col("Full name").alias("person_name"),
@@ -26,5 +23,9 @@ def worklogs(typed: pl.DataFrame) -> pl.DataFrame:
         pl.col("Hours").alias("hours"),
         (pl.col("Billed Hours").fill_null(0) > 0).alias("billable"),
         pl.col("Work Description").alias("description"),
+        pl.concat_str(pl.lit("tempo|"), pl.col("Project Key")).alias("_scope"),
         *lineage(),
     )
+
+
+READERS = [Reader("tempo_worklogs", "worklogs", worklogs)]
