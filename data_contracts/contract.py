@@ -7,12 +7,14 @@ the kind. `conform` types a raw frame and returns the rows that broke a rule, on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 import polars as pl
 import yaml
+
+from transforms.calendar import isodow
 
 CONTRACT_DIR = Path(__file__).parent
 TYPES = {"string", "integer", "decimal", "date", "datetime", "boolean"}
@@ -32,6 +34,8 @@ class Column:
     max: float | None = None
     formats: tuple[str, ...] = ()
     repeated: bool = False
+    on_week_end: bool = False  # a status date: must fall on the week-end grid (pmo.toml: week_ends_on)
+    same_within: str | None = None  # must hold one value within each group of this column (e.g. project_id)
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,18 @@ def _column(spec: dict) -> Column:
         max=spec.get("max"),
         formats=tuple(spec.get("formats", ())),
         repeated=bool(spec.get("repeated", False)),
+        on_week_end=bool(spec.get("on_week_end", False)),
+        same_within=spec.get("same_within"),
     )
     if col.type not in TYPES:
         raise ValueError(f"column {col.name!r}: unknown type {col.type!r} (one of {sorted(TYPES)})")
     if col.type in {"date", "datetime"} and not col.formats:
         raise ValueError(f"column {col.name!r}: a {col.type} column needs its formats")
+    # Excel cells holding real dates read as ISO text: every date column accepts it, after its own formats.
+    iso = {"date": ("%Y-%m-%d",), "datetime": ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")}.get(col.type, ())
+    col = replace(col, formats=col.formats + tuple(f for f in iso if f not in col.formats))
+    if col.on_week_end and col.type != "date":
+        raise ValueError(f"column {col.name!r}: on_week_end needs a date column")
     return col
 
 
@@ -82,9 +93,10 @@ def load(path: Path) -> Contract:
         for name in (c.name, *c.aliases):
             aliases[name.strip().lower()] = c.name
     names = {c.name for c in columns}
-    for key in (*spec.get("keys", ()), *spec["signature"]):
+    groups = [c.same_within for c in columns if c.same_within]
+    for key in (*spec.get("keys", ()), *spec["signature"], *groups):
         if key not in names:
-            raise ValueError(f"{path.name}: {key!r} is in keys or signature but not among the columns")
+            raise ValueError(f"{path.name}: {key!r} is in keys, signature or same_within but not among the columns")
     return Contract(
         kind=spec["kind"],
         title=spec["title"],
@@ -196,10 +208,12 @@ class Conformed:
     formats: pl.DataFrame  # _source_file, column, format: the date format or decimal comma found per file
 
 
-def conform(frame: pl.DataFrame, contract: Contract) -> Conformed:
+def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday") -> Conformed:
     """Type a frame of strings by its contract and check every row rule.
 
     A row with any reject has `_valid = false`. `frame` carries `_source_file` and `_line`.
+    `same_within` compares the values of every file of the kind together: the rule is about the data, not
+    one file.
     """
     frame = rename_to_contract(frame, contract)
     if _FILE not in frame.columns:
@@ -232,6 +246,11 @@ def conform(frame: pl.DataFrame, contract: Contract) -> Conformed:
                 checks.append(_reject(value < col.min, name, f"min:{col.min}"))
             if col.max is not None:
                 checks.append(_reject(value > col.max, name, f"max:{col.max}"))
+            if col.on_week_end:
+                checks.append(_reject(value.dt.weekday() != isodow(week_ends_on), name, f"week_end:{week_ends_on}"))
+            if col.same_within:
+                group = pl.col(col.same_within).str.strip_chars()
+                checks.append(_reject(value.n_unique().over(group) > 1, name, f"same_within:{col.same_within}"))
     keys = [c for c in lineage if c != "_line"]
     if not checks:
         rejects = pl.DataFrame(schema={c: frame.schema[c] for c in keys} | REJECT_SCHEMA)

@@ -44,7 +44,7 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
 def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
     """Load the inbox's new exports into raw and rebuild staging from every raw row, in one transaction."""
     with pmo.connect() as conn:
-        summary = ingest(conn, pmo.inbox_dir)
+        summary = ingest(conn, pmo.inbox_dir, pmo.settings().pipeline.week_ends_on)
         files = conn.sql("SELECT status, count(*) FROM audit.files GROUP BY ALL").fetchall()
         rejects = conn.sql("SELECT count(*) FROM audit.rejects").fetchall()[0][0]
         raw_counts = {k: conn.sql(f"SELECT count(*) FROM raw.{k}").fetchall()[0][0]

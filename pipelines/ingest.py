@@ -91,9 +91,9 @@ def _raw(conn: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str) -> None:
     """Stage every raw row again (so a run is idempotent) and write the per-file accounting."""
-    staged = stage_all({kind: _raw(conn, kind) for kind in KINDS})
+    staged = stage_all({kind: _raw(conn, kind) for kind in KINDS}, week_ends_on)
     tables = dict(staged.tables)
     tables["work_items"] = resolve.work_items(tables["work_items"], tables["project_map"])
     tables["worklogs"] = resolve.worklogs(
@@ -135,13 +135,13 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> 
     )
 
 
-def ingest(conn: duckdb.DuckDBPyConnection, inbox: Path) -> IngestSummary:
+def ingest(conn: duckdb.DuckDBPyConnection, inbox: Path, week_ends_on: str = "sunday") -> IngestSummary:
     """Load the inbox's new files and rebuild staging, all or nothing."""
     summary = IngestSummary()
     conn.sql("BEGIN TRANSACTION")
     try:
         load_new_files(conn, inbox, summary)
-        rebuild_staging(conn, summary)
+        rebuild_staging(conn, summary, week_ends_on)
         conn.sql("COMMIT")
     except BaseException:
         conn.sql("ROLLBACK")

@@ -1,5 +1,6 @@
 -- Cost every worklog at the rate in force on its work date: the person's own rate first, else their
--- role's. Inputs: worklogs, people, rates. One row per worklog, with the reason when it cannot be costed.
+-- role's. Inputs: worklogs (resolved: project_id, person_id, item_known), people, rates.
+-- One row per worklog, with the reason when it cannot be costed.
 WITH person_rate AS (
     SELECT w.worklog_id, r.hourly_rate
     FROM worklogs w
@@ -24,6 +25,7 @@ SELECT
     w.project_id,
     w.person_id,
     w.person_name,
+    w.source_kind,
     w.source_project_key,
     w.item_key,
     w.work_date,
@@ -34,7 +36,11 @@ SELECT
         WHEN w.project_id IS NULL THEN 'unknown project'
         WHEN w.person_id IS NULL THEN 'unmatched person'
         WHEN coalesce(pr.hourly_rate, rr.hourly_rate) IS NULL THEN 'no rate in force on the work date'
+        WHEN w.item_key IS NOT NULL AND NOT w.item_known THEN 'ticket in no ticket export (costed)'
     END AS exception,
+    -- In AC when it could be costed; a worklog on a ticket no export knows is costed and still reported.
+    w.project_id IS NOT NULL AND w.person_id IS NOT NULL
+        AND coalesce(pr.hourly_rate, rr.hourly_rate) IS NOT NULL AS in_ac,
     w._source_file,
     w._line
 FROM worklogs w

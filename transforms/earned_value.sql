@@ -95,7 +95,7 @@ ac_weeks AS (
            sum(c.cost) AS cost
     FROM costed c
     JOIN (SELECT project_id, min(status_date) AS first_sd FROM grid GROUP BY ALL) g USING (project_id)
-    WHERE c.exception IS NULL
+    WHERE c.in_ac
     GROUP BY ALL
 ),
 base AS (

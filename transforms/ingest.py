@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_contracts.contract import all_contracts, detect, rename_to_contract
-from transforms.textio import UnreadableFile, parse_table, read_text
+from transforms.textio import UnreadableFile, read_table
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ def forced_kind(relative_path: str) -> str | None:
 def parse_export(relative_path: str, data: bytes) -> ParsedFile:
     """Decode, sniff, detect and check the header of one export. Row rules are checked later, in staging."""
     try:
-        text = read_text(data)
-        table = parse_table(text)
+        table, encoding, delimiter = read_table(data)
     except UnreadableFile as exc:
         return ParsedFile("unreadable", None, None, message=f"{relative_path}: {exc}")
     except pl.exceptions.PolarsError as exc:
@@ -52,7 +51,7 @@ def parse_export(relative_path: str, data: bytes) -> ParsedFile:
         if kind is None:
             hint = ", ".join(all_contracts()[k].title for k in closest) or "none share its columns"
             return ParsedFile(
-                "unrecognised", None, None, text.encoding, text.delimiter,
+                "unrecognised", None, None, encoding, delimiter,
                 f"{relative_path}: no known export format has this header; closest: {hint}",
             )  # fmt: skip
     contract = all_contracts()[kind]
@@ -63,9 +62,9 @@ def parse_export(relative_path: str, data: bytes) -> ParsedFile:
     missing = contract.missing_required(headers)
     if missing:
         return ParsedFile(
-            "rejected", kind, rows, text.encoding, text.delimiter,
+            "rejected", kind, rows, encoding, delimiter,
             f"{relative_path}: missing required column(s) {', '.join(missing)} for {contract.title}",
         )  # fmt: skip
     ignored = [h for h in headers if contract.canonical_name(h.split("__")[0]) is None]
     note = f"columns not in the contract, kept out of raw: {', '.join(ignored)}" if ignored else ""
-    return ParsedFile("parsed", kind, rows, text.encoding, text.delimiter, note)
+    return ParsedFile("parsed", kind, rows, encoding, delimiter, note)

@@ -82,7 +82,7 @@ class _KindResult:
     formats: pl.DataFrame
 
 
-def _stage_kind(kind: str, raw: pl.DataFrame) -> _KindResult:
+def _stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str) -> _KindResult:
     readers = [r for r in READERS if r.kind == kind]
     reasons = [r.skip(raw) for r in readers if r.skip is not None]
     if reasons:
@@ -93,7 +93,7 @@ def _stage_kind(kind: str, raw: pl.DataFrame) -> _KindResult:
         raw = marked.filter(pl.col("_skip").is_null()).drop("_skip")
     else:
         skipped = pl.DataFrame(schema=SKIP_SCHEMA)
-    result = conform(raw, all_contracts()[kind])
+    result = conform(raw, all_contracts()[kind], week_ends_on)
     valid = result.typed.filter(pl.col("_valid")).drop("_valid")
     outputs = [(r, canonical.conform_table(r.table, r.read(valid))) for r in readers]
     rejects = result.rejects.select(list(REJECTS_EMPTY.columns)).cast(REJECTS_EMPTY.schema)
@@ -229,11 +229,11 @@ def _warnings(raws: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def stage_all(raws: dict[str, pl.DataFrame]) -> Staged:
+def stage_all(raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday") -> Staged:
     """Stage every kind's raw rows (kind → frame of strings with `_source_file`, `_line`) into the
     canonical tables and account for every row of every file."""
     raws = {k: v.cast({"_source_file": pl.Int64}) for k, v in raws.items() if k in KINDS}
-    results = {kind: _stage_kind(kind, raws[kind]) for kind in KINDS if kind in raws}
+    results = {kind: _stage_kind(kind, raws[kind], week_ends_on) for kind in KINDS if kind in raws}
     by_table: dict[str, list[tuple[Reader, pl.DataFrame]]] = {t: [] for t in TABLES}
     for result in results.values():
         for reader, frame in result.outputs:

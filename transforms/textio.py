@@ -95,3 +95,39 @@ def parse_table(tf: TextFile) -> pl.DataFrame:
     )
     blank = pl.all_horizontal((pl.col(c).fill_null("").str.strip_chars() == "") for c in headers)
     return body.filter(~blank)
+
+
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+def read_workbook(data: bytes) -> pl.DataFrame:
+    """The first sheet of an Excel workbook (.xlsx, read with calamine) as strings, like `parse_table`.
+
+    `_line` is the sheet's row number. Cells that hold real dates read as ISO text ("2026-03-02", or
+    "2026-03-02 14:30:00" with a time), which every contract's date columns accept.
+    """
+    try:
+        grid = pl.read_excel(
+            data, engine="calamine", has_header=False, infer_schema_length=0, drop_empty_rows=False,
+            drop_empty_cols=False, raise_if_empty=False,
+        )  # fmt: skip
+    except Exception as exc:  # calamine raises its own error types for corrupt workbooks
+        raise UnreadableFile(f"not a readable Excel workbook ({type(exc).__name__}: {exc})") from exc
+    if grid.height == 0:
+        raise UnreadableFile("the workbook's first sheet is empty")
+    headers = unique_headers([v if v is not None else "" for v in grid.row(0)])
+    body = grid.slice(1).rename(dict(zip(grid.columns, headers, strict=True)))
+    midnight = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"
+    body = body.with_columns(pl.col(h).str.replace(midnight, "$1") for h in headers).with_columns(
+        pl.int_range(2, body.height + 2, dtype=pl.Int64).alias("_line")
+    )
+    blank = pl.all_horizontal((pl.col(c).fill_null("").str.strip_chars() == "") for c in headers)
+    return body.filter(~blank)
+
+
+def read_table(data: bytes) -> tuple[pl.DataFrame, str, str | None]:
+    """An export's rows as strings with `_line`, its encoding ("xlsx" for a workbook) and delimiter."""
+    if data.startswith(XLSX_MAGIC):
+        return read_workbook(data), "xlsx", None
+    text = read_text(data)
+    return parse_table(text), text.encoding, text.delimiter

@@ -52,10 +52,12 @@ def _work_items():
     )
 
 
-def _worklogs(person="u1"):
+def _worklogs(person="u1", item_known=(True, True)):
     return pl.DataFrame(
         {
             "worklog_id": ["w1", "w2"],
+            "source_kind": ["tempo", "tempo"],
+            "item_known": list(item_known),
             "project_id": ["P", "P"],
             "person_id": [person, person],
             "person_name": ["U One", "U One"],
@@ -145,6 +147,14 @@ def test_no_actuals_gives_null_cpi_and_eac_not_zero():
     w1 = _row(evm, D(2025, 1, 12))
     assert w1["ac"] == Decimal("0")
     assert w1["cpi"] is None and w1["eac"] is None and w1["csi"] is None and w1["cv_pct"] == pytest.approx(1.0)
+
+
+def test_worklog_on_a_ticket_no_export_knows_is_costed_and_reported():
+    costed = cost_worklogs(_worklogs(item_known=(True, False)), PEOPLE, RATES)
+    # w2: 10 h x 50/h = 500, in AC, and listed so someone can find the missing ticket export.
+    w2 = costed.filter(pl.col("worklog_id") == "w2").row(0, named=True)
+    assert (w2["cost"], w2["in_ac"], w2["exception"]) == (Decimal("500"), True, "ticket in no ticket export (costed)")
+    assert costed.filter(pl.col("worklog_id") == "w1").row(0, named=True)["exception"] is None
 
 
 def test_zero_planned_value_gives_null_spi():
