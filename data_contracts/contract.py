@@ -18,7 +18,11 @@ from transforms.calendar import isodow
 
 CONTRACT_DIR = Path(__file__).parent
 TYPES = {"string", "integer", "decimal", "date", "datetime", "boolean"}
-REJECT_SCHEMA = {"line": pl.Int64, "column": pl.String, "rule": pl.String, "raw_value": pl.String}
+REJECT_SCHEMA = {
+    "line": pl.Int64, "column": pl.String, "rule": pl.String, "raw_value": pl.String, "severity": pl.String
+}  # fmt: skip
+# error: the row is rejected; warning: the row loads and the finding is kept; critical: the file is quarantined.
+SEVERITIES = ("error", "warning", "critical")
 _TRUE = ["yes", "true", "1", "y", "billable"]
 _FALSE = ["no", "false", "0", "n", "non-billable", ""]
 
@@ -36,6 +40,7 @@ class Column:
     repeated: bool = False
     on_week_end: bool = False  # a status date: must fall on the week-end grid (pmo.toml: week_ends_on)
     same_within: str | None = None  # must hold one value within each group of this column (e.g. project_id)
+    severity: str = "error"  # of every rule on this column: error | warning | critical
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,10 @@ def _column(spec: dict) -> Column:
         repeated=bool(spec.get("repeated", False)),
         on_week_end=bool(spec.get("on_week_end", False)),
         same_within=spec.get("same_within"),
+        severity=spec.get("severity", "error"),
     )
+    if col.severity not in SEVERITIES:
+        raise ValueError(f"column {col.name!r}: unknown severity {col.severity!r} (one of {list(SEVERITIES)})")
     if col.type not in TYPES:
         raise ValueError(f"column {col.name!r}: unknown type {col.type!r} (one of {sorted(TYPES)})")
     if col.type in {"date", "datetime"} and not col.formats:
@@ -211,7 +219,8 @@ class Conformed:
 def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday") -> Conformed:
     """Type a frame of strings by its contract and check every row rule.
 
-    A row with any reject has `_valid = false`. `frame` carries `_source_file` and `_line`.
+    A row with an error or critical reject has `_valid = false`; a warning leaves it valid.
+    `frame` carries `_source_file` and `_line`.
     `same_within` compares the values of every file of the kind together: the rule is about the data, not
     one file.
     """
@@ -236,21 +245,23 @@ def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday
             if found is not None and name == col.name:
                 detected.append(found.alias(name))
             if col.type != "string":
-                checks.append(_reject(~blank & value.is_null(), name, f"type:{col.type}"))
+                checks.append(_reject(~blank & value.is_null(), name, f"type:{col.type}", col.severity))
             if col.required and name == col.name:
-                checks.append(_reject(blank, name, "required"))
+                checks.append(_reject(blank, name, "required", col.severity))
             if col.allowed:
                 ok = raw.str.strip_chars().str.to_lowercase().is_in([a.lower() for a in col.allowed])
-                checks.append(_reject(~blank & ~ok, name, "allowed:" + "|".join(col.allowed)))
+                checks.append(_reject(~blank & ~ok, name, "allowed:" + "|".join(col.allowed), col.severity))
             if col.min is not None:
-                checks.append(_reject(value < col.min, name, f"min:{col.min}"))
+                checks.append(_reject(value < col.min, name, f"min:{col.min}", col.severity))
             if col.max is not None:
-                checks.append(_reject(value > col.max, name, f"max:{col.max}"))
+                checks.append(_reject(value > col.max, name, f"max:{col.max}", col.severity))
             if col.on_week_end:
-                checks.append(_reject(value.dt.weekday() != isodow(week_ends_on), name, f"week_end:{week_ends_on}"))
+                off_grid = value.dt.weekday() != isodow(week_ends_on)
+                checks.append(_reject(off_grid, name, f"week_end:{week_ends_on}", col.severity))
             if col.same_within:
                 group = pl.col(col.same_within).str.strip_chars()
-                checks.append(_reject(value.n_unique().over(group) > 1, name, f"same_within:{col.same_within}"))
+                differs = value.n_unique().over(group) > 1
+                checks.append(_reject(differs, name, f"same_within:{col.same_within}", col.severity))
     keys = [c for c in lineage if c != "_line"]
     if not checks:
         rejects = pl.DataFrame(schema={c: frame.schema[c] for c in keys} | REJECT_SCHEMA)
@@ -263,7 +274,8 @@ def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday
             .rename({"_line": "line"})
             .sort(*keys, "line", "column", "rule")
         )
-    bad = rejects.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
+    errors = rejects.filter(pl.col("severity") != "warning")
+    bad = errors.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
     out = frame.select(*lineage, *typed).join(bad.with_columns(_bad=True), on=lineage, how="left")
     out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
     formats = pl.DataFrame(schema={_FILE: pl.Int64, "column": pl.String, "format": pl.String})
@@ -289,8 +301,8 @@ def _dtype(col: Column) -> pl.DataType:
     }[col.type]
 
 
-def _reject(condition: pl.Expr, column: str, rule: str) -> pl.Expr:
-    """A struct (column, rule, raw_value) where the rule is broken, else null."""
+def _reject(condition: pl.Expr, column: str, rule: str, severity: str) -> pl.Expr:
+    """A struct (column, rule, raw_value, severity) where the rule is broken, else null."""
     return (
         pl.when(condition.fill_null(False))
         .then(
@@ -298,6 +310,7 @@ def _reject(condition: pl.Expr, column: str, rule: str) -> pl.Expr:
                 pl.lit(column).alias("column"),
                 pl.lit(rule).alias("rule"),
                 pl.col(column).alias("raw_value"),
+                pl.lit(severity).alias("severity"),
             )
         )
         .alias(f"{column}|{rule}")

@@ -6,6 +6,7 @@ Asset keys are [layer, table] and equal the DuckDB schema.table they write.
 import datetime as dt
 import hashlib
 import importlib.metadata
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +24,11 @@ from transforms.staging import KINDS, READERS
 RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in KINDS}
 STAGING_KEYS = {table: dg.AssetKey(["staging", table]) for table in KEYS}
 FEEDS = {table: sorted({r.kind for r in READERS if r.table == table}) for table in KEYS}
+# Without these there is nothing to report on: the run stops before the marts (blocking checks).
+REQUIRED_TABLES = {
+    "projects": "The project register (inbox/pmo/projects.csv) has at least one project.",
+    "rates": "The rate card (inbox/pmo/rate_card.csv) has at least one rate, or no hour could be costed.",
+}
 AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audit", "rejects"])
 
 
@@ -39,6 +45,13 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
         dg.AssetSpec(AUDIT_REJECTS, description="One row per rejected row and rule: file, line, column, value.",
                      kinds={"duckdb"}),
     ],
+    check_specs=[
+        *(dg.AssetCheckSpec("contract", asset=key, description=f"Every {kind} file met its data contract "
+                            f"(data_contracts/{kind}.yaml): no file quarantined, no row rejected.")
+          for kind, key in RAW_KEYS.items()),
+        *(dg.AssetCheckSpec("present", asset=STAGING_KEYS[table], blocking=True, description=why)
+          for table, why in REQUIRED_TABLES.items()),
+    ],
     pool="warehouse",
 )  # fmt: skip
 def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
@@ -49,6 +62,20 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
         rejects = conn.sql("SELECT count(*) FROM audit.rejects").fetchall()[0][0]
         raw_counts = {k: conn.sql(f"SELECT count(*) FROM raw.{k}").fetchall()[0][0]
                       if warehouse.table_exists(conn, "raw", k) else 0 for k in RAW_KEYS}  # fmt: skip
+        contract_stats = {
+            kind: {"files": files_, "rows": rows, "rejected": rejected, "quarantined": quarantined, "skipped": skipped}
+            for kind, files_, rows, rejected, quarantined, skipped in conn.sql(
+                "SELECT source_kind, count(*), sum(rows_in_file)::BIGINT, sum(rows_rejected)::BIGINT,"
+                " count(*) FILTER (status = 'rejected'), sum(rows_skipped)::BIGINT"
+                " FROM audit.files WHERE source_kind IS NOT NULL GROUP BY ALL"
+            ).fetchall()
+        }
+        top_rules = dict(conn.sql(
+            "SELECT kind, string_agg(rule || ' ×' || n, '; ' ORDER BY n DESC) FROM ("
+            " SELECT f.source_kind AS kind, coalesce(r.\"column\" || ' ', '') || r.rule AS rule, count(*) AS n"
+            " FROM audit.rejects r JOIN audit.files f USING (file_id) GROUP BY 1, 2"
+            " QUALIFY row_number() OVER (PARTITION BY kind ORDER BY n DESC) <= 5) GROUP BY kind"
+        ).fetchall())  # fmt: skip
     for problem in summary.problems:
         context.log.warning(problem)
     for kind, key in RAW_KEYS.items():
@@ -61,6 +88,18 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
                   "by_status": dict(files)},
     )  # fmt: skip
     yield dg.MaterializeResult(asset_key=AUDIT_REJECTS, metadata={"dagster/row_count": rejects})
+    for kind, key in RAW_KEYS.items():
+        stats = contract_stats.get(kind, {"files": 0, "rows": 0, "rejected": 0, "quarantined": 0, "skipped": 0})
+        yield dg.AssetCheckResult(
+            asset_key=key, check_name="contract", passed=stats["rejected"] == 0 and stats["quarantined"] == 0,
+            severity=dg.AssetCheckSeverity.ERROR if stats["quarantined"] else dg.AssetCheckSeverity.WARN,
+            metadata={**stats, "top_rules": top_rules.get(kind, "")},
+        )  # fmt: skip
+    for table in REQUIRED_TABLES:
+        yield dg.AssetCheckResult(
+            asset_key=STAGING_KEYS[table], check_name="present", passed=summary.staging_rows[table] > 0,
+            severity=dg.AssetCheckSeverity.ERROR, metadata={"dagster/row_count": summary.staging_rows[table]},
+        )  # fmt: skip
 
 
 @dg.multi_asset(
@@ -128,12 +167,57 @@ def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
 
 
+@dg.asset(key=["audit", "contract_validations"], deps=[AUDIT_FILES, AUDIT_REJECTS], kinds={"duckdb"},
+          pool="warehouse")  # fmt: skip
+def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
+    """Each contract as a great-expectations suite, and each file's contract checks as a GX validation result
+    (JSON in audit.contract_suites and audit.contract_validations). Imports great-expectations (~7 s)."""
+    from data_contracts.contract import all_contracts
+    from data_contracts.expectations import suite, unexpected_counts, validation_result
+
+    week_ends_on = pmo.settings().pipeline.week_ends_on
+    with pmo.connect() as conn:
+        files = conn.sql(
+            "SELECT file_id, source_kind, rows_in_file FROM audit.files"
+            " WHERE source_kind IS NOT NULL AND rows_in_file IS NOT NULL ORDER BY file_id"
+        ).fetchall()
+        rejects = conn.sql('SELECT file_id, "column", rule, raw_value FROM audit.rejects').pl()
+        kinds = sorted({kind for _, kind, _ in files})
+        suites = pl.DataFrame(
+            {
+                "kind": kinds,
+                "suite": [json.dumps(suite(all_contracts()[k], week_ends_on).to_json_dict()) for k in kinds],
+            },
+            schema={"kind": pl.String, "suite": pl.String},
+        )
+        counts = {k: unexpected_counts(all_contracts()[k], rejects, week_ends_on) for k in kinds}
+        rows = []
+        for file_id, kind, rows_in_file in files:
+            mine = counts[kind].filter(pl.col("file_id") == file_id)
+            result = validation_result(all_contracts()[kind], rows_in_file, mine, week_ends_on).to_json_dict()
+            rows.append((file_id, kind, result["success"], result["statistics"]["unsuccessful_expectations"],
+                         json.dumps(result)))  # fmt: skip
+        validations = pl.DataFrame(
+            rows, schema={"file_id": pl.Int64, "kind": pl.String, "success": pl.Boolean,
+                          "failed_expectations": pl.Int64, "result": pl.String}, orient="row",
+        )  # fmt: skip
+        warehouse.replace_table(conn, "audit.contract_suites", suites, ["kind"])
+        warehouse.replace_table(conn, "audit.contract_validations", validations, ["file_id"])
+    return dg.MaterializeResult(
+        metadata={"suites": len(kinds), "files": validations.height,
+                  "files_failing": int((~validations.get_column("success")).sum())}
+    )  # fmt: skip
+
+
 PUBLISHED_TABLES = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.cost_exceptions", "audit.files",
-                    "audit.rejects", "staging.projects", "staging.project_map", "staging.baselines",
-                    "staging.work_items", "staging.assets", "staging.risks"]  # fmt: skip
+                    "audit.rejects", "audit.skipped", "audit.contract_suites", "audit.contract_validations",
+                    "staging.projects", "staging.project_map", "staging.baselines",
+                    "staging.work_items", "staging.assets", "staging.licences", "staging.evm_status",
+                    "staging.risks"]  # fmt: skip
 
 
-@dg.asset(key=["published", "pmo"], deps=[["marts", "portfolio_weekly"], ["marts", "cost_exceptions"]],
+@dg.asset(key=["published", "pmo"], deps=[["marts", "portfolio_weekly"], ["marts", "cost_exceptions"],
+                                         ["audit", "contract_validations"]],
           kinds={"duckdb"}, pool="warehouse")  # fmt: skip
 def published_snapshot(pmo: PmoHome) -> dg.MaterializeResult:
     """The analysts' read-only copy, <home>/published/pmo.duckdb: marts, audit and the non-personal staging

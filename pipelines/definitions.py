@@ -54,6 +54,7 @@ def weekly_pack_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest
 defs = dg.Definitions(
     assets=[
         assets.exports,
+        assets.contract_validations,
         assets.actual_cost,
         assets.evm_weekly_mart,
         assets.portfolio_weekly_mart,

@@ -73,6 +73,7 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
                 pl.lit(None, pl.String).alias("column"),
                 pl.lit("file quarantined: " + parsed.message.split(": ", 1)[1]).alias("rule"),
                 pl.lit(None, pl.String).alias("raw_value"),
+                pl.lit("critical").alias("severity"),
                 pl.lit("file").alias("stage"),
             )
             conn.register("_q", quarantined)
@@ -105,7 +106,9 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, wee
         summary.staging_rows[table] = warehouse.replace_table(conn, f"staging.{table}", frame, list(KEYS[table]))
     conn.sql("DELETE FROM audit.rejects WHERE stage = 'row'")
     conn.register("_r", staged.rejects)
-    conn.sql("INSERT INTO audit.rejects SELECT _source_file, line, \"column\", rule, raw_value, 'row' FROM _r")
+    conn.sql(
+        "INSERT INTO audit.rejects SELECT _source_file, line, \"column\", rule, raw_value, severity, 'row' FROM _r"
+    )
     conn.sql(
         'CREATE OR REPLACE TABLE audit.rejects AS SELECT * FROM audit.rejects ORDER BY file_id, line, "column", rule'
     )
@@ -122,16 +125,23 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, wee
         FROM _c c WHERE f.file_id = c._source_file
         """
     )
-    for name in ("_r", "_s", "_c"):
+    conn.register("_q", staged.quarantined)
+    conn.sql(
+        "UPDATE audit.files f SET status = 'rejected', message = q.reason FROM _q q WHERE f.file_id = q._source_file"
+    )
+    for name in ("_r", "_s", "_c", "_q"):
         conn.unregister(name)
+    paths = conn.sql("SELECT file_id AS _source_file, path FROM audit.files").pl()
+    notes = pl.concat(
+        [
+            staged.quarantined.select("_source_file", pl.format("quarantined: {}", "reason").alias("note")),
+            staged.files.filter(pl.col("warning").is_not_null()).select(
+                "_source_file", pl.col("warning").alias("note")
+            ),
+        ]
+    )
     summary.problems.extend(
-        f"{path}: {warning}"
-        for path, warning in staged.files.join(
-            conn.sql("SELECT file_id AS _source_file, path FROM audit.files").pl(), on="_source_file"
-        )
-        .filter(pl.col("warning").is_not_null())
-        .select("path", "warning")
-        .rows()
+        f"{path}: {note}" for path, note in notes.join(paths, on="_source_file").select("path", "note").rows()
     )
 
 

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS audit.rejects (
     "column" VARCHAR,
     rule VARCHAR NOT NULL,
     raw_value VARCHAR,
+    severity VARCHAR NOT NULL,  -- error: row rejected; warning: row loaded, finding kept; critical: file stopped
     stage VARCHAR NOT NULL  -- 'file': the whole file was quarantined; 'row': a row rule in staging
 );
 CREATE TABLE IF NOT EXISTS audit.skipped (

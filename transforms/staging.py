@@ -72,6 +72,7 @@ class Staged:
     rejects: pl.DataFrame  # _source_file, line, column, rule, raw_value
     skipped: pl.DataFrame  # SKIP_SCHEMA
     files: pl.DataFrame  # FILE_SCHEMA: one row per file with rows
+    quarantined: pl.DataFrame  # _source_file, reason: files a critical rule stopped
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class _KindResult:
     rejects: pl.DataFrame
     skipped: pl.DataFrame
     formats: pl.DataFrame
+    quarantined: pl.DataFrame  # _source_file, reason
 
 
 def _stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str) -> _KindResult:
@@ -94,10 +96,46 @@ def _stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str) -> _KindResult:
     else:
         skipped = pl.DataFrame(schema=SKIP_SCHEMA)
     result = conform(raw, all_contracts()[kind], week_ends_on)
-    valid = result.typed.filter(pl.col("_valid")).drop("_valid")
-    outputs = [(r, canonical.conform_table(r.table, r.read(valid))) for r in readers]
     rejects = result.rejects.select(list(REJECTS_EMPTY.columns)).cast(REJECTS_EMPTY.schema)
-    return _KindResult(outputs, rejects, skipped.select(list(SKIP_SCHEMA)).cast(SKIP_SCHEMA), result.formats)
+    quarantined, rejects = _quarantine(raw, rejects)
+    valid = result.typed.filter(
+        pl.col("_valid") & ~pl.col("_source_file").is_in(quarantined.get_column("_source_file").implode())
+    ).drop("_valid")
+    outputs = [(r, canonical.conform_table(r.table, r.read(valid))) for r in readers]
+    skipped = skipped.select(list(SKIP_SCHEMA)).cast(SKIP_SCHEMA)
+    return _KindResult(outputs, rejects, skipped, result.formats, quarantined)
+
+
+def _quarantine(raw: pl.DataFrame, rejects: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Files that break a critical rule are quarantined before they are merged: none of their rows load,
+    and every row without a reject of its own gets one naming the rule that stopped the file."""
+    first = (
+        rejects.filter(pl.col("severity") == "critical")
+        .sort("_source_file", "line")
+        .group_by("_source_file", maintain_order=True)
+        .first()
+        .select(
+            "_source_file",
+            pl.format("critical rule {} broken on line {}, column {}", "rule", "line", "column").alias("reason"),
+        )
+    )
+    if first.height == 0:
+        return first, rejects
+    own = rejects.filter(pl.col("severity") != "warning").select("_source_file", pl.col("line").alias("_line"))
+    rest = (
+        raw.select("_source_file", "_line")
+        .join(first, on="_source_file")
+        .join(own, on=["_source_file", "_line"], how="anti")
+        .select(
+            "_source_file",
+            pl.col("_line").alias("line"),
+            pl.lit(None, pl.String).alias("column"),
+            pl.format("file quarantined: {}", "reason").alias("rule"),
+            pl.lit(None, pl.String).alias("raw_value"),
+            pl.lit("critical").alias("severity"),
+        )
+    )
+    return first, pl.concat([rejects, rest.cast(REJECTS_EMPTY.schema)])
 
 
 def _superseded(rows: pl.DataFrame, date_col: str) -> pl.Series:
@@ -250,8 +288,8 @@ def stage_all(raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday") -> St
         + [raw.group_by("_source_file").agg(rows_in_file=pl.len()) for raw in raws.values()]
     )
     files = (
-        in_file.join(rejects.group_by("_source_file").agg(rows_rejected=pl.col("line").n_unique()),
-                     on="_source_file", how="left")
+        in_file.join(rejects.filter(pl.col("severity") != "warning").group_by("_source_file")
+                     .agg(rows_rejected=pl.col("line").n_unique()), on="_source_file", how="left")
         .join(skipped.group_by("_source_file").agg(rows_skipped=pl.len()), on="_source_file", how="left")
         .join(pl.concat(dropped).group_by("_source_file").agg(rows_duplicate=pl.len()), on="_source_file",
               how="left")
@@ -267,4 +305,8 @@ def stage_all(raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday") -> St
         rejects=rejects.sort("_source_file", "line", "column", "rule"),
         skipped=skipped.sort("_source_file", "line"),
         files=files.select(list(FILE_SCHEMA)).cast(FILE_SCHEMA).sort("_source_file"),
+        quarantined=pl.concat(
+            [pl.DataFrame(schema={"_source_file": pl.Int64, "reason": pl.String})]
+            + [r.quarantined for r in results.values()]
+        ),
     )

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import email
+import json
 from email import policy
 
 import dagster as dg
@@ -152,3 +153,48 @@ def test_a_run_started_outside_the_cli_also_respects_the_home_lock(tmp_path, sma
         lock.release()
     assert not result.success
     assert not (home / "warehouse.duckdb").exists()
+
+
+def _checks(result) -> dict[tuple[str, str], bool]:
+    return {("/".join(e.asset_key.path), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_contract_checks_show_in_dagster_and_great_expectations_holds_the_results(tmp_path, small_inbox):
+    result = _materialize(tmp_path / "home", small_inbox)
+    checks = _checks(result)
+    # The demo's Tempo export has two bad rows (negative hours, 31/02/2026); its Jira export has none.
+    assert checks[("raw/tempo_worklogs", "contract")] is False
+    assert checks[("raw/jira_issues", "contract")] is True
+    assert checks[("staging/projects", "present")] is True
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as conn:
+        rows = conn.sql(
+            "SELECT f.path, v.success, v.result FROM audit.contract_validations v JOIN audit.files f USING (file_id)"
+        ).fetchall()
+        suite = json.loads(
+            conn.sql("SELECT suite FROM audit.contract_suites WHERE kind = 'tempo_worklogs'").fetchall()[0][0]
+        )
+    by_path = {path: (success, json.loads(doc)) for path, success, doc in rows}
+    tempo = next(v for p, v in by_path.items() if p.startswith("tempo/"))
+    assert tempo[0] is False
+    failed = {
+        (r["expectation_config"]["meta"]["pmo_column"], r["expectation_config"]["meta"]["pmo_rule"]):
+        r["result"]["unexpected_count"]
+        for r in tempo[1]["results"] if not r["success"]
+    }  # fmt: skip
+    assert failed == {("Hours", "min:0"): 1, ("Work date", "type:date"): 1}
+    assert {e["type"] for e in suite["expectations"]} >= {
+        "expect_column_values_to_not_be_null", "expect_column_values_to_be_between",
+    }  # fmt: skip
+
+
+def test_without_a_project_register_the_run_stops_before_the_marts(tmp_path, small_inbox):
+    (small_inbox / "pmo" / "projects.csv").unlink()
+    result = dg.materialize(
+        ASSETS,
+        resources={"pmo": PmoHome(home=str(tmp_path / "home"), inbox=str(small_inbox)), "mailer": Mailer()},
+        raise_on_error=False,
+    )
+    assert _checks(result)[("staging/projects", "present")] is False
+    materialized = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    assert "staging/worklogs" in materialized  # ingestion itself went through
+    assert "marts/evm_weekly" not in materialized and "reports/pack" not in materialized

@@ -157,3 +157,31 @@ def test_worklogs_take_their_project_from_the_map_else_from_their_ticket():
     out = resolve.worklogs(logs, items, project_map, people, aliases)
     # Tempo inherits Jira's key ABC; the Toggl worklog on DEV-50 takes its ticket's project; DEV-99 is unknown.
     assert out.select("project_id", "item_known").rows() == [("PRJ-1", False), ("PRJ-2", True), (None, False)]
+
+
+BASELINE_HEADER = (
+    "project_id,baseline_version,effective_from,element_key,cost_category,budget,planned_start,planned_finish\n"
+)
+
+
+def test_a_baseline_that_breaks_a_critical_rule_is_quarantined_whole_and_the_others_load():
+    good = BASELINE_HEADER + "P1,1,2026-01-04,P1-1,labour,1000,2026-01-05,2026-01-30\n"
+    bad = (
+        BASELINE_HEADER
+        + "P2,1,2026-01-04,P2-1,labour,1000,2026-01-05,2026-01-30\n"
+        + "P2,1,2026-01-04,P2-2,labour,12k,2026-01-05,2026-01-30\n"  # line 3: not a number
+        + "P2,1,2026-01-04,P2-3,labour,500,2026-01-05,2026-01-30\n"
+    )
+    _, staged = stage_exports({"pmo/baseline_p1.csv": good.encode(), "pmo/baseline_p2.csv": bad.encode()})
+    # Loading P2-1 and P2-3 without P2-2 would give P2 a BAC of 1,500 instead of its real one: nothing loads.
+    assert staged.tables["baselines"].get_column("element_key").to_list() == ["P1-1"]
+    assert staged.quarantined.rows() == [(2, "critical rule type:decimal broken on line 3, column budget")]
+    counts = file_counts(staged, 2)
+    assert (counts["rows_in_file"], counts["rows_rejected"], counts["rows_loaded"]) == (3, 3, 0)
+    rejects = staged.rejects.filter(pl.col("_source_file") == 2).select("line", "column", "rule").rows()
+    assert rejects == [
+        (2, None, "file quarantined: critical rule type:decimal broken on line 3, column budget"),
+        (3, "budget", "type:decimal"),
+        (4, None, "file quarantined: critical rule type:decimal broken on line 3, column budget"),
+    ]
+    assert file_counts(staged, 1)["rows_loaded"] == 1

@@ -35,7 +35,7 @@ def project_map(typed: pl.DataFrame) -> pl.DataFrame:
 def baselines(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per budgeted element of a baseline version."""
     cols = ["project_id", "baseline_version", "effective_from", "reason", "element_key", "cost_category"]
-    return _select(typed, [*cols, "budget", "planned_start", "planned_finish"])
+    return _select(typed, [*cols, "element_name", "budget", "planned_start", "planned_finish"])
 
 
 def rates(typed: pl.DataFrame) -> pl.DataFrame:
