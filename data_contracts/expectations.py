@@ -77,7 +77,7 @@ def rules(contract: Contract, week_ends_on: str = "sunday") -> list[Rule]:
             out.append(Rule(name, f"max:{col.max}", "expect_column_values_to_be_between",
                             {"column": name, "max_value": col.max}, sev))  # fmt: skip
         if col.on_week_end:
-            query = f'SELECT * FROM {{batch}} WHERE dayname("{name}") <> \'{week_ends_on.capitalize()}\''
+            query = f"SELECT * FROM {{batch}} WHERE dayname(\"{name}\") <> '{week_ends_on.capitalize()}'"
             out.append(Rule(name, f"week_end:{week_ends_on}", "unexpected_rows_expectation",
                             {"unexpected_rows_query": query}, sev))  # fmt: skip
         if col.same_within:

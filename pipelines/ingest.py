@@ -92,9 +92,21 @@ def _raw(conn: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+def _check_raw_complete(conn: duckdb.DuckDBPyConnection, raws: dict[str, pl.DataFrame]) -> None:
+    """Every raw row the warehouse counts is in the frames staging reads, or the run stops (and rolls back)
+    instead of losing rows silently: a guard against engine faults, such as the one `append_raw` avoids."""
+    for kind, frame in raws.items():
+        if warehouse.table_exists(conn, "raw", kind):
+            stored = conn.sql(f"SELECT count(*) FROM raw.{kind}").fetchall()[0][0]
+            if stored != frame.height:
+                raise RuntimeError(f"raw.{kind} holds {stored} rows but {frame.height} were read back; nothing saved")
+
+
 def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str) -> None:
     """Stage every raw row again (so a run is idempotent) and write the per-file accounting."""
-    staged = stage_all({kind: _raw(conn, kind) for kind in KINDS}, week_ends_on)
+    raws = {kind: _raw(conn, kind) for kind in KINDS}
+    _check_raw_complete(conn, raws)
+    staged = stage_all(raws, week_ends_on)
     tables = dict(staged.tables)
     tables["work_items"] = resolve.work_items(tables["work_items"], tables["project_map"])
     tables["worklogs"] = resolve.worklogs(

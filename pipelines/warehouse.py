@@ -68,17 +68,24 @@ def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
 
 def append_raw(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Append rows to a raw table of strings, adding any column it does not have yet."""
+    # Explicit DDL, not CREATE TABLE AS ... LIMIT 0: with duckdb 2.0.0 a table created that way inside a
+    # transaction reads back empty after an insert of more than one row group (122,880 rows).
+    columns = ", ".join(f'"{c}" {_sql_type(t)}' for c, t in frame.schema.items())
+    conn.sql(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
     conn.register("_frame", frame)
     try:
-        conn.sql(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _frame LIMIT 0")
         have = {r[0] for r in conn.sql(f"DESCRIBE {table}").fetchall()}
         for col, dtype in frame.schema.items():
             if col not in have:
-                sql_type = "BIGINT" if dtype.is_integer() else "VARCHAR"
-                conn.sql(f'ALTER TABLE {table} ADD COLUMN "{col}" {sql_type}')
+                conn.sql(f'ALTER TABLE {table} ADD COLUMN "{col}" {_sql_type(dtype)}')
         conn.sql(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
     finally:
         conn.unregister("_frame")
+
+
+def _sql_type(dtype: pl.DataType) -> str:
+    """Raw tables hold text, plus the integer lineage columns."""
+    return "BIGINT" if dtype.is_integer() else "VARCHAR"
 
 
 def read(conn: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:

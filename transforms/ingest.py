@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_contracts.contract import all_contracts, detect, rename_to_contract
+from transforms.mspdi_xml import looks_like_xml, parse_xml_export
 from transforms.textio import UnreadableFile, read_table
 
 
@@ -38,6 +39,8 @@ def forced_kind(relative_path: str) -> str | None:
 
 def parse_export(relative_path: str, data: bytes) -> ParsedFile:
     """Decode, sniff, detect and check the header of one export. Row rules are checked later, in staging."""
+    if looks_like_xml(data):  # Microsoft Project XML (MSPDI): one row per <Task> (transforms/mspdi_xml.py)
+        return ParsedFile(**parse_xml_export(relative_path, data))
     try:
         table, encoding, delimiter = read_table(data)
     except UnreadableFile as exc:
