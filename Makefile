@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 HOME_DIR ?= var
 
-.PHONY: demo test dev lint clean
+.PHONY: demo test dev lint bench-ingest clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -28,6 +28,10 @@ dev: .venv/.synced
 
 lint: .venv/.synced
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+SCALE ?= full
+bench-ingest: .venv/.synced
+	.venv/bin/python -m bench.ingest --scale $(SCALE)
 
 clean:
 	rm -rf .venv .tools var
