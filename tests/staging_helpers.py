@@ -6,8 +6,10 @@ from pathlib import Path
 
 import polars as pl
 
+from data_contracts.contract import all_contracts, detect
 from transforms.ingest import ParsedFile, parse_export
 from transforms.staging import Staged, stage_all
+from transforms.textio import read_table
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
@@ -34,3 +36,10 @@ def file_counts(staged: Staged, file_id: int = 1) -> dict:
     assert row["rows_in_file"] == accounted, row
     assert min(row["rows_loaded"], row["rows_duplicate"], row["rows_skipped"], row["rows_rejected"]) >= 0, row
     return row
+
+
+def full_matches(data: bytes) -> tuple[str | None, list[str]]:
+    """The kind detected for a file, and every kind whose whole signature its header carries."""
+    headers = [c for c in read_table(data)[0].columns if c != "_line"]
+    kinds = [c.kind for c in all_contracts().values() if set(c.signature) <= {c.canonical_name(h) for h in headers}]
+    return detect(headers)[0], kinds

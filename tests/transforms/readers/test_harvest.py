@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, stage_exports, stage_realdata
-from tests.transforms.readers.test_jira_worklog_report import full_matches
+from tests.staging_helpers import REALDATA, file_counts, full_matches, stage_exports, stage_realdata
 
 KIND = "harvest_time"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / KIND

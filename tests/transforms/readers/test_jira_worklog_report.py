@@ -9,9 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from data_contracts.contract import all_contracts, detect
-from tests.staging_helpers import REALDATA, file_counts, stage_exports, stage_realdata
-from transforms.textio import parse_table, read_text
+from tests.staging_helpers import REALDATA, file_counts, full_matches, stage_exports, stage_realdata
 
 KIND = "jira_worklog_report"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / KIND
@@ -22,17 +20,6 @@ HEADER = (
     '"Worklog id","Author","Summary","Work description","Issue","Parent","Epic","Project","Started","Assignee",'
     '"Labels","Priority","Resolution","Reporter","Status","Issue type","Sprint","Time spent"'
 )
-
-
-def full_matches(data: bytes) -> tuple[str | None, list[str]]:
-    """The kind detected for a file, and every kind whose whole signature its header carries."""
-    headers = [c for c in parse_table(read_text(data)).columns if c != "_line"]
-    kinds = [
-        c.kind
-        for c in all_contracts().values()
-        if set(c.signature) <= {c.canonical_name(h) for h in headers}  # fmt: skip
-    ]
-    return detect(headers)[0], kinds
 
 
 def stage_fixtures(*names: str):
