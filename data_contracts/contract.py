@@ -165,7 +165,7 @@ _COMMA_DECIMAL = r"^-?(\d{1,3}(\.\d{3})+|\d+),\d+$"
 _POINT_DECIMAL = r"^-?(\d{1,3}(,\d{3})+|\d+)\.\d+$"
 
 
-def _typed(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
+def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
     """The typed value of a raw text column, and (for dates and decimals) what was detected in its file.
 
     Formats are decided per file, never per value: a file is written in one date format, so 03/04/2025
@@ -239,7 +239,7 @@ def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday
         for name in names if col.repeated else names[:1]:
             raw = pl.col(name)
             blank = raw.is_null() | (raw.str.strip_chars() == "")
-            parsed, found = _typed(col, pl.when(blank).then(None).otherwise(raw))
+            parsed, found = parse_column(col, pl.when(blank).then(None).otherwise(raw))
             value = pl.when(blank).then(None).otherwise(parsed)
             typed.append(value.alias(name))
             if found is not None and name == col.name:

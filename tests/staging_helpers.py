@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from data_contracts.contract import all_contracts, detect
 from transforms.ingest import ParsedFile, parse_export
@@ -12,6 +13,9 @@ from transforms.staging import Staged, stage_all
 from transforms.textio import read_table
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Tests that read ../shared/realdata (CI has it beside the checkout) are skipped, visibly, without it.
+realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
 
 
 def stage_exports(files: dict[str, bytes]) -> tuple[list[ParsedFile], Staged]:
@@ -43,3 +47,12 @@ def full_matches(data: bytes) -> tuple[str | None, list[str]]:
     headers = [c for c in read_table(data)[0].columns if c != "_line"]
     kinds = [c.kind for c in all_contracts().values() if set(c.signature) <= {c.canonical_name(h) for h in headers}]
     return detect(headers)[0], kinds
+
+
+def stage_fixtures(kind: str, *names: str) -> tuple[list[ParsedFile], Staged]:
+    """Stage fixture files of tests/fixtures/<kind>/ from a folder that names no kind: the header decides."""
+    return stage_exports({f"drop/{n}": (FIXTURES / kind / n).read_bytes() for n in names})
+
+
+def worklogs_by_line(staged: Staged) -> dict[int, dict]:
+    return {r["_line"]: r for r in staged.tables["worklogs"].iter_rows(named=True)}

@@ -138,37 +138,24 @@ def _quarantine(raw: pl.DataFrame, rejects: pl.DataFrame) -> tuple[pl.DataFrame,
     return first, pl.concat([rejects, rest.cast(REJECTS_EMPTY.schema)])
 
 
-def _superseded(rows: pl.DataFrame, date_col: str) -> pl.Series:
-    """True for rows that a newer file of the same `_scope` covers: its first..last date includes the row's.
-
-    A corrected re-export (a Tempo export of March, re-run after late timesheets) replaces what the earlier
-    export said about those dates, deleted worklogs included, instead of adding to it.
-    """
+def _superseded(rows: pl.DataFrame, date_col: str) -> pl.DataFrame:
+    """The (_scope, date, file) keys that a newer file of the same `_scope` covers: its first..last date
+    includes the date. A corrected re-export (a Tempo export of March, re-run after late timesheets) replaces
+    what the earlier export said about those dates, deleted worklogs included, instead of adding to it."""
     with duckdb.connect() as conn:
         conn.register("r", rows.select("_scope", pl.col(date_col).alias("d"), "_source_file"))
-        return (
-            conn.sql(
-                """
+        return conn.sql(
+            """
             WITH spans AS (
                 SELECT _scope, _source_file, min(d) AS first_day, max(d) AS last_day
                 FROM r WHERE _scope IS NOT NULL GROUP BY ALL
             ),
-            keys AS (SELECT DISTINCT _scope, d, _source_file FROM r WHERE _scope IS NOT NULL),
-            gone AS (
-                SELECT DISTINCT k._scope, k.d, k._source_file
-                FROM keys k JOIN spans s
-                  ON s._scope = k._scope AND s._source_file > k._source_file
-                 AND k.d BETWEEN s.first_day AND s.last_day
-            )
-            SELECT g._source_file IS NOT NULL AS superseded
-            FROM (SELECT row_number() OVER () AS i, * FROM r) x
-            LEFT JOIN gone g ON g._scope = x._scope AND g.d = x.d AND g._source_file = x._source_file
-            ORDER BY x.i
+            keys AS (SELECT DISTINCT _scope, d, _source_file FROM r WHERE _scope IS NOT NULL)
+            SELECT DISTINCT k._scope, k.d, k._source_file, true AS _superseded
+            FROM keys k JOIN spans s
+              ON s._scope = k._scope AND s._source_file > k._source_file AND k.d BETWEEN s.first_day AND s.last_day
             """
-            )
-            .pl()
-            .get_column("superseded")
-        )
+        ).pl()
 
 
 def _dedup_table(table: str, parts: list[tuple[Reader, pl.DataFrame]]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -195,9 +182,10 @@ def _dedup_table(table: str, parts: list[tuple[Reader, pl.DataFrame]]) -> tuple[
         )
     date_col = canonical.COVERS.get(table)
     if date_col and "_scope" in rows.columns:
-        rows = rows.with_columns(_superseded=_superseded(rows, date_col))
+        gone = _superseded(rows, date_col).rename({"d": date_col})
+        rows = rows.join(gone, on=["_scope", date_col, "_source_file"], how="left", nulls_equal=False)
         drop_reason = (
-            pl.when(drop_reason.is_null() & pl.col("_superseded"))
+            pl.when(drop_reason.is_null() & pl.col("_superseded").fill_null(False))
             .then(pl.lit("replaced by a newer export covering the same dates"))
             .otherwise(drop_reason)
         )

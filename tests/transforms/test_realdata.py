@@ -1,11 +1,10 @@
 """Real exports from ../shared/realdata (read in place, never copied): every row accounted for."""
 
 import polars as pl
-import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, stage_realdata
+from tests.staging_helpers import file_counts, realdata, stage_realdata
 
-pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
+pytestmark = realdata
 
 
 def test_jira_cloud_export():

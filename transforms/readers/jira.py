@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from data_contracts.contract import all_contracts
+from data_contracts.contract import all_contracts, parse_column
 from transforms.readers.common import Reader, lineage, repeated, row_hash
 
 _DONE = ["done", "closed", "resolved", "complete", "completed", "cancelled"]
@@ -111,15 +111,9 @@ def work_items(typed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _jira_datetime(text: pl.Expr) -> pl.Expr:
-    """A date written in any of the contract's Jira formats (they never read one text two ways)."""
-    formats = next(c.formats for c in all_contracts()["jira_issues"].columns if c.name == "Created")
-    parsed = [
-        text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None)
-        if "%z" in fmt
-        else text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
-        for fmt in formats
-    ]
-    return pl.coalesce(parsed)
+    """A Log Work date, read like the export's Created column: in the format its file is written in."""
+    created = next(c for c in all_contracts()["jira_issues"].columns if c.name == "Created")
+    return parse_column(created, text)[0]
 
 
 def worklogs(typed: pl.DataFrame) -> pl.DataFrame:

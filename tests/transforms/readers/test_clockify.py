@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, full_matches, stage_exports, stage_realdata
+from tests.staging_helpers import (
+    REALDATA,
+    file_counts,
+    full_matches,
+    realdata,
+    stage_exports,
+    stage_fixtures,
+    stage_realdata,
+    worklogs_by_line,
+)
 
 KIND = "clockify_time"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / KIND
 REAL = "clockify/innovatium_ptBR_clockify_detailed.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
-
-
-def stage_fixtures(*names: str):
-    return stage_exports({f"drop/{n}": (FIXTURES / n).read_bytes() for n in names})
-
-
-def by_line(staged) -> dict[int, dict]:
-    return {r["_line"]: r for r in staged.tables["worklogs"].iter_rows(named=True)}
 
 
 @pytest.mark.parametrize("name", ["good.csv", "good_de_without_decimal.csv", "bad.csv"])
@@ -59,12 +59,12 @@ def test_spanish_and_french_headers_are_clockify(header):
 
 
 def test_english_export_with_us_dates_and_twelve_hour_times():
-    parsed, staged = stage_fixtures("good.csv")
+    parsed, staged = stage_fixtures(KIND, "good.csv")
     assert parsed[0].kind == KIND
     counts = file_counts(staged)
     assert (counts["rows_in_file"], counts["rows_loaded"], counts["rows_rejected"]) == (4, 4, 0)
     assert "Start Date: %m/%d/%Y" in counts["formats"]  # 03/13/2026 settles it
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: Web Shop,Northwind Co,SHOP-12 checkout totals,...,Ana Example,...,ana@example.test,...,Yes,03/02/2026,
     #         09:05 AM,...,02:30:00,2.50
     first = rows[2]
@@ -95,10 +95,10 @@ def test_english_export_with_us_dates_and_twelve_hour_times():
 
 
 def test_german_export_without_decimal_duration_reads_the_clock_duration():
-    _, staged = stage_fixtures("good_de_without_decimal.csv")
+    _, staged = stage_fixtures(KIND, "good_de_without_decimal.csv")
     counts = file_counts(staged)
     assert counts["rows_loaded"] == 2 and "Start Date: %d.%m.%Y" in counts["formats"]
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: ...,Ticket 1353 Druckerwarteschlange,...,Ja,02.03.2026,08:00:00,...,01:30:00
     assert (rows[2]["hours"], rows[2]["work_date"], rows[2]["billable"], rows[2]["item_key"]) == (
         Decimal("1.5"),
@@ -110,7 +110,7 @@ def test_german_export_without_decimal_duration_reads_the_clock_duration():
 
 
 def test_bad_fixture_rejects_and_skips():
-    _, staged = stage_fixtures("bad.csv")
+    _, staged = stage_fixtures(KIND, "bad.csv")
     assert staged.rejects.select("line", "column", "rule", "raw_value").rows() == [
         (3, "Duration (decimal)", "min:0.01", "0.00"),
         (4, "Duration (decimal)", "max:24", "25.00"),
@@ -125,7 +125,7 @@ def test_bad_fixture_rejects_and_skips():
     ]
     counts = file_counts(staged)
     assert (counts["rows_loaded"], counts["rows_rejected"], counts["rows_skipped"]) == (2, 5, 2)
-    assert by_line(staged)[9]["hours"] == Decimal("1.25")  # no decimal duration: "1:15"
+    assert worklogs_by_line(staged)[9]["hours"] == Decimal("1.25")  # no decimal duration: "1:15"
 
 
 @realdata
@@ -140,7 +140,7 @@ def test_real_pt_br_file_every_row_loads():
         0,
     )
     assert counts["formats"] == "End Date: %d/%m/%Y; Start Date: %d/%m/%Y"
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: "Sustentação Horário Comercial","ONCOCLÍNICAS","Ticket 1353 - Monitoramento",...,"31/01/2025","16:00",
     #         ...,"0:30","0.50"
     first = rows[2]

@@ -11,13 +11,12 @@ import polars as pl
 import pytest
 
 from data_contracts.contract import detect
-from tests.staging_helpers import REALDATA, file_counts, stage_exports, stage_realdata
+from tests.staging_helpers import REALDATA, file_counts, realdata, stage_exports, stage_realdata
 from transforms.readers.glpi import duration_hours
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "glpi_tickets"
 EN = "glpi/esss_glpi_tickets_en_headers.csv"
 PT = "glpi/ptBR_glpi_tickets_with_stats.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
 
 
 def _items(staged) -> dict[str, dict]:

@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, full_matches, stage_exports, stage_realdata
+from tests.staging_helpers import (
+    REALDATA,
+    file_counts,
+    full_matches,
+    realdata,
+    stage_exports,
+    stage_fixtures,
+    stage_realdata,
+    worklogs_by_line,
+)
 
 KIND = "harvest_time"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / KIND
 REAL = "harvest/formidable_sauce_harvest_detailed.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
-
-
-def stage_fixtures(*names: str):
-    return stage_exports({f"drop/{n}": (FIXTURES / n).read_bytes() for n in names})
-
-
-def by_line(staged) -> dict[int, dict]:
-    return {r["_line"]: r for r in staged.tables["worklogs"].iter_rows(named=True)}
 
 
 @pytest.mark.parametrize("name", ["good.csv", "good_person.csv", "bad.csv"])
@@ -37,12 +37,12 @@ def test_real_file_is_detected_as_harvest_only():
 
 
 def test_current_export_with_short_us_dates_and_multiline_notes():
-    parsed, staged = stage_fixtures("good.csv")
+    parsed, staged = stage_fixtures(KIND, "good.csv")
     assert parsed[0].kind == KIND
     counts = file_counts(staged)
     assert (counts["rows_in_file"], counts["rows_loaded"], counts["rows_rejected"]) == (5, 5, 0)
     assert counts["formats"] == "Date: %m/%d/%y"
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     assert sorted(rows) == [2, 6, 7, 8, 9]  # the notes of line 2 span four lines
     first = rows[2]
     # line 2: 3/2/26,...,Web Shop,...,"Checkout totals\n\n- rounding fix\n- tests",2.5,...,Yes,No,Ana,Example,...,
@@ -59,10 +59,10 @@ def test_current_export_with_short_us_dates_and_multiline_notes():
 
 
 def test_older_export_with_person_approved_and_european_numbers():
-    _, staged = stage_fixtures("good_person.csv")
+    _, staged = stage_fixtures(KIND, "good_person.csv")
     counts = file_counts(staged)
     assert counts["rows_loaded"] == 2 and counts["formats"] == "Date: %d.%m.%Y; Hours: decimal comma"
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: 02.03.2026,...,"Pairing, SHOP-12","7,5",Yes,No,Yes,Ana Example,...
     assert (rows[2]["person_name"], rows[2]["work_date"], rows[2]["hours"]) == (
         "Ana Example",
@@ -75,7 +75,7 @@ def test_older_export_with_person_approved_and_european_numbers():
 
 
 def test_bad_fixture_rejects():
-    _, staged = stage_fixtures("bad.csv")
+    _, staged = stage_fixtures(KIND, "bad.csv")
     assert staged.rejects.select("line", "column", "rule", "raw_value").rows() == [
         (3, "Hours", "min:0.01", "0"),
         (4, "Hours", "max:24", "25.5"),
@@ -115,7 +115,7 @@ def test_real_file_every_row_loads():
         0,
         0,
     )
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: 2018-08-14,Formidable,SAUCE,Formidable-SAUCE,Other Open Source,Spotify GraphQL extension: ...,5,5,No,No,
     #         Brian,Beck,,,,,,,,
     assert (rows[2]["work_date"], rows[2]["hours"], rows[2]["person_name"]) == (

@@ -6,9 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, stage_exports, stage_realdata
+from tests.staging_helpers import file_counts, realdata, stage_exports, stage_realdata
 from transforms.ingest import parse_export
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -201,7 +200,7 @@ def test_snipeit_licence_bad_rows_are_rejected():
     ]
 
 
-@pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
+@realdata
 def test_snipeit_vendor_licence_sample():
     parsed, staged = stage_realdata("snipeit/VENDOR_SAMPLE_licenses-sample.csv")
     assert parsed[0].kind == "snipeit_licences"
@@ -225,7 +224,7 @@ def test_snipeit_vendor_licence_sample():
     )
 
 
-@pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
+@realdata
 def test_snipeit_vendor_asset_sample_keeps_its_kind_and_manufacturer():
     parsed, staged = stage_realdata("snipeit/VENDOR_SAMPLE_assets-sample.csv")
     assert parsed[0].kind == "snipeit_assets"

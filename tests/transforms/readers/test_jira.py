@@ -10,14 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
-import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, stage_exports, stage_realdata
+from tests.staging_helpers import REALDATA, file_counts, realdata, stage_exports, stage_realdata
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "jira_issues"
 SUPPORT = "jira/support_changes_jira_export_with_logwork.csv"
 CLOUD = "jira/testautogen_jira_cloud_export_2025.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
 
 # A Tempo worklog export of the same issue (OPS-2) as the Data Center fixture's Log Work cells.
 TEMPO = (

@@ -9,22 +9,24 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, full_matches, stage_exports, stage_realdata
+from tests.staging_helpers import (
+    REALDATA,
+    file_counts,
+    full_matches,
+    realdata,
+    stage_exports,
+    stage_fixtures,
+    stage_realdata,
+)
 
 KIND = "jira_worklog_report"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / KIND
 HUMAN = "jira_worklogs/videobakers_jira_worklog_report.csv"
 RAW = "jira_worklogs/videobakers_jira_worklog_report_neu.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
 HEADER = (
     '"Worklog id","Author","Summary","Work description","Issue","Parent","Epic","Project","Started","Assignee",'
     '"Labels","Priority","Resolution","Reporter","Status","Issue type","Sprint","Time spent"'
 )
-
-
-def stage_fixtures(*names: str):
-    # A folder that names no kind, so the header signature decides.
-    return stage_exports({f"drop/{n}": (FIXTURES / n).read_bytes() for n in names})
 
 
 def rows_by_id(staged) -> dict[str, dict]:
@@ -50,7 +52,7 @@ def test_a_tempo_export_is_still_tempo():
 
 
 def test_human_layout_fixture():
-    parsed, staged = stage_fixtures("good.csv")
+    parsed, staged = stage_fixtures(KIND, "good.csv")
     assert parsed[0].kind == KIND
     counts = file_counts(staged)
     assert (counts["rows_in_file"], counts["rows_loaded"], counts["rows_skipped"], counts["rows_rejected"]) == (
@@ -80,8 +82,8 @@ def test_human_layout_fixture():
 
 
 def test_raw_layout_gives_the_same_worklogs_on_the_authors_local_day():
-    _, human = stage_fixtures("good.csv")
-    _, raw = stage_fixtures("good_raw.csv")
+    _, human = stage_fixtures(KIND, "good.csv")
+    _, raw = stage_fixtures(KIND, "good_raw.csv")
     pick = ["worklog_id", "person_name", "item_key", "source_project_key", "work_date", "hours"]
     assert raw.tables["worklogs"].select(pick).equals(human.tables["worklogs"].select(pick))
     late = rows_by_id(raw)["20103"]
@@ -91,7 +93,7 @@ def test_raw_layout_gives_the_same_worklogs_on_the_authors_local_day():
 
 
 def test_totals_row_is_skipped_with_its_reason_and_matches_the_worklogs():
-    _, staged = stage_fixtures("good.csv", "good_raw.csv")
+    _, staged = stage_fixtures(KIND, "good.csv", "good_raw.csv")
     assert staged.skipped.rows() == [
         (1, 6, "totals row (Time spent 11h 5m)"),
         (2, 6, "totals row (Time spent 39900)"),
@@ -101,7 +103,7 @@ def test_totals_row_is_skipped_with_its_reason_and_matches_the_worklogs():
 
 
 def test_bad_fixture_rejects_and_skips_each_broken_row():
-    _, staged = stage_fixtures("bad.csv")
+    _, staged = stage_fixtures(KIND, "bad.csv")
     assert staged.rejects.select("line", "column", "rule", "raw_value").rows() == [
         (3, "Worklog id", "type:integer", "3000x"),
         (4, "Author", "required", ""),

@@ -11,12 +11,11 @@ import polars as pl
 import pytest
 
 from data_contracts.contract import detect
-from tests.staging_helpers import REALDATA, file_counts, stage_exports, stage_realdata
+from tests.staging_helpers import REALDATA, file_counts, realdata, stage_exports, stage_realdata
 from transforms.readers.servicenow import priority, status_category
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "servicenow_tasks"
 REAL = "servicenow/pdi_demo_incident.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
 
 
 def _items(staged) -> dict[str, dict]:

@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.staging_helpers import REALDATA, file_counts, full_matches, stage_exports, stage_realdata
+from tests.staging_helpers import (
+    REALDATA,
+    file_counts,
+    full_matches,
+    realdata,
+    stage_exports,
+    stage_fixtures,
+    stage_realdata,
+    worklogs_by_line,
+)
 
 KIND = "toggl_time"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / KIND
 REAL = "toggl/tira_cmu_team_toggl.csv"
-realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason="../shared/realdata is not beside the checkout")
-
-
-def stage_fixtures(*names: str):
-    return stage_exports({f"drop/{n}": (FIXTURES / n).read_bytes() for n in names})
-
-
-def by_line(staged) -> dict[int, dict]:
-    return {r["_line"]: r for r in staged.tables["worklogs"].iter_rows(named=True)}
 
 
 @pytest.mark.parametrize("name", ["good.csv", "bad.csv"])
@@ -37,7 +37,7 @@ def test_real_file_is_detected_as_toggl_only():
 
 
 def test_newer_export_with_member_column():
-    parsed, staged = stage_fixtures("good.csv")
+    parsed, staged = stage_fixtures(KIND, "good.csv")
     assert parsed[0].kind == KIND and parsed[0].message.endswith("Amount (EUR)")  # the amount is not read
     counts = file_counts(staged)
     assert (counts["rows_in_file"], counts["rows_loaded"], counts["rows_rejected"], counts["rows_skipped"]) == (
@@ -46,7 +46,7 @@ def test_newer_export_with_member_column():
         0,
         0,
     )
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: Ana Example,ana@example.test,Northwind Co,Web Shop,,SHOP-12 checkout totals,Yes,2026-03-02,09:05:00,
     #         2026-03-02,11:35:30,02:30:30,"dev, backend",300.00
     first = rows[2]
@@ -78,7 +78,7 @@ def test_newer_export_with_member_column():
 
 
 def test_bad_fixture_rejects_and_skips():
-    _, staged = stage_fixtures("bad.csv")
+    _, staged = stage_fixtures(KIND, "bad.csv")
     assert staged.rejects.select("line", "column", "rule", "raw_value").rows() == [
         (6, "End date", "type:date", "2026-13-01"),
         (6, "Start date", "type:date", "2026-13-01"),
@@ -105,7 +105,7 @@ def test_real_file_every_row_loads():
         0,
         0,
     )
-    rows = by_line(staged)
+    rows = worklogs_by_line(staged)
     # line 2: Ashutosh Dube,...,17671 Software Development Studio I,,Decision Making DEV-50,Yes,2016-01-02,13:00:00,
     #         2016-01-02,13:30:00,00:30:00,Reading,0.00
     first = rows[2]
