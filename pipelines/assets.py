@@ -15,10 +15,11 @@ import dagster as dg
 import polars as pl
 
 from pipelines import warehouse
+from pipelines.dictionary import comment_statements
 from pipelines.ingest import ingest
+from pipelines.marts import record_sent
 from pipelines.resources import Mailer, PmoHome
 from transforms.canonical import KEYS
-from transforms.earned_value import cost_worklogs, evm_weekly, portfolio_weekly
 from transforms.staging import KINDS, READERS
 
 RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in KINDS}
@@ -102,71 +103,6 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
         )  # fmt: skip
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["marts", "worklog_costs"], deps=[STAGING_KEYS["worklogs"], STAGING_KEYS["people"],
-                     STAGING_KEYS["rates"]], kinds={"duckdb"},
-                     description="One row per worklog: hours × the rate in force on the work date."),
-        dg.AssetSpec(["marts", "cost_exceptions"], deps=[STAGING_KEYS["worklogs"]], kinds={"duckdb"},
-                     description="Hours that could not be costed (unknown project, unmatched person, no rate), "
-                                 "one row per worklog, with the reason. Never dropped."),
-    ],
-    pool="warehouse",
-)  # fmt: skip
-def actual_cost(pmo: PmoHome):
-    """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
-    with pmo.connect() as conn:
-        read = {t: warehouse.read(conn, f"staging.{t}") for t in ("worklogs", "people", "rates")}
-        costed = cost_worklogs(read["worklogs"], read["people"], read["rates"])
-        exceptions = costed.filter(pl.col("exception").is_not_null())
-        warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
-        warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
-    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed.height})
-    yield dg.MaterializeResult(
-        asset_key=["marts", "cost_exceptions"],
-        metadata={"dagster/row_count": exceptions.height,
-                  "hours": float(exceptions.get_column("hours").cast(pl.Float64).sum() or 0)},
-    )  # fmt: skip
-
-
-@dg.asset(
-    key=["marts", "evm_weekly"],
-    deps=[["marts", "worklog_costs"], STAGING_KEYS["projects"], STAGING_KEYS["baselines"],
-          STAGING_KEYS["work_items"], STAGING_KEYS["holidays"]],
-    kinds={"duckdb"},
-    pool="warehouse",
-)  # fmt: skip
-def evm_weekly_mart(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
-    """Earned value per project per status date (PV, EV, AC, CV, SV, CPI, SPI, the EAC family, TCPI),
-    from each project's first baseline week to the as-of date, as ../shared/EVM.md defines them."""
-    with pmo.connect() as conn:
-        status_date = pmo.status_date(conn)
-        frame = evm_weekly(
-            projects=warehouse.read(conn, "staging.projects"),
-            baselines=warehouse.read(conn, "staging.baselines"),
-            work_items=warehouse.read(conn, "staging.work_items"),
-            costed=warehouse.read(conn, "marts.worklog_costs"),
-            holidays=warehouse.read(conn, "staging.holidays"),
-            as_of=status_date,
-            week_ends_on=pmo.settings().pipeline.week_ends_on,
-        )
-        warehouse.replace_table(conn, "marts.evm_weekly", frame, ["project_id", "status_date"])
-    context.log.info(f"earned value up to status date {status_date}")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": frame.height, "status_date": status_date.isoformat(),
-                  "projects": frame.get_column("project_id").n_unique()}
-    )  # fmt: skip
-
-
-@dg.asset(key=["marts", "portfolio_weekly"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse")
-def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
-    """Earned value per portfolio, programme and in total per status date: ratios of summed PV, EV, AC."""
-    with pmo.connect() as conn:
-        frame = portfolio_weekly(warehouse.read(conn, "marts.evm_weekly"), warehouse.read(conn, "staging.projects"))
-        warehouse.replace_table(conn, "marts.portfolio_weekly", frame, ["group_level", "group_key", "status_date"])
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
-
-
 @dg.asset(key=["audit", "contract_validations"], deps=[AUDIT_FILES, AUDIT_REJECTS], kinds={"duckdb"},
           pool="warehouse")  # fmt: skip
 def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
@@ -209,15 +145,19 @@ def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
     )  # fmt: skip
 
 
-PUBLISHED_TABLES = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.cost_exceptions", "audit.files",
+MARTS = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.baseline_versions", "marts.actual_cost_weekly",
+         "marts.planned_value_weekly", "marts.cost_exceptions", "marts.evm_flags", "marts.evm_forecast",
+         "marts.evm_restatements", "marts.eac_backtest", "marts.eac_backtest_summary", "marts.risk_exposure",
+         "marts.milestone_variance", "marts.milestone_slips", "marts.project_timesheet_completeness"]  # fmt: skip
+# Per-person marts (timesheet_completeness, worklog_costs with rates) stay in the PMO's warehouse.
+PUBLISHED_TABLES = [*MARTS, "audit.files",
                     "audit.rejects", "audit.skipped", "audit.contract_suites", "audit.contract_validations",
                     "staging.projects", "staging.project_map", "staging.baselines",
                     "staging.work_items", "staging.assets", "staging.licences", "staging.evm_status",
                     "staging.risks"]  # fmt: skip
 
 
-@dg.asset(key=["published", "pmo"], deps=[["marts", "portfolio_weekly"], ["marts", "cost_exceptions"],
-                                         ["audit", "contract_validations"]],
+@dg.asset(key=["published", "pmo"], deps=[[*name.split(".")] for name in MARTS] + [["audit", "contract_validations"]],
           kinds={"duckdb"}, pool="warehouse")  # fmt: skip
 def published_snapshot(pmo: PmoHome) -> dg.MaterializeResult:
     """The analysts' read-only copy, <home>/published/pmo.duckdb: marts, audit and the non-personal staging
@@ -232,6 +172,8 @@ def published_snapshot(pmo: PmoHome) -> dg.MaterializeResult:
                 conn.sql(f"CREATE SCHEMA pub.{schema}")
             for name in PUBLISHED_TABLES:
                 conn.sql(f"CREATE TABLE pub.{name} AS SELECT * FROM {name}")
+                for statement in comment_statements(name, prefix="pub."):
+                    conn.sql(statement)
         finally:
             conn.sql("DETACH pub")
     tmp.replace(target)
@@ -280,7 +222,7 @@ def swap_in(tmp: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-@dg.asset(key=["reports", "pack"], deps=[["marts", "portfolio_weekly"], ["marts", "cost_exceptions"]],
+@dg.asset(key=["reports", "pack"], deps=[[*name.split(".")] for name in MARTS],
           kinds={"html"})  # fmt: skip
 def report_pack(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
     """The weekly HTML pack, <home>/reports/<status_date>/: portfolio index, one page per project, data
@@ -318,5 +260,8 @@ def leadership_email(context: dg.AssetExecutionContext, pmo: PmoHome, mailer: Ma
     png = charts.to_png(charts.s_curve(total, "Portfolio S-curve", inp.currency))
     message = build(inp, settings.sender, settings.leadership, png)
     outcome = mailer.deliver(message, pmo.paths.outbox, f"{inp.status_date.isoformat()}-leadership")
+    with pmo.connect() as conn:
+        frozen = record_sent(conn, inp.status_date)
+    context.log.info(f"figures of {inp.status_date} frozen as sent for {frozen} project(s)")
     context.log.info(f"leadership e-mail {outcome}")
     return dg.MaterializeResult(metadata={"delivery": outcome, "recipients": len(settings.leadership)})

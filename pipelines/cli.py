@@ -53,7 +53,74 @@ def parser() -> argparse.ArgumentParser:
                      "complete week in the data")  # fmt: skip
     demo = sub.add_parser("demo", help="generate the demo portfolio's exports and run the weekly pipeline on it")
     demo.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
+    baseline = sub.add_parser("baseline", help="baseline versions (see docs/baselines.md)")
+    actions = baseline.add_subparsers(dest="action", required=True, metavar="ACTION")
+    freeze = actions.add_parser(
+        "freeze",
+        help="freeze a project's baseline from its tickets' current estimates as a new version",
+        description="Freeze a new baseline version of a project from its tickets' current estimates × planned "
+        "rates. Older versions are kept; the new one is in force from --effective-from on. Work that appears later "
+        "is reported as scope change until the next freeze.",
+    )
+    freeze.add_argument("--project", required=True, help="project_id from the project register")
+    freeze.add_argument("--reason", required=True, help="why (shown beside every figure measured against it)")
+    freeze.add_argument("--effective-from", type=_date, default=None, help="status date from which the version is "
+                        "in force (a week end); default: the last status date reported")  # fmt: skip
+    freeze.add_argument("--home", type=Path, default=Path("var"), help="the home to freeze in (default: var)")
     return p
+
+
+def freeze_baseline(home: Path, project: str, reason: str, effective_from: str | None) -> int:
+    """`pmo baseline freeze`: under the home's run lock, so it never meets a run."""
+    from pipelines.home import Home, HomeLocked, RunLock, SettingsError
+    from transforms.calendar import is_week_end, last_complete_week_end
+
+    paths = Home(home.resolve())
+    try:
+        week_ends_on = paths.settings().pipeline.week_ends_on
+    except SettingsError as exc:
+        _say(f"error: {exc}")
+        return USAGE
+    if not paths.warehouse.exists():
+        _say(f"error: no warehouse in {paths.root}: run `pmo run` first, so the tickets are loaded")
+        return USAGE
+    if not reason.strip():
+        _say("error: --reason must say why the baseline is frozen")
+        return USAGE
+    lock = RunLock(paths.root)
+    try:
+        lock.acquire()
+    except HomeLocked as exc:
+        _say(f"error: {exc}")
+        return LOCKED
+    try:
+        from pipelines import warehouse
+        from pipelines.plans import freeze_project
+
+        with warehouse.connect(paths.warehouse) as conn:
+            if effective_from:
+                day = dt.date.fromisoformat(effective_from)
+            else:
+                latest = conn.sql(
+                    "SELECT greatest((SELECT max(work_date) FROM staging.worklogs),"
+                    " (SELECT max(snapshot_date) FROM staging.work_items))"
+                ).fetchall()[0][0]
+                day = last_complete_week_end(latest or dt.date.today(), week_ends_on)
+            if not is_week_end(day, week_ends_on):
+                _say(f"error: --effective-from {day} is not a status date: weeks end on {week_ends_on}")
+                return USAGE
+            try:
+                version, elements, bac, undated = freeze_project(conn, project, reason.strip(), day)
+            except (LookupError, ValueError) as exc:
+                _say(f"error: {exc}")
+                return USAGE
+    finally:
+        lock.release()
+    _say(f"{project}: baseline version {version} frozen from {elements} ticket(s), BAC {bac:,.2f}, in force from {day}")
+    for row in undated.iter_rows(named=True):  # items left out: a short list for the person who froze it
+        _say(f"  left out {row['item_key']}: {row['problem']}")
+    _say("the next run measures every week from then on against it; earlier weeks keep their version")
+    return DONE
 
 
 def _say(message: str) -> None:
@@ -173,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
         return demo(args.home)
+    if args.command == "baseline":
+        return freeze_baseline(args.home, args.project, args.reason, args.effective_from)
     return run_pipeline(args.home, args.inbox, args.as_of or "")
 
 

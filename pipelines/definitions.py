@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import assets
+from pipelines import assets, marts
 from pipelines.home import Home
 from pipelines.resources import Mailer, PmoHome
 from transforms.calendar import isodow, week_end
@@ -55,9 +55,7 @@ defs = dg.Definitions(
     assets=[
         assets.exports,
         assets.contract_validations,
-        assets.actual_cost,
-        assets.evm_weekly_mart,
-        assets.portfolio_weekly_mart,
+        *marts.ASSETS,
         assets.published_snapshot,
         assets.report_pack,
         assets.leadership_email,

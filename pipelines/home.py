@@ -40,12 +40,45 @@ class EmailSettings(_Strict):
     leadership: list[Address] = []
 
 
+Technique = Literal["0/100", "50/50", "percent_complete", "weighted_milestones", "level_of_effort"]
+
+
+class EvmSettings(_Strict):
+    """How earned value is measured (../shared/EVM.md). Per project settings live in the project register."""
+
+    composite_weight: float = Field(0.8, ge=0, le=1)  # w in AC + (BAC - EV) / (w·CPI + (1 - w)·SPI)
+    count_unapproved_hours: bool = True  # where the timesheet tool records approval
+    direct_costs: Literal["purchase", "amortised"] = "amortised"  # assets and licences charged to projects
+    asset_life_months: int = Field(36, ge=1)  # straight-line life of an asset without an end-of-life date
+    techniques: dict[str, Technique] = {}  # item type → technique, e.g. {Epic = "level_of_effort"}
+    absurd_hours_per_day: float = Field(16, gt=0)  # a person's hours in one day above this are flagged
+    forecast_min_weeks: int = Field(6, ge=2)  # weeks of history before the p10/p50/p90 bands are given
+
+
+class RiskSettings(_Strict):
+    """How risk registers are read and banded into the 5 × 5 heat map."""
+
+    probability_scale: Literal["fraction", "percent", "1-5"] = "fraction"
+    # Impact band edges: an impact at or above the n-th edge is in band n + 1 (1..5).
+    cost_bands: list[float] = Field([5_000, 20_000, 50_000, 100_000], min_length=4, max_length=4)
+    days_bands: list[float] = Field([2, 5, 10, 20], min_length=4, max_length=4)
+    blocked_days: int = Field(10, ge=1)  # a blocked item older than this is an operational risk
+
+
+class TimesheetSettings(_Strict):
+    contracted_hours_week: float = Field(40, gt=0)  # for people whose contracted hours are not given
+    complete_at: float = Field(0.95, gt=0, le=1)  # a person-week at or above this share of expected hours
+
+
 class Settings(_Strict):
     """The schema of <home>/pmo.toml. Secrets never live here: SMTP credentials come from the environment."""
 
     pipeline: PipelineSettings = PipelineSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     email: EmailSettings = EmailSettings()
+    evm: EvmSettings = EvmSettings()
+    risk: RiskSettings = RiskSettings()
+    timesheets: TimesheetSettings = TimesheetSettings()
 
 
 class SettingsError(ValueError):

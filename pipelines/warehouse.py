@@ -7,7 +7,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-SCHEMAS = ("raw", "staging", "marts", "audit")
+from pipelines.dictionary import comment_statements
+
+SCHEMAS = ("raw", "staging", "marts", "audit", "plans", "history")
 
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS audit.files (
@@ -38,6 +40,35 @@ CREATE TABLE IF NOT EXISTS audit.rejects (
     severity VARCHAR NOT NULL,  -- error: row rejected; warning: row loaded, finding kept; critical: file stopped
     stage VARCHAR NOT NULL  -- 'file': the whole file was quarantined; 'row': a row rule in staging
 );
+-- Frozen baselines: written by `pmo baseline freeze` (and the first run for a project planned only in tickets),
+-- never rebuilt from the exports.
+CREATE TABLE IF NOT EXISTS plans.baseline_versions (
+    project_id VARCHAR NOT NULL,
+    baseline_version BIGINT NOT NULL,
+    effective_from DATE NOT NULL,
+    reason VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    frozen_at TIMESTAMP NOT NULL,
+    management_reserve DECIMAL(18, 4),
+    contingency DECIMAL(18, 4),
+    PRIMARY KEY (project_id, baseline_version)
+);
+CREATE TABLE IF NOT EXISTS plans.baselines (
+    project_id VARCHAR NOT NULL, baseline_version BIGINT NOT NULL, effective_from DATE, reason VARCHAR,
+    element_key VARCHAR NOT NULL, element_name VARCHAR, cost_category VARCHAR, budget DECIMAL(18, 4),
+    planned_start DATE, planned_finish DATE, is_milestone BOOLEAN, source_kind VARCHAR, ev_technique VARCHAR,
+    weight DOUBLE, parent_key VARCHAR, management_reserve DECIMAL(18, 4), contingency DECIMAL(18, 4),
+    PRIMARY KEY (project_id, baseline_version, element_key)
+);
+-- The figures as sent: a week whose pack was e-mailed is frozen; later corrections show as restatements.
+CREATE TABLE IF NOT EXISTS history.evm_sent (
+    project_id VARCHAR NOT NULL,
+    status_date DATE NOT NULL,
+    sent_at TIMESTAMP NOT NULL,
+    baseline_version BIGINT, bac DECIMAL(18, 4), pv DECIMAL(18, 4), ev DECIMAL(18, 4), ac DECIMAL(18, 4),
+    eac DECIMAL(18, 4), cpi DOUBLE, spi DOUBLE, spi_t DOUBLE, forecast_finish DATE,
+    PRIMARY KEY (project_id, status_date)
+);
 CREATE TABLE IF NOT EXISTS audit.skipped (
     file_id BIGINT NOT NULL,
     line BIGINT NOT NULL,
@@ -63,6 +94,8 @@ def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
         conn.sql(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame ORDER BY {order}")
     finally:
         conn.unregister("_frame")
+    for statement in comment_statements(name):
+        conn.sql(statement)
     return frame.height
 
 

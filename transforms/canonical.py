@@ -43,6 +43,10 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "project_id": S, "baseline_version": INT, "effective_from": D, "reason": S, "element_key": S,
         "element_name": S, "cost_category": S, "budget": MONEY, "planned_start": D, "planned_finish": D,
         "is_milestone": B, "source_kind": S,
+        "ev_technique": S,  # overrides the project's and the item type's technique for this element
+        "weight": F,  # weighted milestones: the element's share of its parent's budget
+        "parent_key": S,  # weighted milestones: the element (work package) this milestone belongs to
+        "management_reserve": MONEY, "contingency": MONEY,  # per version: held beside BAC, not inside it
     },
     "evm_status": {
         "project_id": S, "status_date": D, "pv": MONEY, "ev": MONEY, "ac": MONEY, "bac": MONEY,
@@ -51,17 +55,19 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "projects": {
         "project_id": S, "name": S, "portfolio": S, "programme": S, "sponsor": S, "manager": S, "status": S,
         "ev_technique": S, "eac_method": S, "calendar_id": S, "closed_on": D,
+        "planned_rate": MONEY,  # hourly rate for budgeting and forecasting items nobody is assigned to
     },
     "project_map": {"source_kind": S, "source_key": S, "project_id": S},
     "people": {
         "person_id": S, "display_name": S, "email": S, "team": S, "role": S, "jira_account_id": S,
-        "tempo_user": S, "contracted_hours_week": pl.Decimal(18, 4),
+        "tempo_user": S, "contracted_hours_week": pl.Decimal(18, 4), "calendar_id": S,
     },
     "person_aliases": {"source_kind": S, "source_user": S, "person_id": S},
     "rates": {
         "person_id": S, "role": S, "hourly_rate": MONEY, "currency": S, "valid_from": D, "valid_to": D,
     },
     "holidays": {"calendar_id": S, "date": D, "holiday": S},
+    "sprints": {"project_id": S, "sprint": S, "start": D, "finish": D, "planned_points": F},
     "risks": {
         "risk_id": S, "project_id": S, "title": S, "probability": pl.Decimal(18, 4), "cost_impact": MONEY,
         "schedule_impact_days": pl.Decimal(18, 4), "owner": S, "status": S, "review_date": D, "response": S,
@@ -91,6 +97,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "person_aliases": ("source_kind", "source_user"),
     "rates": ("person_id", "role", "valid_from"),
     "holidays": ("calendar_id", "date"),
+    "sprints": ("project_id", "sprint"),
     "risks": ("risk_id",),
 }
 # The date a file's rows cover, shown in the manifest as first..last.

@@ -1,18 +1,25 @@
 """A seeded, deterministic demo portfolio, written in the real vendor export formats.
 
-About a dozen IT projects (agile and plan-driven; on track, late, over budget, one rebaselined), forty
-people and half a year of history: a Jira CSV export, a Tempo worklog export, a Snipe-IT asset export and
-the product's own inputs. A few rows are deliberately bad, so the data-quality page has something to show.
-Pure: returns file names and bytes; the caller writes them.
+About a dozen IT projects (agile and plan-driven; on track, late, over budget, one rebaselined, one closed),
+forty people and half a year of history: Jira CSV exports taken every four weeks (each the state of every item
+on its date), a Tempo worklog export, Snipe-IT asset and licence exports and the product's own inputs. Between
+them the projects use every earned-value technique (0/100, 50/50, percent complete, weighted milestones, level
+of effort, AgileEVM with a sprint calendar), several EAC methods, management reserve and contingency, and a
+baseline derived from ticket estimates. A few rows are deliberately bad, so the data-quality page has
+something to show. Pure: returns file names and bytes; the caller writes them.
+
+What each project shows is keyed by its index in PROJECTS (see the constants below); smaller settings
+(fewer projects, fewer weeks) simply show less.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import io
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FIRST = ("Ana", "Ben", "Chloé", "Dev", "Eva", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kemi", "Lars",
@@ -42,20 +49,68 @@ PROJECTS = (
     ("VOIP", "Telephony migration", "Infrastructure", "Network 2026", "plan"),
     ("WEB", "Intranet redesign", "Business Applications", None, "agile"),
 )
-# Behaviour per project: (schedule slip factor, cost factor); index 3 (IAM) is rebaselined.
+# Behaviour per project: (schedule slip factor, cost factor).
 PROFILES = ((1.0, 1.0), (1.0, 1.35), (1.5, 1.05), (1.3, 1.2), (1.0, 0.95), (1.6, 1.4),
-            (1.0, 1.0), (1.2, 1.0), (1.0, 1.15), (1.0, 1.0), (1.4, 1.3), (1.05, 1.05))  # fmt: skip
-REBASELINED = 3
-HOLIDAYS = (
-    dt.date(2026, 1, 1),
-    dt.date(2026, 4, 3),
-    dt.date(2026, 4, 6),
-    dt.date(2026, 5, 1),
-    dt.date(2026, 5, 25),
-)
+            (1.1, 1.25), (1.2, 1.0), (1.25, 1.15), (1.05, 1.15), (1.4, 1.3), (1.05, 1.05))  # fmt: skip
+# What each project demonstrates, by index in PROJECTS. Techniques not listed: 0/100 (plan), 50/50 (agile).
+AGILE_EVM, PERCENT_COMPLETE, WEIGHTED_MILESTONES = 4, 6, 8
+TECHNIQUE = {AGILE_EVM: "agile", PERCENT_COMPLETE: "percent_complete", WEIGHTED_MILESTONES: "weighted_milestones"}
+EAC_METHOD = {3: "cpi_spi", 5: "composite", 6: "bottom_up", 7: "budget_rate"}  # the others: cpi
+PLANNED_RATE = {6: 95, 7: 90}  # the register's hourly rate for unassigned and ticket-derived budgets
+REBASELINED = 3  # a second baseline version, 12 weeks in: elements planned after week 10 move 4 weeks later
+CUT_OVER = 3  # a zero-budget milestone element at the end of the plan
+BLOCKED = 2  # one item goes Blocked and stays so
+DERIVED_BASELINE = 7  # no baseline rows: the budget is derived from ticket estimates × the planned rate
+CLOSED = 9  # starts at the first week, finishes, and is closed weeks before the end
+LEVEL_OF_EFFORT = 10  # a project-management element earned as planned
+SCOPE_ADDED = 6  # an unassigned item added after the baseline freeze
+RESERVES = (3, 6, 8)  # management reserve and contingency on every baseline row of a version
+EXPIRING_LICENCE, OVERALLOCATED_LICENCE = 0, 1
+HOLIDAYS = {
+    "default": (
+        dt.date(2026, 1, 1),
+        dt.date(2026, 4, 3),
+        dt.date(2026, 4, 6),
+        dt.date(2026, 5, 1),
+        dt.date(2026, 5, 25),
+    ),
+    "de": (  # the Workplace team works to another calendar
+        dt.date(2026, 1, 1),
+        dt.date(2026, 4, 3),
+        dt.date(2026, 4, 6),
+        dt.date(2026, 5, 1),
+        dt.date(2026, 5, 14),
+        dt.date(2026, 5, 25),
+        dt.date(2026, 6, 4),
+    ),
+}
 ITEM_WORDS = ("Design", "Build", "Configure", "Migrate", "Test", "Document", "Deploy", "Review", "Integrate")
 ITEM_THINGS = ("interfaces", "user roles", "reports", "data model", "firewall rules", "cut-over plan",
                "monitoring", "training material", "API gateway", "backups", "SSO", "dashboards")  # fmt: skip
+WORK_PACKAGES = ("Detection engineering", "SIEM onboarding", "Incident response")
+LICENCES = (("Microsoft Project Online", "Microsoft"), ("Jira Software Cloud", "Atlassian"),
+            ("Cisco DNA Advantage", "Cisco"), ("Okta Workforce Identity", "Okta"))  # fmt: skip
+POINTS = {8: 1, 16: 2, 24: 3, 32: 3, 40: 5, 60: 8, 80: 8}  # story points by estimated hours
+JIRA_HEADER = ["Summary", "Issue key", "Issue id", "Issue Type", "Parent", "Status", "Project key", "Priority",
+               "Assignee", "Assignee Id", "Created", "Updated", "Resolved", "Custom field (Start date)", "Due date",
+               "Original estimate", "Remaining Estimate", "Time Spent", "Sprint", "Sprint",
+               "Custom field (Story Points)", "Labels", "Labels", "Labels", "Status Category"]  # fmt: skip
+TEMPO_HEADER = ["Issue Key", "Issue summary", "Hours", "Work date", "Username", "Full name", "Account Key",
+                "Activity Name", "Issue Type", "Project Key", "Project Name", "Work Description",
+                "Billed Hours"]  # fmt: skip
+SNIPE_HEADER = ["Company", "Name", "Asset Tag", "Category", "Supplier", "Manufacturer", "Location",
+                "Order Number", "Model", "Model Notes", "Model Number", "Asset Notes", "Purchase Date",
+                "Purchase Cost", "Warranty Expires", "Checkout Type", "Checked Out To: Username",
+                "Checked Out To: First Name", "Checked Out To: Last Name", "Checked Out To: Email",
+                "Checked Out To: Location", "Asset EOL Date"]  # fmt: skip
+LICENCE_HEADER = ["Full Name", "Email", "Username", "Item name", "serial number", "Category", "manufacturer",
+                  "purchase date", "purchase cost", "Licensed To Name", "Licensed to Email", "expiration date",
+                  "seats", "company", "supplier"]  # fmt: skip
+BASELINE_HEADER = ["project_id", "baseline_version", "effective_from", "reason", "element_key", "element_name",
+                   "cost_category", "budget", "planned_start", "planned_finish", "is_milestone", "ev_technique",
+                   "weight", "parent_key", "management_reserve", "contingency"]  # fmt: skip
+REGISTER_HEADER = ["project_id", "name", "portfolio", "programme", "sponsor", "manager", "status", "ev_technique",
+                   "eac_method", "calendar_id", "closed_on", "planned_rate"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,11 +122,56 @@ class DemoSettings:
     end: dt.date = dt.date(2026, 6, 28)  # a Sunday: the last status date with data
 
 
+@dataclass
+class _Item:
+    """One Jira issue over its whole life; `_jira_row` renders it as of an export date."""
+
+    key: str
+    issue_id: int
+    summary: str
+    type: str
+    project_key: str
+    priority: str
+    person: dict | None
+    created: dt.datetime
+    planned_start: dt.date
+    planned_finish: dt.date
+    estimate_h: float | None = None  # None: epics and milestones carry no estimate
+    hours_total: float = 0.0  # the hours the item really takes
+    actual_start: dt.date | None = None
+    actual_finish: dt.date | None = None  # None: not finished within the history
+    blocked_from: dt.date | None = None
+    reestimated: bool = False  # remaining = real hours left (re-estimated), else Jira's estimate − time spent
+    sprint_origin: dt.date | None = None  # agile: the project start sprints are counted from
+    last_sprint: int | None = None  # agile with a sprint calendar: the release's last sprint
+    points: int | None = None
+    parent_id: int | None = None
+    labels: list[str] = field(default_factory=list)
+    due_moves: list[tuple[dt.date, dt.date]] = field(default_factory=list)  # (announced on, new due date)
+    log_days: list[dt.date] = field(default_factory=list)
+    log_cumulative: list[float] = field(default_factory=list)
+
+
 def jira_datetime(value: dt.datetime) -> str:
     """Jira's CSV date format, e.g. 22/Sep/25 9:26 AM (English month names whatever the locale)."""
     hour = value.hour % 12 or 12
     ampm = "AM" if value.hour < 12 else "PM"
     return f"{value.day:02d}/{MONTHS[value.month - 1]}/{value.year % 100:02d} {hour}:{value.minute:02d} {ampm}"
+
+
+def _jira_date(value: dt.date) -> str:
+    """A date-only Jira field (Due date, Start date) as the CSV writes it: midnight."""
+    return jira_datetime(dt.datetime.combine(value, dt.time(0, 0)))
+
+
+def _mdy(value: dt.date) -> str:
+    """Snipe-IT's asset list date: M/D/YY."""
+    return f"{value.month}/{value.day}/{value.year % 100:02d}"
+
+
+def _mmddyyyy(value: dt.date) -> str:
+    """Snipe-IT's licence file date: MM/DD/YYYY."""
+    return f"{value.month:02d}/{value.day:02d}/{value.year}"
 
 
 def _csv(header: list[str], rows: list[list], delimiter: str = ",", bom: bool = False) -> bytes:
@@ -82,278 +182,510 @@ def _csv(header: list[str], rows: list[list], delimiter: str = ",", bom: bool = 
     return (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
 
 
-def _working_days(start: dt.date, finish: dt.date) -> list[dt.date]:
+def _records(header: list[str], records: list[dict]) -> list[list]:
+    return [[r.get(c) for c in header] for r in records]
+
+
+def _working_days(start: dt.date, finish: dt.date, calendar: str = "default") -> list[dt.date]:
     days = [start + dt.timedelta(days=i) for i in range((finish - start).days + 1)]
-    return [d for d in days if d.isoweekday() <= 5 and d not in HOLIDAYS]
+    return [d for d in days if d.isoweekday() <= 5 and d not in HOLIDAYS[calendar]]
 
 
 def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
-    """The demo inbox: relative path → file bytes. Same settings, same bytes."""
-    rng = random.Random(settings.seed)
-    first_day = settings.end - dt.timedelta(weeks=settings.weeks) + dt.timedelta(days=1)
+def _weekday(day: dt.date) -> dt.date:
+    """The day itself, or the Monday after when it falls on a weekend."""
+    return day + dt.timedelta(days=8 - day.isoweekday() if day.isoweekday() > 5 else 0)
+
+
+def _weekday_before(day: dt.date) -> dt.date:
+    """The day itself, or the Friday before when it falls on a weekend."""
+    return day - dt.timedelta(days=day.isoweekday() - 5 if day.isoweekday() > 5 else 0)
+
+
+def _friday_on_or_after(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=(4 - day.weekday()) % 7)
+
+
+def first_day(settings: DemoSettings) -> dt.date:
+    """The first day of the history (a Monday when `end` is a Sunday)."""
+    return settings.end - dt.timedelta(weeks=settings.weeks) + dt.timedelta(days=1)
+
+
+def snapshot_dates(settings: DemoSettings) -> list[dt.date]:
+    """The days the Jira exports are taken: every four weeks back from `end` (included) within the history."""
+    dates = [settings.end - dt.timedelta(weeks=4 * k) for k in range(settings.weeks // 4, -1, -1)]
+    return [d for d in dates if d >= first_day(settings)]
+
+
+def _due_moves(planned: dt.date, forecast: dt.date | None, created: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """A late item's due date moves twice: three weeks before it, halfway to the real finish; two weeks before
+    that, to the Friday of the real finish. An item on time (or never finishing) keeps its due date."""
+    if forecast is None or forecast <= planned + dt.timedelta(days=2):
+        return []
+    final = _friday_on_or_after(forecast)
+    half = _friday_on_or_after(planned + dt.timedelta(days=(forecast - planned).days // 2))
+    first = _weekday(max(created + dt.timedelta(days=1), planned - dt.timedelta(days=21)))
+    if half >= final or half <= planned:
+        return [(first, final)]
+    second = _weekday(max(first + dt.timedelta(days=7), half - dt.timedelta(days=14)))
+    return [(first, half), (second, final)]
+
+
+def _rebaseline_shift(start: dt.date, planned: dt.date) -> dt.timedelta:
+    """How far the rebaseline moves an element planned at `planned`: 4 weeks when after the project's week 10."""
+    return dt.timedelta(weeks=4) if planned > start + dt.timedelta(weeks=10) else dt.timedelta(0)
+
+
+def _sprint_no(origin: dt.date, day: dt.date) -> int:
+    """Two-week sprints from the project start: sprint n runs from day 14(n − 1) to day 14n − 3 (a Friday)."""
+    return (day - origin).days // 14 + 1
+
+
+def _sprint_name(key: str, number: int) -> str:
+    return f"{key} Sprint {number}"
+
+
+def _log(item: _Item, calendar: str, end: dt.date) -> list[tuple[dt.date, float]]:
+    """The item's worklogs: its hours spread over the working days from start to finish (or until it is
+    blocked), at most 8 h a day, none after `end`."""
+    if item.actual_start is None or item.person is None or item.estimate_h is None:
+        return []  # not started, nobody assigned, or an epic or milestone (nobody logs on those)
+    last = item.actual_finish or item.actual_start
+    days = _working_days(item.actual_start, last, calendar)
+    if not days:
+        days = [item.actual_start]
+    h = min(8.0, round(item.hours_total / len(days) * 4) / 4 or 0.25)
+    stop = min(end, item.blocked_from - dt.timedelta(days=1)) if item.blocked_from else end
+    logs = [(d, h) for d in days if d <= stop]
+    item.log_days = [d for d, _ in logs]
+    total = 0.0
+    item.log_cumulative = []
+    for _, hours in logs:
+        total += hours
+        item.log_cumulative.append(total)
+    return logs
+
+
+def _jira_row(item: _Item, day: dt.date) -> list | None:
+    """The item as a Jira export taken on `day` shows it; None when it did not exist yet."""
+    if item.created.date() > day:
+        return None
+    done = item.actual_finish is not None and item.actual_finish <= day
+    blocked = not done and item.blocked_from is not None and item.blocked_from <= day
+    started = item.actual_start is not None and item.actual_start <= day
+    if done:
+        status, category = "Done", "Done"
+    elif blocked:
+        status, category = "Blocked", "In Progress"
+    elif started:
+        status, category = "In Progress", "In Progress"
+    else:
+        status, category = "To Do", "To Do"
+    n_logs = bisect.bisect_right(item.log_days, day)
+    spent = item.log_cumulative[n_logs - 1] if n_logs else 0.0
+    if item.estimate_h is None:
+        estimate = remaining = time_spent = None
+    else:
+        left = item.hours_total if item.reestimated else item.estimate_h
+        estimate = int(item.estimate_h * 3600)
+        remaining = 0 if done else int(round(max(left - spent, 0.0) * 4) / 4 * 3600)  # to the quarter hour
+        time_spent = int(spent * 3600)
+    due = item.planned_finish
+    events = [item.created]
+    for announced, moved in item.due_moves:
+        if announced <= day:
+            due = moved
+            events.append(dt.datetime.combine(announced, dt.time(11, 40)))
+    resolved = dt.datetime.combine(item.actual_finish, dt.time(16, 45)) if done else None
+    if started:
+        events.append(dt.datetime.combine(item.actual_start, dt.time(9, 0)))
+    if n_logs:
+        events.append(dt.datetime.combine(item.log_days[n_logs - 1], dt.time(17, 30)))
+    if blocked:
+        events.append(dt.datetime.combine(item.blocked_from, dt.time(10, 15)))
+    if resolved:
+        events.append(resolved)
+    sprints = [None, None]
+    if item.sprint_origin is not None:
+        planned = _sprint_no(item.sprint_origin, item.planned_start)
+        current = _sprint_no(item.sprint_origin, item.actual_finish if done else day)
+        if item.last_sprint is not None:
+            planned, current = min(planned, item.last_sprint), min(current, item.last_sprint)
+        sprints = [_sprint_name(item.project_key, planned)]
+        sprints.append(_sprint_name(item.project_key, current) if current > planned else None)
+    person = item.person or {}
+    return [
+        item.summary, item.key, item.issue_id, item.type, item.parent_id, status, item.project_key, item.priority,
+        person.get("display_name"), person.get("jira_account_id"), jira_datetime(item.created),
+        jira_datetime(max(events)), jira_datetime(resolved) if resolved else None, _jira_date(item.planned_start),
+        _jira_date(due), estimate, remaining, time_spent, *sprints, item.points, *(item.labels + [None] * 3)[:3],
+        category,
+    ]  # fmt: skip
+
+
+def _people(settings: DemoSettings, rng: random.Random) -> list[dict]:
     people = []
     for i in range(settings.people):
         role = ("developer", "engineer", "analyst", "tester", "architect", "project_manager")[i % 6]
         name = f"{FIRST[i % len(FIRST)]} {LAST[(i * 7) % len(LAST)]}"
         account = f"{rng.getrandbits(96):024x}"
+        team = TEAMS[i % len(TEAMS)]
         people.append(
             {
                 "person_id": f"u{i + 1:03d}",
                 "display_name": name,
                 "email": f"{name.lower().replace(' ', '.').replace('é', 'e')}@example.org",
-                "team": TEAMS[i % len(TEAMS)],
+                "team": team,
                 "role": "contractor" if i == settings.people - 1 else role,
                 "jira_account_id": account,
                 "tempo_user": account,
                 "contracted_hours_week": 40 if i % 5 else 32,
+                "calendar_id": "de" if team == "Workplace" else "default",
             }
         )
-    issues, worklogs, baseline, risks, assets, register, mapping = [], [], [], [], [], [], []
+    return people
+
+
+def _baseline_row(pid: str, item: _Item, budget: float, **extra) -> dict:
+    return {
+        "project_id": pid, "element_key": item.key, "element_name": item.summary, "cost_category": "labour",
+        "budget": f"{budget:.2f}", "planned_start": item.planned_start.isoformat(),
+        "planned_finish": item.planned_finish.isoformat(), **extra,
+    }  # fmt: skip
+
+
+def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
+    """The demo inbox: relative path → file bytes. Same settings, same bytes."""
+    rng = random.Random(settings.seed)
+    end = settings.end
+    history_start = first_day(settings)
+    people = _people(settings, rng)
+    items: list[_Item] = []
+    worklogs, baseline, risks, assets, register, mapping, sprints, licences = [], [], [], [], [], [], [], []
+    finishes: dict[str, dt.date] = {}  # project → its last planned finish (for the warranty risk)
     issue_id = 10000
+
+    def new_id() -> int:
+        nonlocal issue_id
+        issue_id += 1
+        return issue_id
+
     for p in range(settings.projects):
-        key, name, portfolio, programme, style = PROJECTS[p % len(PROJECTS)]
+        idx = p % len(PROJECTS)
+        key, name, portfolio, programme, style = PROJECTS[idx]
         if p >= len(PROJECTS):
             key = f"{key}{p // len(PROJECTS) + 1}"
         pid = f"PRJ-{p + 1:03d}"
-        slip, cost_factor = PROFILES[p % len(PROFILES)]
-        start = _monday(first_day + dt.timedelta(weeks=rng.randint(0, 10)))
+        slip, cost_factor = PROFILES[idx]
+        start = _monday(history_start + dt.timedelta(weeks=rng.randint(0, 10)))
         duration_weeks = rng.randint(18, 34)
+        if idx == CLOSED:
+            start, duration_weeks = _monday(history_start), max(4, settings.weeks - 6)
         team = rng.sample(people[:-1], k=rng.randint(3, 6))
         pm = people[(5 + 6 * p) % len(people)]
-        register.append(
-            [
-                pid,
-                name,
-                portfolio,
-                programme,
-                f"Sponsor {LAST[p % len(LAST)]}",
-                pm["display_name"],
-                "active",
-                "50/50" if style == "agile" else "0/100",
-                "cpi",
-                "default",
-                None,
-            ]
-        )
         mapping += [["jira", key, pid], ["snipeit", f"CC-{key}", pid]]
+        technique = TECHNIQUE.get(idx, "50/50" if style == "agile" else "0/100")
+        effective = (start + dt.timedelta(days=6)).isoformat()
+        version_1 = {"baseline_version": 1, "effective_from": effective, "reason": "initial plan"}
+
+        # The project's tasks (stories when agile), planned and as they really went.
+        tasks: list[_Item] = []
+        kickoff = dt.datetime.combine(start - dt.timedelta(days=3), dt.time(9, 0))  # the Friday before the start
         n_items = rng.randint(15, 30)
-        rebaseline_week = 12 if p % len(PROJECTS) == REBASELINED else None
         for i in range(n_items):
-            issue_id += 1
-            item_key = f"{key}-{i + 1}"
             person = team[i % len(team)]
-            estimate_h = rng.choice((8, 16, 24, 32, 40, 60, 80))
+            # Percent complete suits long work packages: the remaining estimate shrinks from export to export.
+            long = idx == PERCENT_COMPLETE
+            estimate_h = rng.choice((60, 80, 120, 160) if long else (8, 16, 24, 32, 40, 60, 80))
             offset = dt.timedelta(weeks=duration_weeks * 0.85 * i / n_items)
             planned_start = _monday(start + offset)
-            planned_finish = planned_start + dt.timedelta(days=7 * rng.randint(1, 3) - 3)
-            rate = ROLES.get(person["role"], 80)
-            baseline.append(
-                [
-                    pid,
-                    1,
-                    (start + dt.timedelta(days=6)).isoformat(),
-                    "initial plan",
-                    item_key,
-                    "labour",
-                    f"{estimate_h * rate:.2f}",
-                    planned_start.isoformat(),
-                    planned_finish.isoformat(),
-                ]
-            )
+            planned_finish = planned_start + dt.timedelta(days=7 * rng.randint(*((3, 6) if long else (1, 3))) - 3)
             hours_total = estimate_h * cost_factor * rng.uniform(0.9, 1.1)
-            actual_start = start + (planned_start - start) * slip + dt.timedelta(days=rng.randint(0, 3))
+            actual_start = _weekday(start + (planned_start - start) * slip + dt.timedelta(days=rng.randint(0, 3)))
             # Nobody logs more than about six hours a day on one item: big items take longer.
             span = max((planned_finish - planned_start) * slip, dt.timedelta(days=hours_total / 6 * 7 / 5))
-            actual_finish = actual_start + dt.timedelta(days=round(span.total_seconds() / 86400))
-            if rebaseline_week is not None:
-                pushed = (
-                    planned_start + dt.timedelta(weeks=4)
-                    if planned_start > start + dt.timedelta(weeks=10)
-                    else planned_start
-                )
-                shift = pushed - planned_start
-                effective = (start + dt.timedelta(weeks=rebaseline_week, days=6)).isoformat()
-                baseline.append(
-                    [
-                        pid,
-                        2,
-                        effective,
-                        "scope approved by the steering committee",
-                        item_key,
-                        "labour",
-                        f"{estimate_h * rate * 1.2:.2f}",
-                        (planned_start + shift).isoformat(),
-                        (planned_finish + shift).isoformat(),
-                    ]
-                )
-            days = _working_days(actual_start, actual_finish)
-            logged = 0.0
-            for day in days:
-                if day > settings.end:
-                    break
-                h = min(8.0, round(hours_total / len(days) * 4) / 4 or 0.25)
-                logged += h
-                worklogs.append(
-                    [
-                        item_key,
-                        f"Item {item_key}",
-                        f"{h:.2f}",
-                        f"{day.isoformat()} 00:00",
-                        person["tempo_user"],
-                        person["display_name"],
-                        key,
-                        "Development",
-                        "Task",
-                        key,
-                        name,
-                        "",
-                        f"{h:.2f}" if style == "agile" else "0",
-                    ]
-                )
-            done = actual_finish <= settings.end
-            started = actual_start <= settings.end
-            status, category = (
-                ("Done", "Done") if done else (("In Progress", "In Progress") if started else ("To Do", "To Do"))
-            )
-            created = dt.datetime.combine(start - dt.timedelta(days=3), dt.time(9, 30)) + dt.timedelta(hours=i)
-            resolved = dt.datetime.combine(actual_finish, dt.time(16, 45)) if done else None
-            updated = resolved or dt.datetime.combine(min(settings.end, max(actual_start, start)), dt.time(11, 5))
-            sprint = f"{key} Sprint {(planned_start - start).days // 14 + 1}" if style == "agile" else ""
+            actual_finish = _weekday_before(actual_start + dt.timedelta(days=round(span.total_seconds() / 86400)))
             labels = [
                 lbl for lbl in (key.lower(), "migration" if i % 3 == 0 else "", "q2" if i % 4 == 0 else "") if lbl
             ]
-            issues.append([
-                f"{rng.choice(ITEM_WORDS)} {rng.choice(ITEM_THINGS)}", item_key, issue_id,
-                "Story" if style == "agile" else "Task", status, key,
-                rng.choice(("High", "Medium", "Medium", "Low")), person["display_name"], person["jira_account_id"],
-                jira_datetime(created), jira_datetime(updated), jira_datetime(resolved) if resolved else "",
-                jira_datetime(dt.datetime.combine(planned_finish, dt.time(17, 0))),
-                estimate_h * 3600, 0 if done else max(int((estimate_h - logged) * 3600), 0), int(logged * 3600),
-                sprint, "", (rng.choice((1, 2, 3, 5, 8)) if style == "agile" else ""),
-                *(labels + ["", "", ""])[:3], category,
-            ])  # fmt: skip
+            item = _Item(
+                key=f"{key}-{i + 1}", issue_id=new_id(), summary=f"{rng.choice(ITEM_WORDS)} {rng.choice(ITEM_THINGS)}",
+                type="Story" if style == "agile" else "Task", project_key=key,
+                priority=rng.choice(("High", "Medium", "Medium", "Low")), person=person,
+                created=kickoff + dt.timedelta(minutes=30 + 10 * i),
+                planned_start=planned_start, planned_finish=planned_finish, estimate_h=estimate_h,
+                hours_total=hours_total, actual_start=actual_start, actual_finish=actual_finish, labels=labels,
+                reestimated=idx == PERCENT_COMPLETE, sprint_origin=start if style == "agile" else None,
+                points=POINTS[estimate_h] if style == "agile" else None,
+            )  # fmt: skip
+            if i % 4 == 1:  # some late items get their due date moved; the others just go overdue
+                item.due_moves = _due_moves(planned_finish, actual_finish, item.created.date())
+            tasks.append(item)
+        if idx != DERIVED_BASELINE:
+            finishes[pid] = max(t.planned_finish for t in tasks)
+        extra: list[_Item] = []  # epics, milestones and the like, after the tasks
+
+        if idx == BLOCKED:  # the latest-started item by six weeks before the end goes Blocked and stays so
+            candidates = [t for t in tasks if t.actual_start <= end - dt.timedelta(weeks=6)]
+            if candidates:
+                blocked = max(candidates, key=lambda t: (t.actual_start, t.key))
+                blocked.blocked_from = _weekday(blocked.actual_start + dt.timedelta(days=3))
+                blocked.actual_finish, blocked.priority, blocked.due_moves = None, "High", []
+
+        if idx == LEVEL_OF_EFFORT:  # the project manager's hour a day, earned as planned
+            last = max(t.planned_finish for t in tasks)
+            pm_days = _working_days(start, last, pm["calendar_id"])
+            real_last = max(t.actual_finish for t in tasks)
+            extra.append(_Item(
+                key=f"{key}-{n_items + 1}", issue_id=new_id(), summary="Project management", type="Task",
+                project_key=key, priority="Medium", person=pm,
+                created=kickoff, planned_start=start,
+                planned_finish=last, estimate_h=float(len(pm_days)), hours_total=float(len(_working_days(
+                    start, real_last, pm["calendar_id"]))), actual_start=start, actual_finish=real_last,
+                labels=[key.lower(), "pmo"],
+            ))  # fmt: skip
+
+        if idx == SCOPE_ADDED and end - dt.timedelta(weeks=3) > start:  # new work after the freeze, unassigned
+            extra.append(_Item(
+                key=f"{key}-{n_items + 1}", issue_id=new_id(), summary="Decommission legacy landing zone",
+                type="Task", project_key=key, priority="Medium", person=None,
+                created=dt.datetime.combine(end - dt.timedelta(weeks=3, days=2), dt.time(14, 0)),
+                planned_start=end + dt.timedelta(days=8), planned_finish=end + dt.timedelta(days=33),
+                estimate_h=40.0, hours_total=40.0, reestimated=True, labels=[key.lower(), "scope-change"],
+            ))  # fmt: skip
+
+        if idx == WEIGHTED_MILESTONES:
+            # Three work packages (epics) hold the budget; each has two milestones worth 40 % and 60 % of it,
+            # reached when the first half and then all of its tasks are done.
+            packages = [[t for i, t in enumerate(tasks) if i * 3 // n_items == w] for w in range(3)]
+            epics = []
+            for w, members in enumerate(packages):
+                finished = [t.actual_finish for t in members]
+                epic = _Item(
+                    key=f"{key}-{n_items + 1 + w}", issue_id=new_id(), summary=WORK_PACKAGES[w], type="Epic",
+                    project_key=key, priority="Medium", person=pm,
+                    created=kickoff,
+                    planned_start=min(t.planned_start for t in members),
+                    planned_finish=max(t.planned_finish for t in members),
+                    actual_start=min(t.actual_start for t in members),
+                    actual_finish=None if None in finished else max(finished), labels=[key.lower()],
+                )  # fmt: skip
+                for t in members:
+                    t.parent_id = epic.issue_id
+                epics.append(epic)
+                budget = sum(t.estimate_h * ROLES.get(t.person["role"], 80) for t in members)
+                baseline.append(_baseline_row(pid, epic, budget, **version_1, ev_technique=technique))
+            extra += epics
+            for w, members in enumerate(packages):
+                for m, (share, part) in enumerate(((0.4, members[: (len(members) + 1) // 2]), (0.6, members))):
+                    reached = [t.actual_finish for t in part]
+                    when = None if None in reached else max(reached)
+                    planned = max(t.planned_finish for t in part)
+                    created = kickoff + dt.timedelta(minutes=5)
+                    milestone = _Item(
+                        key=f"{key}-{n_items + 4 + 2 * w + m}", issue_id=new_id(),
+                        summary=f"{WORK_PACKAGES[w]}: {'first half done' if m == 0 else 'complete'}",
+                        type="Milestone", project_key=key, priority="High", person=pm, created=created,
+                        planned_start=planned, planned_finish=planned, actual_start=when, actual_finish=when,
+                        parent_id=epics[w].issue_id, labels=[key.lower(), "milestone"],
+                        due_moves=_due_moves(planned, when, created.date()),
+                    )  # fmt: skip
+                    extra.append(milestone)
+                    baseline.append(_baseline_row(
+                        pid, milestone, 0, **version_1, is_milestone="true", weight=f"{share:.2f}",
+                        parent_key=epics[w].key,
+                    ))  # fmt: skip
+
+        if idx == CUT_OVER:  # a zero-budget milestone: the cut-over, when every task is done
+            finished = [t.actual_finish for t in tasks]
+            when = None if None in finished else max(finished)
+            planned = max(t.planned_finish for t in tasks)
+            created = kickoff + dt.timedelta(minutes=10)
+            moves = _due_moves(planned, when, created.date())
+            if idx == REBASELINED:  # the PM moves the due date with the rebaseline (the Friday before it)
+                replanned = planned + _rebaseline_shift(start, planned)
+                decided = start + dt.timedelta(weeks=12, days=4)
+                moves = [(decided, replanned), *_due_moves(replanned, when, decided)]
+            extra.append(_Item(
+                key=f"{key}-{n_items + 1}", issue_id=new_id(), summary="Cut-over to the new identity platform",
+                type="Milestone", project_key=key, priority="High", person=pm, created=created,
+                planned_start=planned, planned_finish=planned, actual_start=when, actual_finish=when,
+                labels=[key.lower(), "milestone"], due_moves=moves,
+            ))  # fmt: skip
+
+        if idx == AGILE_EVM:  # the AgileEVM release: its sprint calendar and planned points
+            last_sprint = max(_sprint_no(start, t.planned_start) for t in tasks)
+            planned_points = [0] * last_sprint
+            for t in tasks:
+                t.last_sprint = last_sprint
+                planned_points[_sprint_no(start, t.planned_start) - 1] += t.points
+            for n, points in enumerate(planned_points, start=1):
+                first = start + dt.timedelta(days=14 * (n - 1))
+                sprints.append([pid, _sprint_name(key, n), first.isoformat(),
+                                (first + dt.timedelta(days=11)).isoformat(), points])  # fmt: skip
+
+        # Worklogs, in Tempo's export format.
+        for item in [*tasks, *extra]:
+            for day, hours in _log(item, item.person["calendar_id"] if item.person else "default", end):
+                worklogs.append([
+                    item.key, item.summary, f"{hours:.2f}", f"{day.isoformat()} 00:00", item.person["tempo_user"],
+                    item.person["display_name"], key, "Development", item.type, key, name, "",
+                    f"{hours:.2f}" if style == "agile" else "0",
+                ])  # fmt: skip
+        items += [*tasks, *extra]
+
+        # The baseline file's rows (none for the project whose budget is derived from its tickets).
+        if idx != DERIVED_BASELINE:
+            for item in [*tasks, *extra]:
+                if idx == WEIGHTED_MILESTONES:
+                    break  # its work packages and milestones are in already (above)
+                if item.type == "Milestone":
+                    baseline.append(_baseline_row(pid, item, 0, **version_1, is_milestone="true"))
+                elif item.type in ("Task", "Story") and item.person is not None:
+                    rate = ROLES.get(item.person["role"], 80)
+                    loe = {"ev_technique": "level_of_effort"} if item.summary == "Project management" else {}
+                    baseline.append(_baseline_row(pid, item, item.estimate_h * rate, **version_1, **loe))
+        if idx == REBASELINED:
+            version_2 = {
+                "baseline_version": 2,
+                "effective_from": (start + dt.timedelta(weeks=12, days=6)).isoformat(),
+                "reason": "scope approved by the steering committee",
+            }
+            for row in [r for r in baseline if r["project_id"] == pid and r["baseline_version"] == 1]:
+                planned_start = dt.date.fromisoformat(row["planned_start"])
+                shift = _rebaseline_shift(start, planned_start)
+                baseline.append(row | version_2 | {
+                    "budget": f"{float(row['budget']) * 1.2:.2f}",
+                    "planned_start": (planned_start + shift).isoformat(),
+                    "planned_finish": (dt.date.fromisoformat(row["planned_finish"]) + shift).isoformat(),
+                })  # fmt: skip
+
+        # The register row: the closed project is closed only when everything really finished weeks ago.
+        finished = [t.actual_finish for t in [*tasks, *extra]]
+        closed_on = None
+        if idx == CLOSED and None not in finished and max(finished) <= end - dt.timedelta(weeks=3):
+            closed_on = max(finished) + dt.timedelta(days=4)
+        register.append([
+            pid, name, portfolio, programme, f"Sponsor {LAST[p % len(LAST)]}", pm["display_name"],
+            "closed" if closed_on else "active", technique, EAC_METHOD.get(idx, "cpi"),
+            "default", closed_on.isoformat() if closed_on else None,
+            f"{PLANNED_RATE[idx]:.2f}" if idx in PLANNED_RATE else None,
+        ])  # fmt: skip
+
+        # Risks, reviewed at dates spread over the project's life; a closed project's risks are closed.
+        life = max((end - start).days, 0)
         for r in range(rng.randint(2, 4)):
+            review = start + dt.timedelta(days=rng.randint(0, life))
+            status = "closed" if r >= 2 or closed_on else "open"
             risks.append([f"R-{key}-{r + 1}", pid, rng.choice(("Vendor delivery slips", "Key person leaves",
                           "Licence costs rise", "Data quality worse than assumed", "Integration defects")),
                           f"{rng.choice((0.1, 0.2, 0.3, 0.5, 0.7)):.2f}", rng.choice((5000, 12000, 25000, 60000)),
-                          rng.choice((0, 5, 10, 20)), pm["display_name"], "open" if r < 2 else "closed",
-                          settings.end.isoformat(), "mitigate"])  # fmt: skip
+                          rng.choice((0, 5, 10, 20)), pm["display_name"], status, review.isoformat(),
+                          "mitigate"])  # fmt: skip
         for a in range(rng.randint(3, 7)):
             purchase = start + dt.timedelta(days=rng.randint(0, 60))
+            warranty = purchase.replace(year=purchase.year + 3)
             assets.append([f"CC-{key}", rng.choice(("Laptop", "Switch", "Firewall", "Server", "Access point")),
                            f"{key}-{a + 1:04d}", rng.choice(("Laptops", "Network", "Servers")), "Acme Supply",
                            rng.choice(("Dell", "Cisco", "HPE", "Lenovo")), "HQ", f"PO-{issue_id}{a}",
                            rng.choice(("Latitude 7450", "Catalyst 9300", "ProLiant DL360")), "", f"M{a}",
-                           "", f"{purchase.month}/{purchase.day}/{purchase.year % 100:02d}",
-                           f"{rng.choice((1200, 1850.5, 4200, 9800)):.2f}", "", "", "", "", "", "",
-                           f"{purchase.month}/{purchase.day}/{(purchase.year + 4) % 100:02d}"])  # fmt: skip
+                           "", _mdy(purchase), f"{rng.choice((1200, 1850.5, 4200, 9800)):.2f}", _mdy(warranty),
+                           "", "", "", "", "", "", _mdy(purchase.replace(year=purchase.year + 4))])  # fmt: skip
+        if idx in (EXPIRING_LICENCE, OVERALLOCATED_LICENCE, 2, 3):
+            product, vendor = LICENCES[idx]
+            purchase = start + dt.timedelta(days=7)
+            expiry = end + dt.timedelta(days=45) if idx == EXPIRING_LICENCE else purchase + dt.timedelta(days=365)
+            seats = len(team) - 1 if idx == OVERALLOCATED_LICENCE else len(team) + 2
+            for person in team:  # one row per seat checked out, as Snipe-IT's licence file has them
+                first_name, last_name = person["display_name"].split(" ", 1)
+                licences.append([
+                    person["display_name"], person["email"], f"{first_name[0]}{last_name}".lower(), product,
+                    f"{key}-LIC-{purchase.year}", "Software", vendor, _mmddyyyy(purchase),
+                    f"${seats * 240:,.2f}", "Example Corp", "it-licensing@example.org", _mmddyyyy(expiry), seats,
+                    f"CC-{key}", "SoftwareOne",
+                ])  # fmt: skip
+
+    # A warranty that ends before the project does: two assets of the active project planned to finish last.
+    open_projects = {r[0] for r in register if r[6] == "active"}
+    candidates = [(f, pid) for pid, f in finishes.items() if pid in open_projects]
+    late = max(candidates) if candidates else None
+    if late and late[0] > end + dt.timedelta(days=28):
+        cc = next(m[1] for m in mapping if m[0] == "snipeit" and m[2] == late[1])
+        for row in [a for a in assets if a[0] == cc][:2]:
+            row[14] = _mdy(end + (late[0] - end) / 2)
+
     # Deliberately bad rows: the data-quality page shows each with its file, line, column and rule.
-    worklogs.append(
-        [
-            "ERP-1",
-            "Item ERP-1",
-            "-3.00",
-            f"{first_day.isoformat()} 00:00",
-            people[0]["tempo_user"],
-            people[0]["display_name"],
-            "ERP",
-            "Development",
-            "Task",
-            "ERP",
-            "ERP upgrade",
-            "",
-            "0",
-        ]
-    )
-    worklogs.append(
-        [
-            "ERP-2",
-            "Item ERP-2",
-            "4.00",
-            "31/02/2026",
-            people[0]["tempo_user"],
-            people[0]["display_name"],
-            "ERP",
-            "Development",
-            "Task",
-            "ERP",
-            "ERP upgrade",
-            "",
-            "0",
-        ]
-    )
+    def tempo(key: str, hours: str, day: str, person: dict | None, project: str) -> list:
+        user, full = (
+            (person["tempo_user"], person["display_name"]) if person else ("unknown-account", "Temp Contractor")
+        )
+        return [key, f"Item {key}", hours, day, user, full, project, "Development", "Task", project, project, "", "0"]
+
     # Hours that cannot be costed: an unmatched person, and the contractor with no rate.
+    worklogs.append(tempo("CRM-3", "6.00", f"{(history_start + dt.timedelta(days=15)).isoformat()} 00:00", None, "CRM"))
     worklogs.append(
-        [
-            "CRM-3",
-            "Item CRM-3",
-            "6.00",
-            f"{(first_day + dt.timedelta(days=15)).isoformat()} 00:00",
-            "unknown-account",
-            "Temp Contractor",
-            "CRM",
-            "Development",
-            "Task",
-            "CRM",
-            "CRM",
-            "",
-            "0",
-        ]
-    )
-    worklogs.append(
-        [
-            "CRM-4",
-            "Item CRM-4",
-            "5.00",
-            f"{(first_day + dt.timedelta(days=16)).isoformat()} 00:00",
-            people[-1]["tempo_user"],
-            people[-1]["display_name"],
-            "CRM",
-            "Development",
-            "Task",
-            "CRM",
-            "CRM",
-            "",
-            "0",
-        ]
+        tempo("CRM-4", "5.00", f"{(history_start + dt.timedelta(days=16)).isoformat()} 00:00", people[-1], "CRM")
     )
     assets.append(["CC-NET", "Router", "NET-9999", "Network", "Acme Supply", "Cisco", "HQ", "PO-X", "ISR 4331",
-                   "", "M9", "", "13/45/26", "n/a", "", "", "", "", "", "", ""])  # fmt: skip
+                   "", "M9", "", "13/45/26", "n/a", "", "", "", "", "", "", "", ""])  # fmt: skip
     worklogs.sort(key=lambda w: (w[3], w[0], w[4]))
+    # Negative hours on the first line (line 2 of the file), an impossible date on the last.
+    worklogs.insert(0, tempo("ERP-1", "-3.00", f"{history_start.isoformat()} 00:00", people[0], "ERP"))
+    worklogs.append(tempo("ERP-2", "4.00", "31/02/2026", people[0], "ERP"))
     rates = [[None, role, f"{rate:.2f}", "EUR", "2025-01-01", "2026-03-31"] for role, rate in ROLES.items()]
     rates += [[None, role, f"{rate * 1.04:.2f}", "EUR", "2026-04-01", None] for role, rate in ROLES.items()]
     rates += [[people[4]["person_id"], None, "135.00", "EUR", "2025-01-01", None]]
-    jira_header = ["Summary", "Issue key", "Issue id", "Issue Type", "Status", "Project key", "Priority", "Assignee",
-                   "Assignee Id", "Created", "Updated", "Resolved", "Due date", "Original estimate",
-                   "Remaining Estimate", "Time Spent", "Sprint", "Sprint", "Custom field (Story Points)",
-                   "Labels", "Labels", "Labels", "Status Category"]  # fmt: skip
-    tempo_header = ["Issue Key", "Issue summary", "Hours", "Work date", "Username", "Full name", "Account Key",
-                    "Activity Name", "Issue Type", "Project Key", "Project Name", "Work Description",
-                    "Billed Hours"]  # fmt: skip
-    snipe_header = ["Company", "Name", "Asset Tag", "Category", "Supplier", "Manufacturer", "Location",
-                    "Order Number", "Model", "Model Notes", "Model Number", "Asset Notes", "Purchase Date",
-                    "Purchase Cost", "Checkout Type", "Checked Out To: Username", "Checked Out To: First Name",
-                    "Checked Out To: Last Name", "Checked Out To: Email", "Checked Out To: Location",
-                    "Asset EOL Date"]  # fmt: skip
-    stamp = settings.end.isoformat()
+
+    # Reserves: the same amounts on every row of a version, 5 % and 8 % of its budget in whole thousands.
+    for p in range(settings.projects):
+        if p % len(PROJECTS) in RESERVES:
+            pid = f"PRJ-{p + 1:03d}"
+            for version in sorted({r["baseline_version"] for r in baseline if r["project_id"] == pid}):
+                rows = [r for r in baseline if r["project_id"] == pid and r["baseline_version"] == version]
+                total = sum(float(r["budget"]) for r in rows)
+                for r in rows:
+                    r["management_reserve"] = f"{round(total * 0.05, -3):.2f}"
+                    r["contingency"] = f"{round(total * 0.08, -3):.2f}"
+    baseline.sort(key=lambda r: (r["project_id"], r["baseline_version"], _key_order(r["element_key"])))
+
+    files: dict[str, bytes] = {}
+    previous = None
+    for day in snapshot_dates(settings):
+        rows = [row for item in items if (row := _jira_row(item, day)) is not None]
+        updated = max((row[11] for row in rows), key=_parse_jira, default=None)
+        if rows and updated != previous:  # an export that changed nothing would repeat its predecessor's date
+            files[f"jira/jira_export_{day.isoformat()}.csv"] = _csv(JIRA_HEADER, rows)
+            previous = updated
+    stamp = end.isoformat()
     person_cols = list(people[0])
-    return {
-        f"jira/jira_export_{stamp}.csv": _csv(jira_header, issues),
-        f"tempo/tempo_worklogs_{stamp}.csv": _csv(tempo_header, worklogs),
-        f"snipeit/assets_{stamp}.csv": _csv(snipe_header, assets, bom=True),
-        "pmo/projects.csv": _csv(["project_id", "name", "portfolio", "programme", "sponsor", "manager", "status",
-                                  "ev_technique", "eac_method", "calendar_id", "closed_on"], register),
+    files |= {
+        f"tempo/tempo_worklogs_{stamp}.csv": _csv(TEMPO_HEADER, worklogs),
+        f"snipeit/assets_{stamp}.csv": _csv(SNIPE_HEADER, assets, bom=True),
+        f"snipeit/licenses_{stamp}.csv": _csv(LICENCE_HEADER, licences),
+        "pmo/projects.csv": _csv(REGISTER_HEADER, register),
         "pmo/project_map.csv": _csv(["source_kind", "source_key", "project_id"], mapping),
-        "pmo/baseline.csv": _csv(["project_id", "baseline_version", "effective_from", "reason", "element_key",
-                                  "cost_category", "budget", "planned_start", "planned_finish"], baseline),
+        "pmo/baseline.csv": _csv(BASELINE_HEADER, _records(BASELINE_HEADER, baseline)),
         "pmo/rate_card.csv": _csv(["person_id", "role", "hourly_rate", "currency", "valid_from", "valid_to"], rates),
         "pmo/people.csv": _csv(person_cols, [[p[c] for c in person_cols] for p in people]),
         "pmo/holidays.csv": _csv(["calendar_id", "date", "holiday"],
-                                 [["default", d.isoformat(), "public holiday"] for d in HOLIDAYS]),
+                                 [[c, d.isoformat(), "public holiday"] for c, days in HOLIDAYS.items() for d in days]),
         "pmo/risks.csv": _csv(["risk_id", "project_id", "title", "probability", "cost_impact",
                                "schedule_impact_days", "owner", "status", "review_date", "response"], risks),
     }  # fmt: skip
+    if sprints:
+        files["pmo/sprints.csv"] = _csv(["project_id", "sprint", "start", "finish", "planned_points"], sprints)
+    if not licences:
+        del files[f"snipeit/licenses_{stamp}.csv"]
+    return files
+
+
+def _key_order(element_key: str) -> tuple[str, int]:
+    project, _, number = element_key.rpartition("-")
+    return project, int(number) if number.isdigit() else 0
+
+
+def _parse_jira(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%d/%b/%y %I:%M %p")

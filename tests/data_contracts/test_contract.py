@@ -31,7 +31,7 @@ def test_row_rules_give_line_column_rule_and_raw_value():
             "risk_id": ["R1", "R2", "R3"],
             "project_id": ["P", "P", "P"],
             "title": ["ok", "too likely", ""],
-            "probability": ["0,25", "1.5", "0.1"],
+            "probability": ["0,25", "150", "0.1"],
             "status": ["open", "open", "maybe"],
             "_line": [2, 3, 4],
             "_source_file": [9, 10, 10],  # file 9 writes decimal commas, file 10 decimal points
@@ -42,7 +42,7 @@ def test_row_rules_give_line_column_rule_and_raw_value():
     assert typed.get_column("_valid").to_list() == [True, False, False]
     assert float(typed.get_column("probability")[0]) == 0.25  # decimal comma
     assert rejects.select("line", "column", "rule", "raw_value").rows() == [
-        (3, "probability", "max:1", "1.5"),
+        (3, "probability", "max:100", "150"),
         (4, "status", "allowed:open|closed", "maybe"),
         (4, "title", "required", ""),
     ]

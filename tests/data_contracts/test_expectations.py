@@ -12,7 +12,7 @@ RISKS = pl.DataFrame(
         "risk_id": ["R1", "R2", "R3", "R4"],
         "project_id": ["P", "P", "P", "P"],
         "title": ["ok", "too likely", "", "fine"],
-        "probability": ["0.25", "1.5", "0.1", "0.5"],
+        "probability": ["0.25", "150", "0.1", "0.5"],
         "status": ["open", "open", "maybe", "closed"],
         "_line": [2, 3, 4, 5],
         "_source_file": [7, 7, 7, 7],
@@ -45,8 +45,8 @@ def test_great_expectations_own_engine_finds_what_the_polars_checks_reject():
         for r in batch.validate(gx_suite).results
         if r.result["unexpected_count"]
     }
-    # R2 probability 1.5 > 1; R3 blank title; R3 status "maybe": one row each, found by both engines.
-    assert theirs == {("probability", "max:1"): 1, ("title", "required"): 1, ("status", "allowed:open|closed"): 1}
+    # R2 probability 150 > 100 (the top of any scale); R3 blank title and status "maybe": one row each, in both.
+    assert theirs == {("probability", "max:100"): 1, ("title", "required"): 1, ("status", "allowed:open|closed"): 1}
     assert {(c, r): n for c, r, n in ours.select("column", "rule", "unexpected_count").rows()} == theirs
 
 

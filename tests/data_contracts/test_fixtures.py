@@ -30,8 +30,9 @@ CASES = {
     ),  # fmt: skip
     "project_register": ("projects", {(3, "status", "allowed:proposed|active|on_hold|closed|cancelled")}, 1),
     "rate_card": ("rates", {(3, "hourly_rate", "min:0")}, 1),
-    "risk_register": ("risks", {(3, "probability", "max:1")}, 1),
+    "risk_register": ("risks", {(3, "probability", "max:100")}, 1),
     "snipeit_assets": ("assets", {(2, "Purchase Cost", "type:decimal"), (3, "Purchase Date", "type:date")}, 0),
+    "sprints": ("sprints", {(3, "finish", "type:date")}, 1),
     "tempo_worklogs": ("worklogs", {(2, "Hours", "max:24")}, 1),
 }
 

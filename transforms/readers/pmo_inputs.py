@@ -24,6 +24,7 @@ def projects(typed: pl.DataFrame) -> pl.DataFrame:
         typed.get_column("eac_method").fill_null("cpi"),
         typed.get_column("calendar_id").fill_null("default"),
         typed.get_column("closed_on"),
+        typed.get_column("planned_rate"),
     )
 
 
@@ -35,7 +36,10 @@ def project_map(typed: pl.DataFrame) -> pl.DataFrame:
 def baselines(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per budgeted element of a baseline version."""
     cols = ["project_id", "baseline_version", "effective_from", "reason", "element_key", "cost_category"]
-    return _select(typed, [*cols, "element_name", "budget", "planned_start", "planned_finish"])
+    extra = ["is_milestone", "ev_technique", "weight", "parent_key", "management_reserve", "contingency"]
+    return _select(typed, [*cols, "element_name", "budget", "planned_start", "planned_finish", *extra]).with_columns(
+        source_kind=pl.lit("baseline")
+    )
 
 
 def rates(typed: pl.DataFrame) -> pl.DataFrame:
@@ -46,7 +50,9 @@ def rates(typed: pl.DataFrame) -> pl.DataFrame:
 def people(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per person."""
     cols = ["person_id", "display_name", "email", "team", "role", "jira_account_id", "tempo_user"]
-    return _select(typed, [*cols, "contracted_hours_week"])
+    return _select(typed, [*cols, "contracted_hours_week"]).with_columns(
+        typed.get_column("calendar_id").fill_null("default")
+    )
 
 
 def person_aliases(typed: pl.DataFrame) -> pl.DataFrame:
@@ -65,6 +71,11 @@ def risks(typed: pl.DataFrame) -> pl.DataFrame:
     return _select(typed, [*cols, "owner", "status", "review_date", "response"])
 
 
+def sprints(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per project and sprint of an agile release."""
+    return _select(typed, ["project_id", "sprint", "start", "finish", "planned_points"])
+
+
 READERS = [
     Reader("project_register", "projects", projects),
     Reader("project_map", "project_map", project_map),
@@ -74,4 +85,5 @@ READERS = [
     Reader("person_aliases", "person_aliases", person_aliases),
     Reader("holidays", "holidays", holidays),
     Reader("risk_register", "risks", risks),
+    Reader("sprints", "sprints", sprints),
 ]

@@ -30,17 +30,21 @@ SELECT
     w.item_key,
     w.work_date,
     w.hours,
+    w.approved,
     coalesce(pr.hourly_rate, rr.hourly_rate) AS hourly_rate,
     CAST(w.hours * coalesce(pr.hourly_rate, rr.hourly_rate) AS DECIMAL(18, 4)) AS cost,
     CASE
         WHEN w.project_id IS NULL THEN 'unknown project'
         WHEN w.person_id IS NULL THEN 'unmatched person'
         WHEN coalesce(pr.hourly_rate, rr.hourly_rate) IS NULL THEN 'no rate in force on the work date'
+        WHEN NOT $count_unapproved AND w.approved = FALSE THEN 'unapproved hours (not counted)'
         WHEN w.item_key IS NOT NULL AND NOT w.item_known THEN 'ticket in no ticket export (costed)'
     END AS exception,
     -- In AC when it could be costed; a worklog on a ticket no export knows is costed and still reported.
+    -- Hours the tool marks unapproved count unless the settings say otherwise.
     w.project_id IS NOT NULL AND w.person_id IS NOT NULL
-        AND coalesce(pr.hourly_rate, rr.hourly_rate) IS NOT NULL AS in_ac,
+        AND coalesce(pr.hourly_rate, rr.hourly_rate) IS NOT NULL
+        AND ($count_unapproved OR w.approved IS DISTINCT FROM FALSE) AS in_ac,
     w._source_file,
     w._line
 FROM worklogs w

@@ -1,0 +1,294 @@
+"""The data dictionary: every mart, its grain and every column, as ../shared/EVM.md defines them.
+
+One source for both places analysts look: `COMMENT ON` in the warehouse and the published snapshot
+(`warehouse.replace_table` applies them) and docs/data-dictionary.md (`python -m pipelines.dictionary`
+writes it; a test keeps it current).
+"""
+
+from __future__ import annotations
+
+import sys
+
+_EVM = {
+    "project_id": "Project, from the project register.",
+    "status_date": "Status date: the last day of the reporting week; figures are cumulative as of its end.",
+    "baseline_version": "The baseline version the figures are measured against: the latest with "
+    "effective_from on or before the status date (marts.baseline_versions).",
+    "bac": "Budget at completion: the total budget of the baseline version in force (money).",
+    "pv": "Planned value: budget scheduled by the status date, spread over working days (money).",
+    "ev": "Earned value: budget earned by the work done, by each element's technique; NULL when the week cannot "
+    "be rebuilt from the exports (money).",
+    "ac": "Actual cost of the cost categories the baseline budgets: hours × the rate in force on the work date, plus "
+    "budgeted direct costs (money).",
+    "cv": "Cost variance = EV − AC (money).",
+    "sv": "Schedule variance = EV − PV (money).",
+    "cv_pct": "CV / EV (fraction); NULL when EV = 0.",
+    "sv_pct": "SV / PV (fraction); NULL when PV = 0.",
+    "cpi": "Cost performance index = EV / AC; NULL when AC = 0.",
+    "spi": "Schedule performance index = EV / PV; NULL when PV = 0. Tends to 1 at the end of every project: see spi_t.",
+    "csi": "Critical ratio = CPI × SPI.",
+    "eac_cpi": "Estimate at completion, typical: BAC / CPI (money).",
+    "eac_budget_rate": "Estimate at completion, atypical: AC + (BAC − EV) (money).",
+    "eac_cpi_spi": "Estimate at completion: AC + (BAC − EV) / (CPI × SPI) (money).",
+    "eac_composite": "Estimate at completion: AC + (BAC − EV) / (w·CPI + (1 − w)·SPI), w from the settings "
+    "(default 0.8); NULL when CPI or SPI is (money).",
+    "eac_bottom_up": "Estimate at completion: AC + Σ remaining estimates × rates of the items not done in the export "
+    "in force; NULL before the first export or when an item with remaining work has no rate (money).",
+    "eac_method": "The project's EAC method (project register): cpi, budget_rate, cpi_spi, composite or bottom_up.",
+    "eac": "The EAC of the project's method (money).",
+    "etc": "Estimate to complete = EAC − AC (money).",
+    "vac": "Variance at completion = BAC − EAC; negative = overrun (money).",
+    "tcpi_bac": "To-complete performance index to BAC = (BAC − EV) / (BAC − AC); NULL when AC ≥ BAC.",
+    "tcpi_eac": "To-complete performance index to EAC = (BAC − EV) / (EAC − AC).",
+    "at_weeks": "Actual time = t(status date) = (status date − baseline start + 1 day) / 7 (weeks).",
+    "pd_weeks": "Planned duration = t(baseline finish) (weeks).",
+    "es_weeks": "Earned schedule (Lipke): the time at which the PV curve reaches EV, interpolated between status "
+    "dates; PD when EV ≥ BAC; NULL before the baseline start (weeks).",
+    "sv_t_weeks": "Schedule variance in time = ES − AT (weeks).",
+    "spi_t": "Schedule performance index in time = ES / AT; stays meaningful after the planned finish.",
+    "tspi": "To-complete schedule performance index = (PD − ES) / (PD − AT); NULL when AT ≥ PD.",
+    "ieac_t_weeks": "Independent estimate at completion in time = PD / SPI(t); NULL when ES = 0 (weeks).",
+    "forecast_finish": "Forecast finish date = baseline start + IEAC(t) × 7 − 1 day.",
+    "risk_exposure_cost": "Σ probability × cost impact of the project's open register risks (money).",
+    "risk_exposure_days": "Σ probability × schedule impact of the project's open register risks (working days).",
+    "risk_adjusted_eac": "EAC + risk_exposure_cost (money).",
+    "pct_complete": "Percent complete = EV / BAC (fraction); '25 % complete' anywhere in the product means this.",
+    "baseline_start": "First planned start of the baseline version in force.",
+    "baseline_finish": "Last planned finish of the baseline version in force.",
+    "reconstructable": "False for a week whose progress cannot be rebuilt from the exports (percent complete or "
+    "AgileEVM before the project's first export): EV and what derives from it are NULL.",
+    "unbudgeted_ac": "Actual cost of the categories the baseline does not budget, kept out of AC and CPI (money).",
+}
+_WORKLOG = {
+    "worklog_id": "The worklog's id in its tool, or a hash of its fields when the tool has none.",
+    "project_id": "PMO project: the mapping of the worklog's tool and project, else its ticket's project.",
+    "person_id": "Person, matched across tools (aliases, e-mail, Jira account, Tempo user, unique name).",
+    "person_name": "The name the tool gave.",
+    "source_kind": "The export kind the worklog came from (tempo, harvest, jira …).",
+    "source_project_key": "The project key in the source tool.",
+    "item_key": "The ticket the work was logged on.",
+    "work_date": "The day the work was done.",
+    "hours": "Hours logged.",
+    "approved": "Approval status where the tool records one (NULL when it does not).",
+    "hourly_rate": "The cost rate in force on the work date: the person's own, else their role's (money per hour).",
+    "cost": "hours × hourly_rate (money).",
+    "exception": "Why the worklog is not in AC, or is costed with a caveat; NULL when costed cleanly.",
+    "in_ac": "Whether the cost is in actual cost.",
+    "_source_file": "audit.files.file_id of the export the row came from.",
+    "_line": "Line of the row in that export.",
+}
+_PORTFOLIO = {
+    k: v for k, v in _EVM.items() if k not in ("project_id", "baseline_version", "reconstructable", "unbudgeted_ac")
+} | {
+    "group_level": "total, portfolio or programme.",
+    "group_key": "The portfolio's or programme's name ('all' for the total; '(none)' for projects without one).",
+    "projects": "Number of projects in the group at the status date.",
+    "bac": "Σ BAC of the group's projects (money).",
+    "pv": "Σ PV (money).",
+    "ev": "Σ EV; NULL when any project's EV is NULL that week (money).",
+    "ac": "Σ AC (money).",
+    "eac_method": "Always cpi for a group: its EAC is BAC / CPI of the sums; see eac_sum.",
+    "eac_bottom_up": "Σ of the projects' bottom-up EAC; NULL when any is NULL (money).",
+    "baseline_start": "The earliest baseline start of the group's projects: the origin of its time axis.",
+    "baseline_finish": "The latest baseline finish of the group's projects.",
+    "at_weeks": "t(status date) from the group's earliest baseline start (weeks).",
+    "pd_weeks": "t(latest baseline finish) from the group's earliest baseline start (weeks).",
+    "es_weeks": "Earned schedule on the summed PV curve of the group (weeks).",
+    "eac_sum": "Σ of each project's own EAC (each by its own method), for reconciliation with eac (money).",
+    "risk_exposure_cost": "Σ of the projects' risk exposure (money).",
+    "risk_exposure_days": "Σ of the projects' schedule exposure (working days).",
+}
+
+MARTS: dict[str, tuple[str, dict[str, str]]] = {
+    "marts.evm_weekly": ("One row per project per status date, from the week of its first baseline start to the "
+                         "as-of date, carried forward after it finishes (../shared/EVM.md).", _EVM),
+    "marts.portfolio_weekly": ("One row per group (total, portfolio, programme) per status date, from summed PV, EV, "
+                               "AC and BAC with the same formulas (never averaged ratios).", _PORTFOLIO),
+    "marts.baseline_versions": ("One row per project and baseline version.", {
+        "project_id": "Project.",
+        "baseline_version": "Version number; every figure names the version it was measured against.",
+        "effective_from": "Status date from which the version is in force.",
+        "reason": "Why the version was made (rebaseline reason).",
+        "source": "baseline (file), mspdi (MS Project), tickets (frozen from ticket estimates) or evm_status.",
+        "frozen_at": "When `pmo baseline freeze` (or the first run) froze it; NULL for files.",
+        "management_reserve": "Management reserve, held beside BAC, not inside it (money).",
+        "contingency": "Contingency reserve, held beside BAC, not inside it (money).",
+        "bac": "Budget at completion of the version: Σ element budgets (money).",
+        "baseline_start": "First planned start of the version's elements.",
+        "baseline_finish": "Last planned finish of the version's elements.",
+        "elements": "Number of budgeted elements.",
+    }),
+    "marts.actual_cost_weekly": ("One row per project, status date and cost category with any cost.", {
+        "project_id": "Project.",
+        "status_date": "Status date.",
+        "cost_category": "labour (worklogs × rates), assets or licences (direct costs, at purchase or amortised).",
+        "ac": "Cumulative actual cost of the category as of the status date (money).",
+        "budgeted": "Whether the baseline in force budgets the category: only budgeted categories are in AC and CPI.",
+    }),
+    "marts.planned_value_weekly": ("One row per project per status date of its plan in force, future weeks "
+                                   "included: the curve earned schedule reads.", {
+        "project_id": "Project.",
+        "status_date": "Status date.",
+        "pv": "Cumulative planned value (money).",
+    }),
+    "marts.worklog_costs": ("One row per worklog, with its rate and cost (PMO only: per-person rates).", _WORKLOG),
+    "marts.cost_exceptions": ("One row per worklog not in AC or costed with a caveat, with the reason.", _WORKLOG),
+    "marts.evm_flags": ("One row per project, status date and finding beside the figures.", {
+        "project_id": "Project.",
+        "status_date": "Status date the finding belongs to.",
+        "finding": "ev_over_bac, ev_without_ac, ac_at_or_over_bac, worklog_before_baseline_start, "
+        "worklog_after_closure, negative_hours, absurd_hours, unbaselined_work, week_not_reconstructable, "
+        "items_not_budgeted.",
+        "detail": "What was found, in words.",
+        "value": "The amount behind it (money, hours or items).",
+        "rows": "Number of source rows behind it.",
+        "source_rows": "The rows behind it (file and line, or item keys), the first 20.",
+    }),
+    "marts.evm_forecast": ("One row per project per status date: forecast bands from the project's own "
+                           "week-to-week efficiency; NULL with fewer weeks of history than configured.", {
+        "project_id": "Project.",
+        "status_date": "Status date.",
+        "weeks_of_history": "Weeks with a measurable period CPI behind the bands.",
+        "eac_p10": "10th percentile of EAC (money).",
+        "eac_p50": "Median EAC (money).",
+        "eac_p90": "90th percentile of EAC (money).",
+        "finish_p10": "10th percentile of the finish date.",
+        "finish_p50": "Median finish date.",
+        "finish_p90": "90th percentile of the finish date.",
+        "method": "How the bands were computed (seeded bootstrap of period CPI and SPI(t)).",
+    }),
+    "marts.evm_restatements": ("One row per sent week, project and measure whose figure changed after sending.", {
+        "project_id": "Project.",
+        "status_date": "The sent week.",
+        "measure": "The measure that changed.",
+        "as_sent": "Its value as sent.",
+        "restated": "Its value now.",
+        "difference": "restated − as_sent (days for forecast_finish).",
+        "sent_at": "When the week's figures were sent.",
+    }),
+    "marts.eac_backtest": ("One row per closed project, EAC method and checkpoint (25/50/75 % complete).", {
+        "project_id": "Closed project.",
+        "eac_method": "cpi, budget_rate, cpi_spi, composite or bottom_up.",
+        "checkpoint": "Percent complete (EV / BAC) checkpoint: 0.25, 0.5 or 0.75.",
+        "checkpoint_date": "First status date at or past the checkpoint.",
+        "pct_complete": "EV / BAC at that date.",
+        "eac": "The method's EAC at that date (money).",
+        "final_status_date": "The status date whose AC is the final cost.",
+        "final_cost": "AC at completion (money).",
+        "error": "eac − final_cost (money).",
+        "pct_error": "error / final_cost (fraction).",
+        "abs_pct_error": "|pct_error|.",
+        "within_10pct_from": "The percent complete from which the method stayed within ±10 % of the final cost.",
+    }),
+    "marts.eac_backtest_summary": ("One row per EAC method and checkpoint over the closed projects.", {
+        "checkpoint": "Percent complete checkpoint.",
+        "eac_method": "EAC method.",
+        "projects": "Closed projects measured.",
+        "mean_abs_pct_error": "Mean absolute error as a fraction of the final cost.",
+        "median_abs_pct_error": "Median absolute error.",
+        "mean_pct_error": "Mean signed error (bias).",
+        "rank": "1 = the most accurate method at that checkpoint.",
+    }),
+    "marts.risk_exposure": ("One row per open risk per status date: register risks and operational risks derived "
+                            "from assets, licences and tickets, each traceable to its source row.", {
+        "status_date": "Status date.",
+        "project_id": "Project.",
+        "risk_id": "Register id, or OPS-<kind>-<key> for a derived risk.",
+        "source": "register, asset, licence, ticket or blocked.",
+        "title": "What the risk is.",
+        "owner": "Risk owner.",
+        "probability": "Probability as a fraction (converted from the register's scale).",
+        "cost_impact": "Cost impact (money).",
+        "schedule_impact_days": "Schedule impact (working days).",
+        "exposure_cost": "probability × cost_impact (money); NULL for derived risks.",
+        "exposure_days": "probability × schedule_impact_days (working days).",
+        "probability_band": "1–5 band of the probability.",
+        "impact_band": "1–5 band of the larger of the cost and schedule impact.",
+        "heat_score": "probability_band × impact_band.",
+        "heat_band": "low, medium or high.",
+        "source_table": "The staging table of the row behind a derived risk.",
+        "source_key": "Its key in that table.",
+        "_source_file": "audit.files.file_id of the source row.",
+        "_line": "Line of the source row.",
+    }),
+    "marts.milestone_variance": ("One row per project and milestone or due-dated item at the as-of date.", {
+        "project_id": "Project.",
+        "item_key": "Milestone or item.",
+        "summary": "Its title.",
+        "is_milestone": "Whether it is a milestone.",
+        "in_baseline": "Whether a baseline element dates it.",
+        "baseline_version": "The version whose date is the baseline date.",
+        "baseline_date": "Baseline date: planned finish in the version in force, else the first due date seen.",
+        "forecast_date": "Due date in the export in force.",
+        "actual_date": "Resolution date when done.",
+        "slip_working_days": "Working days from the baseline date to the actual, forecast or (overdue) status date.",
+        "state": "done_on_time, done_late, done_undated, slipped, overdue or on_track.",
+    }),
+    "marts.milestone_slips": ("One row per project per status date: milestone and due-date slips.", {
+        "project_id": "Project.",
+        "status_date": "Status date.",
+        "items": "Milestones and due-dated items tracked.",
+        "items_due": "Items whose baseline date has passed.",
+        "slipped": "Items whose forecast or actual date is later than the baseline date.",
+        "overdue": "Items not done whose date has passed.",
+        "done_late": "Items done after their baseline date.",
+        "mean_slip_working_days": "Mean slip of the items with a known slip (working days).",
+        "slipped_change": "Change in slipped items since the previous week.",
+    }),
+    "marts.timesheet_completeness": ("One row per person per status date (PMO only: per-person hours).", {
+        "person_id": "Person.",
+        "status_date": "Status date.",
+        "team": "Team.",
+        "expected_hours": "Contracted hours × working days in the week / 5.",
+        "logged_hours": "Hours logged in the week, all projects.",
+        "missing_hours": "max(expected − logged, 0).",
+        "completeness": "logged / expected; NULL when nothing was expected.",
+        "complete": "completeness at or above the configured threshold.",
+    }),
+    "marts.project_timesheet_completeness": ("One row per project per status date: the timesheet completeness of "
+                                             "the people who logged on it in the last 4 weeks, beside CPI.", {
+        "project_id": "Project.",
+        "status_date": "Status date.",
+        "people": "People counted.",
+        "expected_hours": "Σ their expected hours.",
+        "logged_hours": "Σ their logged hours (any project).",
+        "missing_hours": "Σ their missing hours.",
+        "completeness": "Σ logged / Σ expected (ratio of sums).",
+    }),
+}  # fmt: skip
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def comment_statements(name: str, prefix: str = "") -> list[str]:
+    """COMMENT ON statements for a documented table (none for others); `prefix` names an attached database."""
+    if name not in MARTS:
+        return []
+    grain, columns = MARTS[name]
+    target = f"{prefix}{name}"
+    return [f"COMMENT ON TABLE {target} IS {_quote(grain)}"] + [
+        f'COMMENT ON COLUMN {target}."{col}" IS {_quote(text)}' for col, text in columns.items()
+    ]
+
+
+def markdown() -> str:
+    """docs/data-dictionary.md."""
+    out = [
+        "# Data dictionary",
+        "",
+        "Generated by `python -m pipelines.dictionary` from `pipelines/dictionary.py`; the same text is in the "
+        "warehouse and the published snapshot as `COMMENT ON` (`SELECT * FROM duckdb_columns()`). Money is "
+        "DECIMAL(18,4), ratios DOUBLE, percentages fractions; a ratio with a zero denominator is NULL.",
+        "",
+    ]
+    for name, (grain, columns) in MARTS.items():
+        out += [f"## `{name}`", "", grain, "", "| column | meaning |", "|---|---|"]
+        out += [f"| `{col}` | {text} |" for col, text in columns.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())

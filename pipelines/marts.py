@@ -1,0 +1,312 @@
+"""The earned value and KPI marts: Dagster assets that read the warehouse, call the pure transforms and write
+marts.* tables (../shared/EVM.md). Asset keys are [layer, table] and equal the DuckDB schema.table they write."""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+from transforms.backtest import backtest_summary, eac_backtest
+from transforms.milestones import milestone_variance
+from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
+
+from pipelines import warehouse
+from pipelines.plans import freeze_missing
+from pipelines.resources import PmoHome
+from transforms import baselines as bl
+from transforms import capacity, risk
+from transforms.actual_cost import cost_worklogs
+from transforms.calendar import working_day_index
+from transforms.earned_value import EvmOptions, compute
+from transforms.evm_flags import evm_flags
+from transforms.forecast import evm_forecast
+from transforms.portfolio import portfolio_weekly
+from transforms.restatements import restatements
+
+STAGING = lambda table: dg.AssetKey(["staging", table])  # noqa: E731
+EVM_INPUTS = ["projects", "baselines", "evm_status", "work_items", "worklogs", "assets", "licences", "people",
+              "rates", "holidays", "sprints", "risks"]  # fmt: skip
+KEYS = {
+    "marts.evm_weekly": ["project_id", "status_date"],
+    "marts.baseline_versions": ["project_id", "baseline_version"],
+    "marts.actual_cost_weekly": ["project_id", "status_date", "cost_category"],
+    "marts.planned_value_weekly": ["project_id", "status_date"],
+}
+
+
+def _read(conn, *tables: str) -> dict[str, pl.DataFrame]:
+    return {t: warehouse.read(conn, f"staging.{t}") for t in tables}
+
+
+def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
+    s = pmo.settings()
+    return EvmOptions(
+        as_of=as_of,
+        week_ends_on=s.pipeline.week_ends_on,
+        composite_weight=s.evm.composite_weight,
+        techniques=dict(s.evm.techniques),
+        direct_costs=s.evm.direct_costs,
+        asset_life_months=s.evm.asset_life_months,
+        probability_scale=s.risk.probability_scale,
+        cost_bands=tuple(s.risk.cost_bands),
+        days_bands=tuple(s.risk.days_bands),
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", "worklog_costs"], deps=[STAGING("worklogs"), STAGING("people"), STAGING("rates")],
+                     kinds={"duckdb"}, description="One row per worklog: hours × the rate in force on the work date."),
+        dg.AssetSpec(["marts", "cost_exceptions"], deps=[STAGING("worklogs")], kinds={"duckdb"},
+                     description="Hours not in AC or costed with a caveat (unknown project, unmatched person, no "
+                                 "rate, unapproved), one row per worklog, with the reason. Never dropped."),
+    ],
+    pool="warehouse",
+)  # fmt: skip
+def actual_cost(pmo: PmoHome):
+    """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
+    with pmo.connect() as conn:
+        read = _read(conn, "worklogs", "people", "rates")
+        costed = cost_worklogs(read["worklogs"], read["people"], read["rates"],
+                               count_unapproved=pmo.settings().evm.count_unapproved_hours)  # fmt: skip
+        exceptions = costed.filter(pl.col("exception").is_not_null())
+        warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
+        warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
+    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed.height})
+    yield dg.MaterializeResult(
+        asset_key=["marts", "cost_exceptions"],
+        metadata={"dagster/row_count": exceptions.height,
+                  "hours": float(exceptions.get_column("hours").cast(pl.Float64).sum() or 0)},
+    )  # fmt: skip
+
+
+EVM_SPECS = {
+    "evm_weekly": "Earned value per project per status date: PV, EV, AC, the EAC family, TCPI, earned schedule, "
+    "risk exposure (../shared/EVM.md), from the first baseline week to the as-of date.",
+    "baseline_versions": "One row per baseline version: effective from, reason, source, BAC, management reserve and "
+    "contingency beside it.",
+    "actual_cost_weekly": "Cumulative actual cost per project, status date and cost category, and whether the "
+    "baseline in force budgets that category (only budgeted categories are in CPI).",
+    "planned_value_weekly": "The planned value curve in force per project and status date, future weeks included.",
+}
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", name], kinds={"duckdb", "polars"}, description=text,
+                        deps=[["marts", "worklog_costs"], *[STAGING(t) for t in EVM_INPUTS]])
+           for name, text in EVM_SPECS.items()],
+    pool="warehouse",
+)  # fmt: skip
+def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
+    """The weekly earned value of every project, measured against the baseline version in force."""
+    with pmo.connect() as conn:
+        as_of = pmo.status_date(conn)
+        frozen = freeze_missing(conn, as_of, "derived from ticket estimates (first freeze, automatic)")
+        for project_id in frozen:
+            context.log.info(f"{project_id}: baseline version 1 frozen from ticket estimates")
+        result = compute(
+            **_read(conn, *EVM_INPUTS),
+            frozen_versions=warehouse.read(conn, "plans.baseline_versions"),
+            frozen_elements=warehouse.read(conn, "plans.baselines"),
+            costed=warehouse.read(conn, "marts.worklog_costs"),
+            options=_options(pmo, as_of),
+        )
+        tables = {
+            "marts.evm_weekly": result.evm,
+            "marts.baseline_versions": result.versions,
+            "marts.actual_cost_weekly": result.costs,
+            "marts.planned_value_weekly": result.plan,
+        }
+        for name, frame in tables.items():
+            warehouse.replace_table(conn, name, frame, KEYS[name])
+    for name, frame in tables.items():
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata={"dagster/row_count": frame.height})
+
+
+def _evm(conn) -> pl.DataFrame:
+    return warehouse.read(conn, "marts.evm_weekly")
+
+
+@dg.asset(key=["marts", "portfolio_weekly"], deps=[["marts", "evm_weekly"], ["marts", "planned_value_weekly"]],
+          kinds={"duckdb"}, pool="warehouse")  # fmt: skip
+def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
+    """Earned value per portfolio, programme and in total per status date, from summed PV, EV, AC and BAC (never
+    averaged ratios); earned schedule on the summed PV curve; eac_sum beside the roll-up's EAC."""
+    with pmo.connect() as conn:
+        frame = portfolio_weekly(
+            _evm(conn), warehouse.read(conn, "staging.projects"), warehouse.read(conn, "marts.planned_value_weekly"),
+            composite_weight=pmo.settings().evm.composite_weight,
+        )  # fmt: skip
+        warehouse.replace_table(conn, "marts.portfolio_weekly", frame, ["group_level", "group_key", "status_date"])
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+
+
+@dg.asset(key=["marts", "risk_exposure"], kinds={"duckdb"}, pool="warehouse",
+          deps=[["marts", "evm_weekly"], STAGING("risks"), STAGING("assets"), STAGING("licences"),
+                STAGING("work_items")])  # fmt: skip
+def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
+    """Open register risks per status date (probability × cost and schedule impact, heat-map band) and the
+    operational risks derived from assets, licences and tickets, each traceable to its source row."""
+    settings = pmo.settings().risk
+    with pmo.connect() as conn:
+        evm = _evm(conn)
+        read = _read(conn, "risks", "assets", "licences", "work_items")
+        grid = evm.select("project_id", "status_date")
+        register = risk.register_risks(read["risks"], grid, probability_scale=settings.probability_scale,
+                                       cost_bands=settings.cost_bands, days_bands=settings.days_bands)  # fmt: skip
+        operational = risk.operational_risks(
+            grid_forecast=evm.select("project_id", "status_date", "forecast_finish"), assets=read["assets"],
+            licences=read["licences"], work_items=read["work_items"], as_of=evm["status_date"].max(),
+            blocked_days=settings.blocked_days,
+        )  # fmt: skip
+        frame = risk.risk_exposure_mart(register, operational)
+        warehouse.replace_table(conn, "marts.risk_exposure", frame, ["project_id", "status_date", "risk_id"])
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "milestone_variance"], kinds={"duckdb"},
+                        description="Per milestone or due-dated item at the as-of date: baseline vs forecast or "
+                                    "actual date and the slip in working days.",
+                        deps=[["marts", "evm_weekly"], STAGING("work_items"), STAGING("holidays")]),
+           dg.AssetSpec(["marts", "milestone_slips"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
+                        description="Per project and week: items due, slipped, overdue and the slip trend.")],
+    pool="warehouse",
+)  # fmt: skip
+def milestones(pmo: PmoHome):
+    with pmo.connect() as conn:
+        evm = _evm(conn)
+        read = _read(conn, "work_items", "holidays", "projects")
+        versions = warehouse.read(conn, "marts.baseline_versions")
+        elements = _elements(conn).join(versions.select("project_id", "baseline_version", "effective_from"),
+                                        on=["project_id", "baseline_version"])  # fmt: skip
+        projects = read["projects"].with_columns(pl.col("calendar_id").fill_null("default"))
+        days = [d for d in (*read["work_items"]["due"].drop_nulls(), *elements["planned_finish"].drop_nulls(),
+                            *evm["status_date"])]  # fmt: skip
+        cal = working_day_index(read["holidays"], sorted(set(projects["calendar_id"]) | {"default"}),
+                                min(days) - dt.timedelta(days=1), max(days) + dt.timedelta(days=1))  # fmt: skip
+        items, slips = milestone_variance(
+            elements=elements, work_items=read["work_items"], cal=cal, projects=projects,
+            grid=evm.select("project_id", "status_date"), as_of=evm["status_date"].max(),
+        )  # fmt: skip
+        warehouse.replace_table(conn, "marts.milestone_variance", items, ["project_id", "item_key"])
+        warehouse.replace_table(conn, "marts.milestone_slips", slips, ["project_id", "status_date"])
+    yield dg.MaterializeResult(asset_key=["marts", "milestone_variance"], metadata={"dagster/row_count": items.height})
+    yield dg.MaterializeResult(asset_key=["marts", "milestone_slips"], metadata={"dagster/row_count": slips.height})
+
+
+def _elements(conn) -> pl.DataFrame:
+    """Every element of every baseline version, from the files and the freezes."""
+    _, elements = bl.assemble(
+        warehouse.read(conn, "staging.baselines"), warehouse.read(conn, "plans.baseline_versions"),
+        warehouse.read(conn, "plans.baselines"),
+    )  # fmt: skip
+    return elements
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "timesheet_completeness"], kinds={"duckdb"},
+                        description="Expected vs logged hours per person-week (PMO eyes only: per-person data).",
+                        deps=[["marts", "evm_weekly"], STAGING("people"), STAGING("worklogs"), STAGING("holidays")]),
+           dg.AssetSpec(["marts", "project_timesheet_completeness"], kinds={"duckdb"},
+                        deps=[["marts", "timesheet_completeness"]],
+                        description="Per project and week: how complete the timesheets of its people are, shown "
+                                    "beside CPI.")],
+    pool="warehouse",
+)  # fmt: skip
+def timesheets(pmo: PmoHome):
+    settings = pmo.settings()
+    with pmo.connect() as conn:
+        weeks = sorted(set(_evm(conn)["status_date"]))
+        read = _read(conn, "people", "worklogs", "holidays")
+        cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
+                                       week_ends_on=settings.pipeline.week_ends_on,
+                                       default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
+        people = timesheet_completeness(cap, read["worklogs"], read["people"],
+                                        complete_at=settings.timesheets.complete_at)  # fmt: skip
+        projects = project_timesheet_completeness(people, read["worklogs"])
+        warehouse.replace_table(conn, "marts.timesheet_completeness", people, ["person_id", "status_date"])
+        warehouse.replace_table(conn, "marts.project_timesheet_completeness", projects, ["project_id", "status_date"])
+    yield dg.MaterializeResult(asset_key=["marts", "timesheet_completeness"],
+                               metadata={"dagster/row_count": people.height})  # fmt: skip
+    yield dg.MaterializeResult(asset_key=["marts", "project_timesheet_completeness"],
+                               metadata={"dagster/row_count": projects.height})  # fmt: skip
+
+
+@dg.asset(key=["marts", "evm_forecast"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse")
+def evm_forecast_mart(pmo: PmoHome) -> dg.MaterializeResult:
+    """p10/p50/p90 of EAC and of the finish date from each project's own week-to-week CPI and SPI(t)."""
+    with pmo.connect() as conn:
+        frame = evm_forecast(_evm(conn), min_weeks=pmo.settings().evm.forecast_min_weeks)
+        warehouse.replace_table(conn, "marts.evm_forecast", frame, ["project_id", "status_date"])
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "eac_backtest"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
+                        description="For closed projects: each EAC method's error at 25/50/75 % complete against "
+                                    "the final cost."),
+           dg.AssetSpec(["marts", "eac_backtest_summary"], kinds={"duckdb"}, deps=[["marts", "eac_backtest"]],
+                        description="Per EAC method and checkpoint over all closed projects: mean and median "
+                                    "error and the method's rank.")],
+    pool="warehouse",
+)  # fmt: skip
+def backtest(pmo: PmoHome):
+    with pmo.connect() as conn:
+        frame = eac_backtest(_evm(conn), warehouse.read(conn, "staging.projects"))
+        summary = backtest_summary(frame)
+        warehouse.replace_table(conn, "marts.eac_backtest", frame, ["project_id", "eac_method", "checkpoint"])
+        warehouse.replace_table(conn, "marts.eac_backtest_summary", summary, ["eac_method", "checkpoint"])
+    yield dg.MaterializeResult(asset_key=["marts", "eac_backtest"], metadata={"dagster/row_count": frame.height})
+    yield dg.MaterializeResult(asset_key=["marts", "eac_backtest_summary"],
+                               metadata={"dagster/row_count": summary.height})  # fmt: skip
+
+
+@dg.asset(key=["marts", "evm_flags"], deps=[["marts", "evm_weekly"], ["marts", "worklog_costs"]], kinds={"duckdb"},
+          pool="warehouse")  # fmt: skip
+def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
+    """Findings beside the figures: EV > BAC, EV without AC, AC ≥ BAC, worklogs outside the project's dates,
+    negative or absurd hours, unbaselined work (scope change), weeks not reconstructable."""
+    settings = pmo.settings()
+    with pmo.connect() as conn:
+        evm = _evm(conn)
+        read = _read(conn, "projects", "work_items", "people", "rates")
+        versions = warehouse.read(conn, "marts.baseline_versions")
+        from_tickets = read["projects"].join(versions.filter(pl.col("source") == "tickets"), on="project_id",
+                                             how="semi")  # fmt: skip
+        _, undated = bl.derive_from_tickets(read["work_items"], read["people"], read["rates"], from_tickets,
+                                            as_of=evm["status_date"].max())  # fmt: skip
+        grid = bl.in_force(evm.select("project_id", "status_date"), versions)
+        frame = evm_flags(
+            evm=evm, costed=warehouse.read(conn, "marts.worklog_costs"), projects=read["projects"],
+            elements=_elements(conn), grid=grid, work_items=read["work_items"], undated=undated,
+            absurd_hours_per_day=settings.evm.absurd_hours_per_day, week_ends_on=settings.pipeline.week_ends_on,
+        )  # fmt: skip
+        warehouse.replace_table(conn, "marts.evm_flags", frame, ["project_id", "status_date", "finding"])
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height,
+                                          "findings": dict(frame.group_by("finding").len().iter_rows())})  # fmt: skip
+
+
+@dg.asset(key=["marts", "evm_restatements"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse")
+def evm_restatements(pmo: PmoHome) -> dg.MaterializeResult:
+    """Figures of weeks already sent that have changed since: as sent, restated, and the difference."""
+    with pmo.connect() as conn:
+        frame = restatements(warehouse.read(conn, "history.evm_sent"), _evm(conn))
+        warehouse.replace_table(conn, "marts.evm_restatements", frame, ["project_id", "status_date", "measure"])
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+
+
+def record_sent(conn, status_date: dt.date) -> int:
+    """Freeze the figures of `status_date` as sent (once: a week already recorded keeps its first sending)."""
+    conn.sql(
+        "INSERT INTO history.evm_sent BY NAME SELECT project_id, status_date, now()::TIMESTAMP AS sent_at,"
+        " baseline_version, bac, pv, ev, ac, eac, cpi, spi, spi_t, forecast_finish FROM marts.evm_weekly"
+        " WHERE status_date = ? ON CONFLICT DO NOTHING",
+        params=[status_date],
+    )
+    return conn.sql("SELECT count(*) FROM history.evm_sent WHERE status_date = ?", params=[status_date]).fetchall()[0][
+        0
+    ]
+
+
+ASSETS = [actual_cost, earned_value, portfolio_weekly_mart, risk_exposure_mart, milestones, timesheets,
+          evm_forecast_mart, backtest, evm_flags_mart, evm_restatements]  # fmt: skip

@@ -1,0 +1,129 @@
+"""Actual cost (../shared/EVM.md "Actual cost"): worklog hours × the rate in force on the work date, plus the
+direct costs charged to a project (asset purchases and licences, at purchase or amortised straight-line), kept by
+cost category (labour, assets, licences).
+
+Hours that cannot be costed are not in AC and never dropped: `cost_worklogs` gives each its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.duck import query
+
+_WORKLOG_SQL = Path(__file__).with_name("worklog_cost.sql").read_text(encoding="utf-8")
+
+_CUMULATIVE_SQL = """
+-- A cumulative cost that is a straight line while an item amortises: at status date s (as a day number S),
+-- cost(s) = K·S − M + F, where K sums the daily amounts of the items amortising at s, M their K·(first day − 1)
+-- and F the items already whole. Each item adds two steps, so no item × week cross join is needed.
+WITH items AS (
+    SELECT project_id, cost_category, CAST(cost AS DOUBLE) AS cost, first_day, last_day,
+           CAST(cost AS DOUBLE) / (date_diff('day', first_day, last_day) + 1) AS k
+    FROM direct
+),
+steps AS (
+    SELECT project_id, cost_category, week_end(first_day) AS wk, k AS dk,
+           k * (date_diff('day', DATE '1970-01-01', first_day) - 1) AS dm, 0.0 AS df
+    FROM items WHERE last_day > first_day
+    UNION ALL
+    SELECT project_id, cost_category, week_end(last_day), -k,
+           -k * (date_diff('day', DATE '1970-01-01', first_day) - 1), cost
+    FROM items WHERE last_day > first_day
+    UNION ALL
+    SELECT project_id, cost_category, week_end(first_day), 0, 0, cost FROM items WHERE last_day <= first_day
+    UNION ALL
+    SELECT project_id, 'labour', week_end(work_date), 0, 0, CAST(cost AS DOUBLE) FROM labour
+),
+by_week AS (
+    SELECT project_id, cost_category, wk, sum(dk) AS dk, sum(dm) AS dm, sum(df) AS df FROM steps GROUP BY ALL
+),
+cum AS (
+    SELECT project_id, cost_category, wk,
+           sum(dk) OVER w AS k, sum(dm) OVER w AS m, sum(df) OVER w AS f
+    FROM by_week
+    WINDOW w AS (PARTITION BY project_id, cost_category ORDER BY wk)
+),
+cells AS (
+    SELECT g.project_id, g.status_date, c.cost_category
+    FROM grid g JOIN (SELECT DISTINCT project_id, cost_category FROM cum) c USING (project_id)
+)
+SELECT x.project_id, x.status_date, x.cost_category,
+       CAST(round(coalesce(c.k * date_diff('day', DATE '1970-01-01', x.status_date) - c.m + c.f, 0), 4)
+            AS DECIMAL(18, 4)) AS ac
+FROM cells x
+ASOF LEFT JOIN cum c ON c.project_id = x.project_id AND c.cost_category = x.cost_category AND x.status_date >= c.wk
+ORDER BY x.project_id, x.status_date, x.cost_category
+"""
+
+
+def cost_worklogs(
+    worklogs: pl.DataFrame, people: pl.DataFrame, rates: pl.DataFrame, *, count_unapproved: bool = True
+) -> pl.DataFrame:
+    """One row per worklog with its rate and cost; `exception` says why a worklog could not be costed (or is
+    not counted) and `in_ac` whether its cost is in AC."""
+    with duckdb.connect() as conn:
+        for name, frame in {"worklogs": worklogs, "people": people, "rates": rates}.items():
+            conn.register(name, frame)
+        return conn.sql(_WORKLOG_SQL, params={"count_unapproved": count_unapproved}).pl()
+
+
+def direct_costs(
+    assets: pl.DataFrame,
+    licences: pl.DataFrame,
+    *,
+    mode: str = "amortised",
+    asset_life_months: int = 36,
+) -> pl.DataFrame:
+    """Grain: one row per asset or licence charged to a project (project_id set, a cost and a purchase date):
+    project_id, cost_category (assets | licences), item_key, cost, first_day, last_day — the days over which its
+    cost is spread (one day when charged at purchase). Assets amortise to their end of life, else over
+    `asset_life_months`; licences to their expiry, else they are charged at purchase."""
+    life = pl.col("purchase_date").dt.offset_by(f"{asset_life_months}mo") - dt.timedelta(days=1)
+    asset_rows = assets.filter(
+        pl.col("project_id").is_not_null(), pl.col("purchase_cost").is_not_null(), pl.col("purchase_date").is_not_null()
+    ).select(
+        "project_id",
+        pl.lit("assets").alias("cost_category"),
+        pl.col("asset_tag").alias("item_key"),
+        pl.col("purchase_cost").alias("cost"),
+        pl.col("purchase_date").alias("first_day"),
+        pl.when(pl.col("eol_date") > pl.col("purchase_date"))
+        .then(pl.col("eol_date"))
+        .otherwise(life)
+        .alias("last_day"),
+    )
+    licence_rows = licences.filter(
+        pl.col("project_id").is_not_null(), pl.col("cost").is_not_null(), pl.col("purchase_date").is_not_null()
+    ).select(
+        "project_id",
+        pl.lit("licences").alias("cost_category"),
+        pl.col("licence_id").alias("item_key"),
+        "cost",
+        pl.col("purchase_date").alias("first_day"),
+        pl.when(pl.col("expiry") > pl.col("purchase_date"))
+        .then(pl.col("expiry"))
+        .otherwise(pl.col("purchase_date"))
+        .alias("last_day"),
+    )
+    rows = pl.concat([asset_rows, licence_rows]).with_columns(pl.col("cost").cast(pl.Decimal(18, 4)))
+    if mode == "purchase":
+        rows = rows.with_columns(last_day=pl.col("first_day"))
+    return rows.sort("project_id", "cost_category", "item_key")
+
+
+def actual_cost_weekly(
+    grid: pl.DataFrame, costed: pl.DataFrame, direct: pl.DataFrame, *, week_ends_on: str = "sunday"
+) -> pl.DataFrame:
+    """Grain: one row per project, status date (the grid's) and cost category with any cost: `ac`, the cumulative
+    actual cost as of the end of the status date. Costs dated before the grid's first week count in it."""
+    labour = costed.filter(pl.col("in_ac")).select("project_id", "work_date", "cost")
+    return query(
+        _CUMULATIVE_SQL,
+        {"grid": grid.select("project_id", "status_date"), "labour": labour, "direct": direct},
+        week_ends_on=week_ends_on,
+    )

@@ -1,0 +1,149 @@
+"""marts.evm_flags: what a cost engineer must see beside the figures (../shared/EVM.md "Undefined is not zero"
+and "Flags and forecasts beside the figures").
+
+Grain: one row per project, status date and finding. `detail` says what was found, `value` the amount behind it
+(hours, money, items) and `source_rows` the rows behind it ("file 3 line 17", or item keys), capped at 20 with
+the total in `rows`.
+
+Findings: ev_over_bac, ev_without_ac, ac_at_or_over_bac, worklog_before_baseline_start, worklog_after_closure,
+negative_hours, absurd_hours (a person's hours in one day above the limit), unbaselined_work (items in the
+export that no baseline version in force budgets: scope change), week_not_reconstructable, items_not_budgeted
+(items a ticket-derived baseline could not price or date).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.duck import query
+
+FLAG_SCHEMA = {
+    "project_id": pl.String, "status_date": pl.Date, "finding": pl.String, "detail": pl.String,
+    "value": pl.Float64, "rows": pl.Int64, "source_rows": pl.String,
+}  # fmt: skip
+
+_SQL = """
+WITH
+figures AS (
+    SELECT project_id, status_date, 'ev_over_bac' AS finding,
+           'EV ' || round(ev, 2) || ' exceeds BAC ' || round(bac, 2) AS detail, CAST(ev - bac AS DOUBLE) AS value,
+           0 AS n_rows, NULL AS source_rows
+    FROM evm WHERE ev > bac
+    UNION ALL
+    SELECT project_id, status_date, 'ev_without_ac', 'earned value ' || round(ev, 2)
+           || ' with no actual cost: timesheets missing? CPI is undefined', CAST(ev AS DOUBLE), 0, NULL
+    FROM evm WHERE ev > 0 AND ac = 0
+    UNION ALL
+    SELECT project_id, status_date, 'ac_at_or_over_bac', 'AC ' || round(ac, 2) || ' has reached BAC '
+           || round(bac, 2) || ': the budget can no longer be met (TCPI to BAC undefined)', CAST(ac - bac AS DOUBLE),
+           0, NULL
+    FROM evm WHERE bac > 0 AND ac >= bac
+    UNION ALL
+    SELECT project_id, status_date, 'week_not_reconstructable',
+           'progress for this week cannot be rebuilt from the exports (percent complete or AgileEVM before the '
+           || 'first export): EV and what derives from it are NULL', NULL, 0, NULL
+    FROM evm WHERE NOT reconstructable
+),
+placed AS (
+    -- Worklog findings are placed on the status date of their week (the first one for earlier work).
+    SELECT c.*, e.baseline_start, p.closed_on,
+           greatest(week_end(c.work_date), e.first_sd) AS status_date,
+           'file ' || c._source_file || ' line ' || c._line AS ref
+    FROM costed c
+    JOIN (SELECT project_id, min(status_date) AS first_sd, min(baseline_start) AS baseline_start
+          FROM evm GROUP BY ALL) e USING (project_id)
+    LEFT JOIN projects p USING (project_id)
+),
+worklog_findings AS (
+    SELECT project_id, status_date, 'worklog_before_baseline_start' AS finding, work_date < baseline_start AS hit,
+           'hours logged before the baseline start ' || baseline_start AS detail, hours, ref FROM placed
+    UNION ALL
+    SELECT project_id, status_date, 'worklog_after_closure', work_date > closed_on,
+           'hours logged after the project closed on ' || closed_on, hours, ref FROM placed
+    UNION ALL
+    SELECT project_id, status_date, 'negative_hours', hours < 0, 'negative hours', hours, ref FROM placed
+),
+worklog_rows AS (
+    SELECT project_id, status_date, finding, any_value(detail) AS detail, CAST(sum(hours) AS DOUBLE) AS value,
+           count(*) AS n_rows, string_agg(ref, '; ' ORDER BY ref) FILTER (WHERE rn <= 20) AS source_rows
+    FROM (SELECT *, row_number() OVER (PARTITION BY project_id, status_date, finding ORDER BY ref) AS rn
+          FROM worklog_findings WHERE hit)
+    GROUP BY ALL
+),
+days AS (
+    SELECT c.project_id, c.person_id, c.work_date, p.status_date, p.ref,
+           sum(c.hours) OVER (PARTITION BY c.person_id, c.work_date) AS day_hours
+    FROM costed c JOIN placed p USING (worklog_id)
+    WHERE c.person_id IS NOT NULL
+),
+absurd AS (
+    SELECT project_id, status_date, 'absurd_hours' AS finding,
+           'a person logged more than ' || $absurd || ' hours in one day' AS detail,
+           CAST(max(day_hours) AS DOUBLE) AS value, count(*) AS n_rows,
+           string_agg(ref, '; ' ORDER BY ref) FILTER (WHERE rn <= 20) AS source_rows
+    FROM (SELECT *, row_number() OVER (PARTITION BY project_id, status_date ORDER BY ref) AS rn
+          FROM days WHERE day_hours > $absurd)
+    GROUP BY ALL
+),
+snap_weeks AS (
+    SELECT w.project_id, w.item_key, w.parent_key, w.epic_key, week_end(w.snapshot_date) AS status_date
+    FROM work_items w WHERE w.project_id IS NOT NULL
+),
+unbaselined AS (
+    -- Scope change: items in the week's export that the version in force does not budget, for projects whose
+    -- baseline is made of tickets (at least one element is an item key).
+    SELECT s.project_id, s.status_date, 'unbaselined_work' AS finding,
+           'items earning against no budget (scope change until a rebaseline takes them in)' AS detail,
+           CAST(count(DISTINCT s.item_key) AS DOUBLE) AS value, count(DISTINCT s.item_key) AS n_rows,
+           string_agg(DISTINCT s.item_key, ', ' ORDER BY s.item_key) AS source_rows
+    FROM snap_weeks s
+    JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
+    WHERE s.project_id IN (SELECT e.project_id FROM elements e JOIN snap_weeks x ON x.item_key = e.element_key)
+      -- An item under a budgeted work package (its parent or epic is an element) is inside that budget.
+      AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
+                      AND e.baseline_version = g.baseline_version
+                      AND e.element_key IN (s.item_key, s.parent_key, s.epic_key))
+    GROUP BY ALL
+),
+not_budgeted AS (
+    SELECT u.project_id, $as_of AS status_date, 'items_not_budgeted' AS finding,
+           'items the ticket-derived baseline could not budget: ' || string_agg(DISTINCT u.problem, '; ') AS detail,
+           CAST(count(*) AS DOUBLE) AS value, count(*) AS n_rows,
+           string_agg(u.item_key, ', ' ORDER BY u.item_key) AS source_rows
+    FROM undated u GROUP BY ALL
+)
+SELECT project_id, CAST(status_date AS DATE) AS status_date, finding, detail, value, n_rows AS rows,
+       source_rows
+FROM (SELECT * FROM figures UNION ALL BY NAME SELECT * FROM worklog_rows UNION ALL BY NAME SELECT * FROM absurd
+      UNION ALL BY NAME SELECT * FROM unbaselined UNION ALL BY NAME SELECT * FROM not_budgeted)
+ORDER BY project_id, status_date, finding
+"""
+
+
+def evm_flags(
+    *,
+    evm: pl.DataFrame,
+    costed: pl.DataFrame,
+    projects: pl.DataFrame,
+    elements: pl.DataFrame,
+    grid: pl.DataFrame,
+    work_items: pl.DataFrame,
+    undated: pl.DataFrame,
+    absurd_hours_per_day: float = 16.0,
+    week_ends_on: str = "sunday",
+) -> pl.DataFrame:
+    """Grain: one row per project, status date and finding (see the module docstring)."""
+    frames = {
+        "evm": evm.select("project_id", "status_date", "bac", "ev", "ac", "baseline_start", "reconstructable"),
+        "costed": costed.filter(pl.col("project_id").is_not_null()).select(
+            "worklog_id", "project_id", "person_id", "work_date", "hours", "_source_file", "_line"
+        ),
+        "projects": projects.select("project_id", "closed_on"),
+        "elements": elements.select("project_id", "baseline_version", "element_key"),
+        "grid": grid.select("project_id", "status_date", "baseline_version"),
+        "work_items": work_items.select("project_id", "item_key", "parent_key", "epic_key", "snapshot_date"),
+        "undated": undated.select("project_id", "item_key", "problem"),
+    }
+    as_of = evm.get_column("status_date").max()
+    out = query(_SQL, frames, week_ends_on=week_ends_on, params={"absurd": absurd_hours_per_day, "as_of": as_of})
+    return out.cast({k: v for k, v in FLAG_SCHEMA.items()}).select(list(FLAG_SCHEMA))

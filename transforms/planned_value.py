@@ -1,0 +1,71 @@
+"""Planned value, time-phased weekly over working days (../shared/EVM.md "Baseline" and "Time").
+
+Each element's budget is spread evenly over the working days (the project's calendar: Monday to Friday less its
+holidays) from its planned start to its planned finish; an element with no working day in its span is planned
+whole at its finish. PV(s) is cumulative as of the end of status date s and never decreases.
+
+Computed without an element × week cross join: elements finished by s count whole (a running sum by finish
+week), and only the elements in progress at s are prorated.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.duck import query
+
+_SQL = """
+WITH el AS (
+    SELECT e.project_id, e.baseline_version, e.budget, e.planned_start, e.planned_finish, p.calendar_id,
+           c0.wd AS wd0, c1.wd AS wd1
+    FROM elements e
+    JOIN projects p USING (project_id)
+    JOIN cal c0 ON c0.calendar_id = p.calendar_id AND c0.day = e.planned_start - 1
+    JOIN cal c1 ON c1.calendar_id = p.calendar_id AND c1.day = e.planned_finish
+),
+span AS (
+    SELECT project_id, baseline_version, calendar_id, min(planned_start) AS s0, max(planned_finish) AS s1
+    FROM el GROUP BY ALL
+),
+dates AS (
+    SELECT project_id, baseline_version, calendar_id, CAST(g.sd AS DATE) AS status_date
+    FROM span, generate_series(week_end(s0), week_end(s1), INTERVAL 7 DAY) AS g(sd)
+),
+finished AS (
+    SELECT project_id, baseline_version, week_end(planned_finish) AS status_date, sum(budget) AS budget
+    FROM el GROUP BY ALL
+),
+partial AS (
+    SELECT d.project_id, d.baseline_version, d.status_date,
+           sum(CAST(e.budget AS DOUBLE) * (c.wd - e.wd0) / (e.wd1 - e.wd0)) AS pv
+    FROM dates d
+    JOIN el e ON e.project_id = d.project_id AND e.baseline_version = d.baseline_version
+             AND d.status_date >= e.planned_start AND d.status_date < e.planned_finish
+    JOIN cal c ON c.calendar_id = d.calendar_id AND c.day = d.status_date
+    WHERE e.wd1 > e.wd0
+    GROUP BY ALL
+)
+SELECT d.project_id, d.baseline_version, d.status_date,
+       CAST(round(coalesce(sum(f.budget) OVER w, 0) + coalesce(p.pv, 0), 4) AS DECIMAL(18, 4)) AS pv
+FROM dates d
+LEFT JOIN finished f USING (project_id, baseline_version, status_date)
+LEFT JOIN partial p USING (project_id, baseline_version, status_date)
+WINDOW w AS (PARTITION BY d.project_id, d.baseline_version ORDER BY d.status_date)
+ORDER BY d.project_id, d.baseline_version, d.status_date
+"""
+
+
+def planned_value(
+    elements: pl.DataFrame, projects: pl.DataFrame, cal: pl.DataFrame, *, week_ends_on: str = "sunday"
+) -> pl.DataFrame:
+    """Grain: one row per project, baseline version and status date from the week of the version's first planned
+    start to the week of its last planned finish: `pv` (DECIMAL(18,4)), the version's cumulative planned value.
+
+    elements: project_id, baseline_version, budget, planned_start, planned_finish; projects: project_id,
+    calendar_id; cal: `transforms.calendar.working_day_index` covering every planned day (and the day before).
+    """
+    return query(
+        _SQL,
+        {"elements": elements, "projects": projects.select("project_id", "calendar_id"), "cal": cal},
+        week_ends_on=week_ends_on,
+    )
