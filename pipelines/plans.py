@@ -79,9 +79,9 @@ def freeze_project(
     project = read["projects"].filter(pl.col("project_id") == project_id)
     if project.is_empty():
         raise LookupError(f"project {project_id} is not in the project register")
-    elements, undated = bl.derive_from_tickets(
-        read["work_items"], read["people"], read["rates"], project, as_of=effective_from
-    )
+    # The tickets' current estimates (the latest export), whatever date the version is in force from.
+    latest = read["work_items"].get_column("snapshot_date").max() or effective_from
+    elements, undated = bl.derive_from_tickets(read["work_items"], read["people"], read["rates"], project, as_of=latest)
     version, rows = bl.freeze(
         elements, _all_versions(conn), project_id=project_id, reason=reason, effective_from=effective_from,
         frozen_at=_now(),

@@ -198,3 +198,59 @@ def test_without_a_project_register_the_run_stops_before_the_marts(tmp_path, sma
     materialized = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
     assert "staging/worklogs" in materialized  # ingestion itself went through
     assert "marts/evm_weekly" not in materialized and "reports/pack" not in materialized
+
+
+def test_every_mart_column_is_documented_in_the_warehouse_the_snapshot_and_the_docs(built):
+    from pathlib import Path
+
+    from pipelines.dictionary import MARTS, markdown
+
+    home, _ = built
+    for path in (home / "warehouse.duckdb", home / "published" / "pmo.duckdb"):
+        with duckdb.connect(str(path), read_only=True) as conn:
+            columns = conn.sql(
+                "SELECT schema_name || '.' || table_name, column_name, comment FROM duckdb_columns()"
+                " WHERE schema_name = 'marts'"
+            ).fetchall()
+            tables = dict(conn.sql(
+                "SELECT schema_name || '.' || table_name, comment FROM duckdb_tables() WHERE schema_name = 'marts'"
+            ).fetchall())  # fmt: skip
+        # Every column of every mart has its comment, the dictionary's text, and nothing is documented that
+        # the mart does not have.
+        found = {}
+        for table, column, comment in columns:
+            found.setdefault(table, {})[column] = comment
+        for table, cols in found.items():
+            assert table in MARTS, f"{table} is not in the data dictionary"
+            assert cols == MARTS[table][1], table
+            assert tables[table] == MARTS[table][0]
+    docs = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
+    assert docs.read_text(encoding="utf-8") == markdown(), (
+        "run: python -m pipelines.dictionary > docs/data-dictionary.md"
+    )
+
+
+def test_the_sent_week_is_frozen_once_and_every_mart_has_rows(built):
+    from pipelines.dictionary import MARTS
+
+    home, inbox = built
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        sent = conn.sql(
+            "SELECT status_date::VARCHAR, count(*), min(sent_at) FROM history.evm_sent GROUP BY 1"
+        ).fetchall()
+        projects = conn.sql("SELECT count(*) FROM staging.projects").fetchall()[0][0]
+        marts = [
+            t for (t,) in conn.sql("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+        ]
+        empty = [t for t in marts if conn.sql(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0] == 0]
+    assert [(d, n) for d, n, _ in sent] == [("2026-03-15", projects)]
+    # The small inbox has no closed project, no finding beside the figures (its bad rows are rejected before
+    # staging) and no sent week changed since: only those marts are empty.
+    assert set(empty) == {"eac_backtest", "eac_backtest_summary", "evm_flags", "evm_restatements"}, empty
+    assert sorted(f"marts.{t}" for t in marts) == sorted(MARTS)  # every mart built, every one documented
+    assert _materialize(home, inbox).success
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        again = conn.sql(
+            "SELECT status_date::VARCHAR, count(*), min(sent_at) FROM history.evm_sent GROUP BY 1"
+        ).fetchall()
+    assert again == sent  # sent once: the second run keeps the first sending's figures and time
