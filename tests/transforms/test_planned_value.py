@@ -132,4 +132,3 @@ def test_rows_are_sorted_by_their_key():
     assert keys == sorted(keys)
     assert keys == [("P", 1, W1), ("Q", 1, W1), ("Q", 1, W2), ("Q", 1, W3)]
     assert _curve(out, "Q")[W3] == money(100)
-
