@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 HOME_DIR ?= var
 
-.PHONY: demo test dev lint bench-ingest clean
+.PHONY: demo test dev lint bench-ingest bench-marts clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -32,6 +32,9 @@ lint: .venv/.synced
 SCALE ?= full
 bench-ingest: .venv/.synced
 	.venv/bin/python -m bench.ingest --scale $(SCALE)
+
+bench-marts: .venv/.synced
+	.venv/bin/python -m bench.marts --scale $(SCALE)
 
 clean:
 	rm -rf .venv .tools var

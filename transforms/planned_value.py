@@ -36,13 +36,18 @@ finished AS (
     FROM el GROUP BY ALL
 ),
 partial AS (
-    SELECT d.project_id, d.baseline_version, d.status_date,
-           sum(CAST(e.budget AS DOUBLE) * (c.wd - e.wd0) / (e.wd1 - e.wd0)) AS pv
-    FROM dates d
-    JOIN el e ON e.project_id = d.project_id AND e.baseline_version = d.baseline_version
-             AND d.status_date >= e.planned_start AND d.status_date < e.planned_finish
-    JOIN cal c ON c.calendar_id = d.calendar_id AND c.day = d.status_date
-    WHERE e.wd1 > e.wd0
+    -- Only the elements in progress at a status date are prorated: each element's own status dates between its
+    -- start and its finish, generated per element (no element × week cross join).
+    SELECT x.project_id, x.baseline_version, x.status_date,
+           sum(CAST(x.budget AS DOUBLE) * (c.wd - x.wd0) / (x.wd1 - x.wd0)) AS pv
+    FROM (
+        SELECT e.project_id, e.baseline_version, e.calendar_id, e.budget, e.wd0, e.wd1,
+               CAST(unnest(generate_series(week_end(e.planned_start), e.planned_finish - 1, INTERVAL 7 DAY)) AS DATE)
+                   AS status_date
+        FROM el e
+        WHERE e.wd1 > e.wd0 AND week_end(e.planned_start) < e.planned_finish
+    ) x
+    JOIN cal c ON c.calendar_id = x.calendar_id AND c.day = x.status_date
     GROUP BY ALL
 )
 SELECT d.project_id, d.baseline_version, d.status_date,
