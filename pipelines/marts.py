@@ -5,9 +5,6 @@ import datetime as dt
 
 import dagster as dg
 import polars as pl
-from transforms.backtest import backtest_summary, eac_backtest
-from transforms.milestones import milestone_variance
-from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
 
 from pipelines import warehouse
 from pipelines.plans import freeze_missing
@@ -15,12 +12,15 @@ from pipelines.resources import PmoHome
 from transforms import baselines as bl
 from transforms import capacity, risk
 from transforms.actual_cost import cost_worklogs
+from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags
 from transforms.forecast import evm_forecast
+from transforms.milestones import milestone_variance
 from transforms.portfolio import portfolio_weekly
 from transforms.restatements import restatements
+from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
 
 STAGING = lambda table: dg.AssetKey(["staging", table])  # noqa: E731
 EVM_INPUTS = ["projects", "baselines", "evm_status", "work_items", "worklogs", "assets", "licences", "people",
@@ -180,10 +180,10 @@ def milestones(pmo: PmoHome):
         elements = _elements(conn).join(versions.select("project_id", "baseline_version", "effective_from"),
                                         on=["project_id", "baseline_version"])  # fmt: skip
         projects = read["projects"].with_columns(pl.col("calendar_id").fill_null("default"))
-        days = [d for d in (*read["work_items"]["due"].drop_nulls(), *elements["planned_finish"].drop_nulls(),
-                            *evm["status_date"])]  # fmt: skip
+        dates = pl.concat([read["work_items"]["due"], read["work_items"]["resolved"], elements["planned_finish"],
+                           evm["status_date"]]).drop_nulls()  # fmt: skip
         cal = working_day_index(read["holidays"], sorted(set(projects["calendar_id"]) | {"default"}),
-                                min(days) - dt.timedelta(days=1), max(days) + dt.timedelta(days=1))  # fmt: skip
+                                dates.min() - dt.timedelta(days=1), dates.max() + dt.timedelta(days=1))  # fmt: skip
         items, slips = milestone_variance(
             elements=elements, work_items=read["work_items"], cal=cal, projects=projects,
             grid=evm.select("project_id", "status_date"), as_of=evm["status_date"].max(),

@@ -5,8 +5,10 @@ forty people and half a year of history: Jira CSV exports taken every four weeks
 on its date), a Tempo worklog export, Snipe-IT asset and licence exports and the product's own inputs. Between
 them the projects use every earned-value technique (0/100, 50/50, percent complete, weighted milestones, level
 of effort, AgileEVM with a sprint calendar), several EAC methods, management reserve and contingency, and a
-baseline derived from ticket estimates. A few rows are deliberately bad, so the data-quality page has
-something to show. Pure: returns file names and bytes; the caller writes them.
+baseline derived from ticket estimates. Nobody logs more than 8 h on a working day across all their items
+(an item takes longer when its person is busy) but on one deliberately absurd day; that day and a few rows are
+deliberately bad, so the data-quality page and the earned-value flags have something to show. Pure: returns
+file names and bytes; the caller writes them.
 
 What each project shows is keyed by its index in PROJECTS (see the constants below); smaller settings
 (fewer projects, fewer weeks) simply show less.
@@ -66,6 +68,8 @@ LEVEL_OF_EFFORT = 10  # a project-management element earned as planned
 SCOPE_ADDED = 6  # an unassigned item added after the baseline freeze
 RESERVES = (3, 6, 8)  # management reserve and contingency on every baseline row of a version
 EXPIRING_LICENCE, OVERALLOCATED_LICENCE = 0, 1
+ABSURD_DAY = 5  # the one person-day over the flags' 16 h limit: someone logs 9 h on each of two items
+DAY_HOURS = 8.0  # nobody logs more in a working day, across all their items (but on the absurd day)
 HOLIDAYS = {
     "default": (
         dt.date(2026, 1, 1),
@@ -148,6 +152,7 @@ class _Item:
     parent_id: int | None = None
     labels: list[str] = field(default_factory=list)
     due_moves: list[tuple[dt.date, dt.date]] = field(default_factory=list)  # (announced on, new due date)
+    logs: list[tuple[dt.date, float]] = field(default_factory=list)  # (work date, hours), up to the end
     log_days: list[dt.date] = field(default_factory=list)
     log_cumulative: list[float] = field(default_factory=list)
 
@@ -248,25 +253,58 @@ def _sprint_name(key: str, number: int) -> str:
     return f"{key} Sprint {number}"
 
 
-def _log(item: _Item, calendar: str, end: dt.date) -> list[tuple[dt.date, float]]:
-    """The item's worklogs: its hours spread over the working days from start to finish (or until it is
-    blocked), at most 8 h a day, none after `end`."""
-    if item.actual_start is None or item.person is None or item.estimate_h is None:
-        return []  # not started, nobody assigned, or an epic or milestone (nobody logs on those)
-    last = item.actual_finish or item.actual_start
-    days = _working_days(item.actual_start, last, calendar)
-    if not days:
-        days = [item.actual_start]
-    h = min(8.0, round(item.hours_total / len(days) * 4) / 4 or 0.25)
-    stop = min(end, item.blocked_from - dt.timedelta(days=1)) if item.blocked_from else end
-    logs = [(d, h) for d in days if d <= stop]
-    item.log_days = [d for d, _ in logs]
+def _load(person: dict, start: dt.date, finish: dt.date, booked: dict) -> float:
+    """The hours `person` already logs, across all projects, on their working days from start to finish."""
+    return sum(booked.get((person["person_id"], d), 0.0) for d in _working_days(start, finish, person["calendar_id"]))
+
+
+def _plan(item: _Item, person: dict, booked: dict) -> list[tuple[dt.date, float]]:
+    """The worklogs `person` would write for the item: its hours spread evenly over the working days of its
+    planned span (from its actual start to its forecast finish), but never more than DAY_HOURS for the person on
+    any day across all their items (`booked`: (person_id, day) → hours). When the person is busy the item takes
+    more days; a blocked item logs until it is blocked. Empty when the item is not started or an epic or
+    milestone (nobody logs on those)."""
+    if item.actual_start is None or item.estimate_h is None:
+        return []
+    calendar = person["calendar_id"]
+    days = _working_days(item.actual_start, item.actual_finish or item.actual_start, calendar)
+    rate = min(DAY_HOURS, round(item.hours_total / max(len(days), 1) * 4) / 4 or 0.25)
+    left = rate * max(len(days), 1)
+    stop = item.blocked_from - dt.timedelta(days=1) if item.blocked_from else None
+    day, logs = item.actual_start, []
+    while left > 0 and (stop is None or day <= stop):
+        if day.isoweekday() <= 5 and day not in HOLIDAYS[calendar]:
+            hours = min(rate, DAY_HOURS - booked.get((person["person_id"], day), 0.0), left)  # quarter hours
+            if hours > 0:
+                logs.append((day, hours))
+                left -= hours
+        day += dt.timedelta(days=1)
+    return logs
+
+
+def _schedule(item: _Item, booked: dict, end: dt.date) -> None:
+    """Books the item's planned worklogs for its person; its finish moves to its last worklog when that is later
+    (a blocked item never finishes). Worklogs after `end` book the person but are not kept: not yet written."""
+    logs = _plan(item, item.person, booked) if item.person else []
+    for day, hours in logs:
+        slot = (item.person["person_id"], day)
+        booked[slot] = booked.get(slot, 0.0) + hours
+    if item.blocked_from:
+        item.actual_finish = None
+    elif logs and (item.actual_finish is None or logs[-1][0] > item.actual_finish):
+        item.actual_finish = logs[-1][0]
+    item.logs = [(day, hours) for day, hours in logs if day <= end]
+    _set_cumulative(item)
+
+
+def _set_cumulative(item: _Item) -> None:
+    """The running time spent after each worklog, which the Jira exports read."""
+    item.log_days = [d for d, _ in item.logs]
     total = 0.0
     item.log_cumulative = []
-    for _, hours in logs:
+    for _, hours in item.logs:
         total += hours
         item.log_cumulative.append(total)
-    return logs
 
 
 def _jira_row(item: _Item, day: dt.date) -> list | None:
@@ -366,6 +404,8 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
     items: list[_Item] = []
     worklogs, baseline, risks, assets, register, mapping, sprints, licences = [], [], [], [], [], [], [], []
     finishes: dict[str, dt.date] = {}  # project → its last planned finish (for the warranty risk)
+    booked: dict[tuple[str, dt.date], float] = {}  # (person_id, day) → hours logged, across all projects
+    names: dict[str, tuple[str, str]] = {}  # Jira project key → (project name, style)
     issue_id = 10000
 
     def new_id() -> int:
@@ -385,6 +425,9 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
         if idx == CLOSED:
             start, duration_weeks = _monday(history_start), max(4, settings.weeks - 6)
         team = rng.sample(people[:-1], k=rng.randint(3, 6))
+        if idx == PERCENT_COMPLETE:  # its long work packages overlap: two more hands, the least busy over its life
+            until = start + dt.timedelta(weeks=duration_weeks)
+            team += sorted((m for m in people[:-1] if m not in team), key=lambda m: _load(m, start, until, booked))[:2]
         pm = people[(5 + 6 * p) % len(people)]
         mapping += [["jira", key, pid], ["snipeit", f"CC-{key}", pid]]
         technique = TECHNIQUE.get(idx, "50/50" if style == "agile" else "0/100")
@@ -396,7 +439,6 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
         kickoff = dt.datetime.combine(start - dt.timedelta(days=3), dt.time(9, 0))  # the Friday before the start
         n_items = rng.randint(15, 30)
         for i in range(n_items):
-            person = team[i % len(team)]
             # Percent complete suits long work packages: the remaining estimate shrinks from export to export.
             long = idx == PERCENT_COMPLETE
             estimate_h = rng.choice((60, 80, 120, 160) if long else (8, 16, 24, 32, 40, 60, 80))
@@ -414,26 +456,35 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
             item = _Item(
                 key=f"{key}-{i + 1}", issue_id=new_id(), summary=f"{rng.choice(ITEM_WORDS)} {rng.choice(ITEM_THINGS)}",
                 type="Story" if style == "agile" else "Task", project_key=key,
-                priority=rng.choice(("High", "Medium", "Medium", "Low")), person=person,
+                priority=rng.choice(("High", "Medium", "Medium", "Low")), person=None,
                 created=kickoff + dt.timedelta(minutes=30 + 10 * i),
                 planned_start=planned_start, planned_finish=planned_finish, estimate_h=estimate_h,
                 hours_total=hours_total, actual_start=actual_start, actual_finish=actual_finish, labels=labels,
                 reestimated=idx == PERCENT_COMPLETE, sprint_origin=start if style == "agile" else None,
                 points=POINTS[estimate_h] if style == "agile" else None,
             )  # fmt: skip
-            if i % 4 == 1:  # some late items get their due date moved; the others just go overdue
-                item.due_moves = _due_moves(planned_finish, actual_finish, item.created.date())
             tasks.append(item)
-        if idx != DERIVED_BASELINE:
-            finishes[pid] = max(t.planned_finish for t in tasks)
-        extra: list[_Item] = []  # epics, milestones and the like, after the tasks
 
         if idx == BLOCKED:  # the latest-started item by six weeks before the end goes Blocked and stays so
             candidates = [t for t in tasks if t.actual_start <= end - dt.timedelta(weeks=6)]
             if candidates:
                 blocked = max(candidates, key=lambda t: (t.actual_start, t.key))
                 blocked.blocked_from = _weekday(blocked.actual_start + dt.timedelta(days=3))
-                blocked.actual_finish, blocked.priority, blocked.due_moves = None, "High", []
+                blocked.priority = "High"
+
+        # Each item goes to the team member who would finish it first around their other work (any project), then
+        # to the least loaded over its span, then in the team's order, turn by turn.
+        for i, item in enumerate(tasks):
+            item.person = team[min(range(len(team)), key=lambda n: (
+                (_plan(item, team[n], booked) or [(item.actual_start, 0.0)])[-1][0],
+                _load(team[n], item.actual_start, item.actual_finish, booked), (n - i) % len(team),
+            ))]  # fmt: skip
+            _schedule(item, booked, end)
+            if i % 4 == 1 and item.blocked_from is None:  # some late items get their due date moved
+                item.due_moves = _due_moves(item.planned_finish, item.actual_finish, item.created.date())
+        if idx != DERIVED_BASELINE:
+            finishes[pid] = max(t.planned_finish for t in tasks)
+        extra: list[_Item] = []  # epics, milestones and the like, after the tasks
 
         if idx == LEVEL_OF_EFFORT:  # the project manager's hour a day, earned as planned
             last = max(t.planned_finish for t in tasks)
@@ -527,15 +578,10 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
                 sprints.append([pid, _sprint_name(key, n), first.isoformat(),
                                 (first + dt.timedelta(days=11)).isoformat(), points])  # fmt: skip
 
-        # Worklogs, in Tempo's export format.
-        for item in [*tasks, *extra]:
-            for day, hours in _log(item, item.person["calendar_id"] if item.person else "default", end):
-                worklogs.append([
-                    item.key, item.summary, f"{hours:.2f}", f"{day.isoformat()} 00:00", item.person["tempo_user"],
-                    item.person["display_name"], key, "Development", item.type, key, name, "",
-                    f"{hours:.2f}" if style == "agile" else "0",
-                ])  # fmt: skip
+        for item in extra:  # the project manager's hour a day fits around their other work too
+            _schedule(item, booked, end)
         items += [*tasks, *extra]
+        names[key] = (name, style)
 
         # The baseline file's rows (none for the project whose budget is derived from its tickets).
         if idx != DERIVED_BASELINE:
@@ -623,6 +669,30 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
             (person["tempo_user"], person["display_name"]) if person else ("unknown-account", "Temp Contractor")
         )
         return [key, f"Item {key}", hours, day, user, full, project, "Development", "Task", project, project, "", "0"]
+
+    # One absurd day: on the first day someone logs on two items of the ABSURD_DAY project, both logs become 9 h
+    # (18 h or more that day; the earned-value flags' limit is 16 h). Jira's time spent follows, as in real life.
+    absurd = [t for t in items if settings.projects > ABSURD_DAY and t.project_key == PROJECTS[ABSURD_DAY][0]]
+    by_day: dict[tuple[str, dt.date], list[tuple[_Item, int]]] = {}
+    for item in absurd:
+        for n, (day, _) in enumerate(item.logs):
+            by_day.setdefault((item.person["person_id"], day), []).append((item, n))
+    twice = sorted((day, person) for (person, day), logs in by_day.items() if len(logs) >= 2)
+    if twice:
+        day, person = twice[0]
+        for item, n in by_day[(person, day)][:2]:
+            item.logs[n] = (day, 9.0)
+            _set_cumulative(item)
+
+    # Worklogs, in Tempo's export format (the agile projects bill their hours).
+    for item in items:
+        name, style = names[item.project_key]
+        for day, hours in item.logs:
+            worklogs.append([
+                item.key, item.summary, f"{hours:.2f}", f"{day.isoformat()} 00:00", item.person["tempo_user"],
+                item.person["display_name"], item.project_key, "Development", item.type, item.project_key, name, "",
+                f"{hours:.2f}" if style == "agile" else "0",
+            ])  # fmt: skip
 
     # Hours that cannot be costed: an unmatched person, and the contractor with no rate.
     worklogs.append(tempo("CRM-3", "6.00", f"{(history_start + dt.timedelta(days=15)).isoformat()} 00:00", None, "CRM"))

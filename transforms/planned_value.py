@@ -15,13 +15,17 @@ import polars as pl
 from transforms.duck import query
 
 _SQL = """
-WITH el AS (
-    SELECT e.project_id, e.baseline_version, e.budget, e.planned_start, e.planned_finish, p.calendar_id,
-           c0.wd AS wd0, c1.wd AS wd1
+WITH ep AS MATERIALIZED (
+    -- Elements with their calendar first: left to itself the planner joins the calendar to itself.
+    SELECT e.project_id, e.baseline_version, e.budget, e.planned_start, e.planned_finish, p.calendar_id
     FROM elements e
     JOIN projects p USING (project_id)
-    JOIN cal c0 ON c0.calendar_id = p.calendar_id AND c0.day = e.planned_start - 1
-    JOIN cal c1 ON c1.calendar_id = p.calendar_id AND c1.day = e.planned_finish
+),
+el AS (
+    SELECT ep.*, c0.wd AS wd0, c1.wd AS wd1
+    FROM ep
+    JOIN cal c0 ON c0.calendar_id = ep.calendar_id AND c0.day = ep.planned_start - 1
+    JOIN cal c1 ON c1.calendar_id = ep.calendar_id AND c1.day = ep.planned_finish
 ),
 span AS (
     SELECT project_id, baseline_version, calendar_id, min(planned_start) AS s0, max(planned_finish) AS s1

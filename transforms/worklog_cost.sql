@@ -1,6 +1,6 @@
 -- Cost every worklog at the rate in force on its work date: the person's own rate first, else their
 -- role's. Inputs: worklogs (resolved: project_id, person_id, item_known), people, rates.
--- One row per worklog, with the reason when it cannot be costed.
+-- One row per worklog, with the reason when it cannot be costed. Unordered: the warehouse write orders it.
 WITH person_rate AS (
     SELECT w.worklog_id, r.hourly_rate
     FROM worklogs w
@@ -50,4 +50,3 @@ SELECT
 FROM worklogs w
 LEFT JOIN person_rate pr USING (worklog_id)
 LEFT JOIN role_rate rr USING (worklog_id)
-ORDER BY w.worklog_id
