@@ -197,13 +197,16 @@ def _level_of_effort(
 ) -> pl.DataFrame:
     """The elements measured as level of effort: by their own technique, else their item type's, else the
     project's (the same precedence as transforms.progress)."""
-    types = (
-        work_items.sort("snapshot_date")
-        .unique("item_key", keep="last")
-        .select(
-            pl.col("item_key").alias("element_key"), pl.col("type").replace_strict(techniques, default=None).alias("_t")
+    if techniques:
+        types = (
+            work_items.select("item_key", "snapshot_date", "type")
+            .sort("snapshot_date")
+            .unique("item_key", keep="last")
+            .select(pl.col("item_key").alias("element_key"), pl.col("type").replace_strict(techniques, default=None))
         )
-    )
+    else:  # no technique by item type: no need to scan the tickets
+        types = pl.DataFrame(schema={"element_key": pl.String, "type": pl.String})
+    types = types.rename({"type": "_t"})
     return (
         elements.join(types, on="element_key", how="left")
         .join(projects.select("project_id", pl.col("ev_technique").alias("_p")), on="project_id", how="left")
