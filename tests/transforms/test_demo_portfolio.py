@@ -4,7 +4,9 @@ baseline, a closed project, slipping milestones, overdue and blocked items, warr
 
 The demo is staged the way the pipeline stages it (tests/staging_helpers.py) and its staging tables are checked."""
 
+import csv
 import datetime as dt
+import io
 import time
 
 import polars as pl
@@ -343,3 +345,35 @@ def test_the_small_inbox_of_the_pipeline_tests_still_stages():
     last_line = files["tempo/tempo_worklogs_2026-03-15.csv"].decode().count("\r\n")
     rejects = staged.rejects.filter(pl.col("_source_file") == tempo_id).select("line", "column", "raw_value").rows()
     assert rejects == [(2, "Hours", "-3.00"), (last_line, "Work date", "31/02/2026")]
+
+
+def _person_days(files: dict[str, bytes]) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], set], list]:
+    """Hours and items per (Tempo user, work date) from the generated Tempo CSV, and the rows whose date is no date."""
+    tempo = next(v for k, v in files.items() if k.startswith("tempo/")).decode()
+    hours: dict[tuple[str, str], float] = {}
+    items: dict[tuple[str, str], set] = {}
+    undated = []
+    for row in csv.DictReader(io.StringIO(tempo)):
+        try:
+            day = dt.date.fromisoformat(row["Work date"][:10]).isoformat()
+        except ValueError:
+            undated.append(row)
+            continue
+        slot = (row["Username"], day)
+        hours[slot] = hours.get(slot, 0.0) + float(row["Hours"])
+        items.setdefault(slot, set()).add(row["Issue Key"])
+    return hours, items, undated
+
+
+def test_nobody_logs_more_than_eight_hours_a_day_but_on_the_one_absurd_day():
+    hours, items, undated = _person_days(generate())
+    assert [r["Work date"] for r in undated] == ["31/02/2026"]  # the deliberately impossible date: no day to count
+    over = {slot: h for slot, h in hours.items() if h > 8}
+    # The one deliberate day: a person logs 9 h on each of two MOB stories, 9 + 9 = 18 h, over the flags' 16 h.
+    assert list(over.values()) == [18.0]
+    ((slot, _),) = over.items()
+    assert len(items[slot]) == 2 and all(key.startswith("MOB-") for key in items[slot])
+    assert len(hours) > 1500  # person-days worked in the default demo: the limit holds on many, not a few
+    # The small inbox of the pipeline tests has no MOB project, so no absurd day either.
+    small, _, _ = _person_days(generate(SMALL))
+    assert max(small.values()) <= 8
