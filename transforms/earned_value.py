@@ -19,7 +19,7 @@ import polars as pl
 from transforms import risk
 from transforms.actual_cost import actual_cost_weekly, direct_costs
 from transforms.baselines import assemble, in_force
-from transforms.calendar import week_end, working_day_index
+from transforms.calendar import isodow, working_day_index
 from transforms.duck import query
 from transforms.earned_schedule import earned_schedule, time_weeks
 from transforms.indicators import indicators
@@ -262,12 +262,11 @@ def _sprint_plan(versions: pl.DataFrame, sprints: pl.DataFrame, agile: pl.Series
 
 def _grid(spans: pl.DataFrame, as_of: dt.date, week_ends_on: str) -> pl.DataFrame:
     """project_id, status_date: every status date from the week of the project's first baseline start to as_of."""
+    start = pl.col("baseline_start")
     first = (
         spans.group_by("project_id")
-        .agg(pl.col("baseline_start").min())
-        .with_columns(
-            start=pl.col("baseline_start").map_elements(lambda d: week_end(d, week_ends_on), return_dtype=pl.Date)
-        )
+        .agg(start.min())
+        .with_columns(start=start + pl.duration(days=(isodow(week_ends_on) - start.dt.weekday()) % 7))
     )
     return (
         first.filter(pl.col("start") <= as_of)
