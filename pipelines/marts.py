@@ -22,7 +22,11 @@ from transforms.portfolio import portfolio_weekly
 from transforms.restatements import restatements
 from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
 
-STAGING = lambda table: dg.AssetKey(["staging", table])  # noqa: E731
+
+def staging_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["staging", table])
+
+
 EVM_INPUTS = ["projects", "baselines", "evm_status", "work_items", "worklogs", "assets", "licences", "people",
               "rates", "holidays", "sprints", "risks"]  # fmt: skip
 KEYS = {
@@ -54,9 +58,9 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "worklog_costs"], deps=[STAGING("worklogs"), STAGING("people"), STAGING("rates")],
+        dg.AssetSpec(["marts", "worklog_costs"], deps=[staging_key("worklogs"), staging_key("people"), staging_key("rates")],
                      kinds={"duckdb"}, description="One row per worklog: hours × the rate in force on the work date."),
-        dg.AssetSpec(["marts", "cost_exceptions"], deps=[STAGING("worklogs")], kinds={"duckdb"},
+        dg.AssetSpec(["marts", "cost_exceptions"], deps=[staging_key("worklogs")], kinds={"duckdb"},
                      description="Hours not in AC or costed with a caveat (unknown project, unmatched person, no "
                                  "rate, unapproved), one row per worklog, with the reason. Never dropped."),
     ],
@@ -92,7 +96,7 @@ EVM_SPECS = {
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", name], kinds={"duckdb", "polars"}, description=text,
-                        deps=[["marts", "worklog_costs"], *[STAGING(t) for t in EVM_INPUTS]])
+                        deps=[["marts", "worklog_costs"], *[staging_key(t) for t in EVM_INPUTS]])
            for name, text in EVM_SPECS.items()],
     pool="warehouse",
 )  # fmt: skip
@@ -141,8 +145,8 @@ def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
 
 
 @dg.asset(key=["marts", "risk_exposure"], kinds={"duckdb"}, pool="warehouse",
-          deps=[["marts", "evm_weekly"], STAGING("risks"), STAGING("assets"), STAGING("licences"),
-                STAGING("work_items")])  # fmt: skip
+          deps=[["marts", "evm_weekly"], staging_key("risks"), staging_key("assets"), staging_key("licences"),
+                staging_key("work_items")])  # fmt: skip
 def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """Open register risks per status date (probability × cost and schedule impact, heat-map band) and the
     operational risks derived from assets, licences and tickets, each traceable to its source row."""
@@ -167,7 +171,7 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
     specs=[dg.AssetSpec(["marts", "milestone_variance"], kinds={"duckdb"},
                         description="Per milestone or due-dated item at the as-of date: baseline vs forecast or "
                                     "actual date and the slip in working days.",
-                        deps=[["marts", "evm_weekly"], STAGING("work_items"), STAGING("holidays")]),
+                        deps=[["marts", "evm_weekly"], staging_key("work_items"), staging_key("holidays")]),
            dg.AssetSpec(["marts", "milestone_slips"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
                         description="Per project and week: items due, slipped, overdue and the slip trend.")],
     pool="warehouse",
@@ -206,7 +210,7 @@ def _elements(conn) -> pl.DataFrame:
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", "timesheet_completeness"], kinds={"duckdb"},
                         description="Expected vs logged hours per person-week (PMO eyes only: per-person data).",
-                        deps=[["marts", "evm_weekly"], STAGING("people"), STAGING("worklogs"), STAGING("holidays")]),
+                        deps=[["marts", "evm_weekly"], staging_key("people"), staging_key("worklogs"), staging_key("holidays")]),
            dg.AssetSpec(["marts", "project_timesheet_completeness"], kinds={"duckdb"},
                         deps=[["marts", "timesheet_completeness"]],
                         description="Per project and week: how complete the timesheets of its people are, shown "
