@@ -58,7 +58,7 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "worklog_costs"], deps=[staging_key("worklogs"), staging_key("people"), staging_key("rates")],
+        dg.AssetSpec(["marts", "worklog_costs"], deps=[staging_key(t) for t in ("worklogs", "people", "rates")],
                      kinds={"duckdb"}, description="One row per worklog: hours × the rate in force on the work date."),
         dg.AssetSpec(["marts", "cost_exceptions"], deps=[staging_key("worklogs")], kinds={"duckdb"},
                      description="Hours not in AC or costed with a caveat (unknown project, unmatched person, no "
@@ -210,7 +210,7 @@ def _elements(conn) -> pl.DataFrame:
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", "timesheet_completeness"], kinds={"duckdb"},
                         description="Expected vs logged hours per person-week (PMO eyes only: per-person data).",
-                        deps=[["marts", "evm_weekly"], staging_key("people"), staging_key("worklogs"), staging_key("holidays")]),
+                        deps=[["marts", "evm_weekly"], *[staging_key(t) for t in ("people", "worklogs", "holidays")]]),
            dg.AssetSpec(["marts", "project_timesheet_completeness"], kinds={"duckdb"},
                         deps=[["marts", "timesheet_completeness"]],
                         description="Per project and week: how complete the timesheets of its people are, shown "
