@@ -174,6 +174,7 @@ def compute(
         at_weeks=time_weeks(pl.col("status_date"), pl.col("baseline_start")),
         pd_weeks=time_weeks(pl.col("baseline_finish"), pl.col("baseline_start")),
     )
+    base = _stop_the_clock(base)
     points = _points(plan_v, versions, spans, status_grid)
     base = earned_schedule(points, base, by=["project_id", "baseline_version"])
     evm = indicators(base, composite_weight=options.composite_weight)
@@ -416,3 +417,22 @@ def _plan_in_force(
     out = pl.concat(parts).sort("project_id", "status_date")
     # Before a version's first planned week its PV is 0; after its finish, its BAC (the asof value).
     return out.with_columns(pl.col("pv").forward_fill().over("project_id").fill_null(0).cast(MONEY))
+
+
+def _stop_the_clock(base: pl.DataFrame) -> pl.DataFrame:
+    """Once EV reaches BAC the project is finished: its actual time stays that of the week it finished, so
+    SPI(t), IEAC(t) and the forecast finish carry forward with the other cumulative figures instead of
+    worsening every week after completion. (A reopened item that drops EV below BAC restarts the clock.)"""
+    done = (pl.col("ev") >= pl.col("bac")) & (pl.col("bac") > 0)
+    return (
+        base.sort("project_id", "status_date")
+        .with_columns(_done=done.fill_null(False))
+        .with_columns(_run=(pl.col("_done") != pl.col("_done").shift(1).over("project_id")).fill_null(True))
+        .with_columns(_run=pl.col("_run").cum_sum().over("project_id"))
+        .with_columns(
+            at_weeks=pl.when(pl.col("_done"))
+            .then(pl.col("at_weeks").first().over("project_id", "_run"))
+            .otherwise(pl.col("at_weeks"))
+        )
+        .drop("_done", "_run")
+    )

@@ -184,10 +184,14 @@ def test_a_late_project_that_finishes_has_spi_one_but_spi_t_below_one(evm):
 
 def test_values_carry_forward_after_the_finish(evm):
     before, after = row(evm, W4), row(evm, W5)
-    for name in ("bac", "pv", "ev", "ac", "eac", "eac_bottom_up", "cpi", "spi", "es_weeks", "risk_exposure_cost"):
+    # Finished (EV = BAC) at W4: the clock stops there, so SPI(t), IEAC(t) and the forecast finish carry forward
+    # too instead of worsening every week after completion.
+    carried = ("bac", "pv", "ev", "ac", "eac", "eac_bottom_up", "cpi", "spi", "es_weeks", "risk_exposure_cost",
+               "at_weeks", "spi_t", "ieac_t_weeks", "forecast_finish")  # fmt: skip
+    for name in carried:
         assert after[name] == before[name], name
-    assert after["at_weeks"] == pytest.approx(5.0)
-    assert after["spi_t"] == pytest.approx(PD / 5)
+    assert after["at_weeks"] == pytest.approx(4.0)
+    assert after["spi_t"] == pytest.approx(PD / 4)
 
 
 def test_no_actual_cost_gives_null_cpi_and_eac_never_zero():
