@@ -56,6 +56,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "project_id": S, "name": S, "portfolio": S, "programme": S, "sponsor": S, "manager": S, "status": S,
         "ev_technique": S, "eac_method": S, "calendar_id": S, "closed_on": D,
         "planned_rate": MONEY,  # hourly rate for budgeting and forecasting items nobody is assigned to
+        "lessons_learned": S,  # the closure record's lessons learned, where the register carries them
     },
     "project_map": {"source_kind": S, "source_key": S, "project_id": S},
     "people": {

@@ -25,6 +25,7 @@ def projects(typed: pl.DataFrame) -> pl.DataFrame:
         typed.get_column("calendar_id").fill_null("default"),
         typed.get_column("closed_on"),
         typed.get_column("planned_rate"),
+        typed.get_column("lessons_learned"),
     )
 
 
