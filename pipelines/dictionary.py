@@ -255,6 +255,40 @@ MARTS: dict[str, tuple[str, dict[str, str]]] = {
         "missing_hours": "Σ their missing hours.",
         "completeness": "Σ logged / Σ expected (ratio of sums).",
     }),
+    "marts.project_closure": ("One row per closed project (register status closed): the figures of its final status "
+                              "date, how early each EAC method was right, and its lessons learned.", {
+        "project_id": "Closed project.",
+        "name": "Project name.",
+        "closed_on": "Closure date from the register.",
+        "final_status_date": "The status date whose figures are final (evm_weekly carries them forward).",
+        "baseline_version": "The baseline version in force at the end.",
+        "bac": "BAC of that version (money).",
+        "ev": "Final earned value (money).",
+        "final_cost": "Final actual cost (money).",
+        "final_cpi": "Final CPI = EV / AC.",
+        "final_spi": "Final SPI = EV / PV (1.0 for any finished project: see final_spi_t).",
+        "final_spi_t": "Final SPI(t) = ES / AT, AT stopped at the week EV reached BAC.",
+        "cv_at_completion": "Cost variance at completion = EV − AC (money).",
+        "sv_t_weeks_at_completion": "Schedule variance in time at completion = ES − AT (weeks; negative = late).",
+        "vac": "Variance at completion = BAC − final cost (money; negative = overrun).",
+        "forecast_finish": "The finish date earned schedule forecast at the end.",
+        "baseline_finish": "The planned finish of the final baseline version.",
+        **{f"within_10pct_from_{m}": f"Percent complete (EV / BAC) from which the {m} EAC stayed within ±10 % of the "
+           "final cost (marts.eac_backtest); NULL if never." for m in ("cpi", "budget_rate", "cpi_spi", "composite",
+                                                                     "bottom_up")},
+        "lessons_learned": "The closure record's lessons learned, from the project register.",
+    }),
+    "marts.closure_drivers": ("One row per closed project, dimension and value: budget vs actual cost, ranked by the "
+                              "size of the variance.", {
+        "project_id": "Closed project.",
+        "dimension": "work_type (the item's type), team (assignee for budget, worklog person for cost) or "
+        "cost_category.",
+        "key": "The work type, team or category; (unknown) when a cost cannot be attributed.",
+        "budget": "Budget of the final baseline version attributed to it (money).",
+        "actual": "Actual cost attributed to it (money).",
+        "variance": "budget − actual (money; negative = overrun).",
+        "rank": "1 = the largest |variance| within the project and dimension.",
+    }),
 }  # fmt: skip
 
 

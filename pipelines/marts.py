@@ -19,6 +19,7 @@ from transforms.evm_flags import evm_flags
 from transforms.forecast import evm_forecast
 from transforms.milestones import milestone_variance
 from transforms.portfolio import portfolio_weekly
+from transforms.project_closure import closure_drivers, project_closure
 from transforms.restatements import restatements
 from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
 
@@ -312,5 +313,31 @@ def record_sent(conn, status_date: dt.date) -> int:
     ]
 
 
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "project_closure"], kinds={"duckdb"},
+                        deps=[["marts", "evm_weekly"], ["marts", "eac_backtest"], staging_key("projects")],
+                        description="One row per closed project: final CPI and SPI(t), variances at completion, "
+                                    "from which % complete each EAC method was within 10 %, lessons learned."),
+           dg.AssetSpec(["marts", "closure_drivers"], kinds={"duckdb"},
+                        deps=[["marts", t] for t in ("project_closure", "worklog_costs", "actual_cost_weekly")],
+                        description="Per closed project: budget vs actual by work type, team and cost category, "
+                                    "ranked by the size of the variance.")],
+    pool="warehouse",
+)  # fmt: skip
+def closure(pmo: PmoHome):
+    """What the closed projects' numbers say at the end, and what drove their variance."""
+    with pmo.connect() as conn:
+        read = _read(conn, "projects", "work_items", "people")
+        frame = project_closure(_evm(conn), read["projects"], warehouse.read(conn, "marts.eac_backtest"))
+        drivers = closure_drivers(
+            frame, _elements(conn), warehouse.read(conn, "marts.worklog_costs"),
+            warehouse.read(conn, "marts.actual_cost_weekly"), read["work_items"], read["people"],
+        )  # fmt: skip
+        warehouse.replace_table(conn, "marts.project_closure", frame, ["project_id"])
+        warehouse.replace_table(conn, "marts.closure_drivers", drivers, ["project_id", "dimension", "rank", "key"])
+    yield dg.MaterializeResult(asset_key=["marts", "project_closure"], metadata={"dagster/row_count": frame.height})
+    yield dg.MaterializeResult(asset_key=["marts", "closure_drivers"], metadata={"dagster/row_count": drivers.height})
+
+
 ASSETS = [actual_cost, earned_value, portfolio_weekly_mart, risk_exposure_mart, milestones, timesheets,
-          evm_forecast_mart, backtest, evm_flags_mart, evm_restatements]  # fmt: skip
+          evm_forecast_mart, backtest, closure, evm_flags_mart, evm_restatements]  # fmt: skip

@@ -246,7 +246,14 @@ def test_the_sent_week_is_frozen_once_and_every_mart_has_rows(built):
     assert [(d, n) for d, n, _ in sent] == [("2026-03-15", projects)]
     # The small inbox has no closed project, no finding beside the figures (its bad rows are rejected before
     # staging) and no sent week changed since: only those marts are empty.
-    assert set(empty) == {"eac_backtest", "eac_backtest_summary", "evm_flags", "evm_restatements"}, empty
+    assert set(empty) == {
+        "eac_backtest",
+        "eac_backtest_summary",
+        "evm_flags",
+        "evm_restatements",
+        "project_closure",
+        "closure_drivers",
+    }, empty
     assert sorted(f"marts.{t}" for t in marts) == sorted(MARTS)  # every mart built, every one documented
     assert _materialize(home, inbox).success
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
