@@ -70,6 +70,13 @@ class TimesheetSettings(_Strict):
     complete_at: float = Field(0.95, gt=0, le=1)  # a person-week at or above this share of expected hours
 
 
+class ResourceSettings(_Strict):
+    """People's time (marts.resource_utilisation) and what counts as operational work."""
+
+    max_projects: int = Field(3, ge=1)  # a person on more projects than this in a week is spread thin
+    service_desk_tools: list[str] = ["servicenow", "glpi"]  # hours on their tickets are operational work
+
+
 class Settings(_Strict):
     """The schema of <home>/pmo.toml. Secrets never live here: SMTP credentials come from the environment."""
 
@@ -79,6 +86,7 @@ class Settings(_Strict):
     evm: EvmSettings = EvmSettings()
     risk: RiskSettings = RiskSettings()
     timesheets: TimesheetSettings = TimesheetSettings()
+    resources: ResourceSettings = ResourceSettings()
 
 
 class SettingsError(ValueError):

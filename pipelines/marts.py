@@ -17,9 +17,11 @@ from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags
 from transforms.forecast import evm_forecast
+from transforms.itam import itam_cost, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
 from transforms.portfolio import portfolio_weekly
 from transforms.project_closure import closure_drivers, project_closure
+from transforms.resource_utilisation import resource_utilisation, team_utilisation, utilisation_by_project
 from transforms.restatements import restatements
 from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
 
@@ -339,5 +341,74 @@ def closure(pmo: PmoHome):
     yield dg.MaterializeResult(asset_key=["marts", "closure_drivers"], metadata={"dagster/row_count": drivers.height})
 
 
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "resource_utilisation"], kinds={"duckdb"},
+                        deps=[["marts", "evm_weekly"], *[staging_key(t) for t in ("people", "worklogs", "holidays")]],
+                        description="Per person and week: capacity, logged hours, utilisation, project vs "
+                                    "operational work, over-allocated, spread thin (PMO eyes only)."),
+           dg.AssetSpec(["marts", "utilisation_by_project"], kinds={"duckdb"}, deps=[["marts", "resource_utilisation"]],
+                        description="Per person, week and project: the split of each person's hours (PMO only)."),
+           dg.AssetSpec(["marts", "team_utilisation"], kinds={"duckdb"}, deps=[["marts", "resource_utilisation"]],
+                        description="Per team and week: capacity, logged hours and utilisation as ratios of sums, "
+                                    "people over-allocated or spread thin — the leadership view.")],
+    pool="warehouse",
+)  # fmt: skip
+def utilisation(pmo: PmoHome):
+    """People's time: capacity from the calendar and contracted hours (the same transform as timesheet
+    completeness) against the hours logged."""
+    settings = pmo.settings()
+    tools = tuple(settings.resources.service_desk_tools)
+    with pmo.connect() as conn:
+        weeks = sorted(set(_evm(conn)["status_date"]))
+        read = _read(conn, "people", "worklogs", "holidays", "work_items")
+        cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
+                                       week_ends_on=settings.pipeline.week_ends_on,
+                                       default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
+        people = resource_utilisation(cap, read["worklogs"], read["work_items"],
+                                      max_projects=settings.resources.max_projects, service_desk=tools)  # fmt: skip
+        split = utilisation_by_project(read["worklogs"], weeks, read["work_items"], service_desk=tools)
+        teams = team_utilisation(people)
+        warehouse.replace_table(conn, "marts.resource_utilisation", people, ["person_id", "status_date"])
+        warehouse.replace_table(conn, "marts.utilisation_by_project", split, ["person_id", "status_date", "project_id"])
+        warehouse.replace_table(conn, "marts.team_utilisation", teams, ["team", "status_date"])
+    for name, frame in (
+        ("resource_utilisation", people),
+        ("utilisation_by_project", split),
+        ("team_utilisation", teams),
+    ):
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": frame.height})
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "itam_cost"], kinds={"duckdb"},
+                        deps=[["marts", "evm_weekly"], staging_key("assets"), staging_key("licences")],
+                        description="Per week, project and cost centre: asset purchase and amortised cost, licence "
+                                    "cost, seats owned, assigned and free."),
+           dg.AssetSpec(["marts", "itam_renewals"], kinds={"duckdb"}, deps=[["marts", "itam_cost"]],
+                        description="Licence expiries, warranty ends and ends of life in the next 30/90/180 days, "
+                                    "with their cost."),
+           dg.AssetSpec(["marts", "itam_gaps"], kinds={"duckdb"}, deps=[["marts", "itam_cost"]],
+                        description="Assets without an owner or a location.")],
+    pool="warehouse",
+)  # fmt: skip
+def itam(pmo: PmoHome):
+    """Assets and licences: what they cost by project and cost centre, and what expires soon."""
+    settings = pmo.settings()
+    with pmo.connect() as conn:
+        weeks = sorted(set(_evm(conn)["status_date"]))
+        read = _read(conn, "assets", "licences")
+        cost = itam_cost(read["assets"], read["licences"], weeks, mode=settings.evm.direct_costs,
+                         asset_life_months=settings.evm.asset_life_months,
+                         week_ends_on=settings.pipeline.week_ends_on)  # fmt: skip
+        renewals = itam_renewals(read["assets"], read["licences"], weeks[-1])
+        gaps = itam_gaps(read["assets"])
+        warehouse.replace_table(conn, "marts.itam_cost", cost, ["status_date", "group_level", "group_key"])
+        warehouse.replace_table(conn, "marts.itam_renewals", renewals, ["due_date", "kind", "key"])
+        warehouse.replace_table(conn, "marts.itam_gaps", gaps, ["asset_tag"])
+    for name, frame in (("itam_cost", cost), ("itam_renewals", renewals), ("itam_gaps", gaps)):
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": frame.height})
+
+
 ASSETS = [actual_cost, earned_value, portfolio_weekly_mart, risk_exposure_mart, milestones, timesheets,
-          evm_forecast_mart, backtest, closure, evm_flags_mart, evm_restatements]  # fmt: skip
+          evm_forecast_mart, backtest, closure, evm_flags_mart, evm_restatements,
+          utilisation, itam]  # fmt: skip

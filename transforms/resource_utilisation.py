@@ -1,0 +1,166 @@
+"""People's time: capacity against logged hours, split across projects and between project and operational work.
+
+Outputs and their grain:
+- `resource_utilisation` (marts.resource_utilisation): one row per person and status date of the capacity
+  (`transforms.capacity.weekly_capacity`, the same capacity timesheet completeness expects): PERSON_COLUMNS.
+  Per-person figures are for the PMO's own eyes; packs for leadership use `team_utilisation`.
+- `utilisation_by_project`: one row per person, status date and project ("(operational)" for operational work)
+  with hours: PROJECT_SPLIT_COLUMNS — the split of each person's week.
+- `team_utilisation` (marts.team_utilisation): one row per team ("(none)" for people without one) and status
+  date: TEAM_COLUMNS, sums and ratios of sums of the person rows, no per-person data.
+
+Rules:
+- A worklog counts in the reporting week that holds its work date (weekend work included): the first status date
+  on or after it, less than 7 days after it. Worklogs outside every week, or of no known person, are left out.
+- Operational work: a worklog with no project, or on a service-desk ticket (a work item whose source_kind is
+  servicenow or glpi, whatever project its assignment group maps to). Everything else is project work.
+- `projects` counts the distinct projects with project hours (> 0) in the week; operational work is no project.
+- utilisation = logged / capacity, NULL when the capacity is 0 or NULL; over_allocated = utilisation > 1 (NULL
+  when utilisation is); spread_thin = projects > max_projects.
+Hours are DECIMAL(18,4); ratios are DOUBLE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+HOURS = pl.Decimal(18, 4)
+OPERATIONAL = "(operational)"
+NO_TEAM = "(none)"
+SERVICE_DESK = ("servicenow", "glpi")  # work item source kinds whose tickets are operational work
+PERSON_COLUMNS = {
+    "person_id": pl.String, "status_date": pl.Date, "team": pl.String, "capacity_hours": HOURS,
+    "logged_hours": HOURS, "utilisation": pl.Float64, "project_hours": HOURS, "operational_hours": HOURS,
+    "projects": pl.Int64, "over_allocated": pl.Boolean, "spread_thin": pl.Boolean,
+}  # fmt: skip
+PROJECT_SPLIT_COLUMNS = {
+    "person_id": pl.String, "status_date": pl.Date, "project_id": pl.String, "hours": HOURS, "share": pl.Float64,
+}  # fmt: skip
+TEAM_COLUMNS = {
+    "team": pl.String, "status_date": pl.Date, "people": pl.Int64, "capacity_hours": HOURS, "logged_hours": HOURS,
+    "utilisation": pl.Float64, "project_hours": HOURS, "operational_hours": HOURS,
+    "people_over_allocated": pl.Int64, "people_spread_thin": pl.Int64,
+}  # fmt: skip
+
+
+def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """num / den as DOUBLE, NULL when the denominator is zero or NULL."""
+    den = den.cast(pl.Float64)
+    return pl.when(den != 0).then(num.cast(pl.Float64) / den)
+
+
+def _classified(
+    worklogs: pl.DataFrame, work_items: pl.DataFrame, weeks: list[dt.date] | pl.Series, service_desk: tuple[str, ...]
+) -> pl.DataFrame:
+    """Worklogs of known people in the weeks: person_id, status_date, hours, `bucket` (the project, or
+    OPERATIONAL) and `is_project`."""
+    week_frame = pl.DataFrame({"status_date": pl.Series(list(weeks), dtype=pl.Date)}).unique().sort("status_date")
+    desk = (
+        work_items.filter(pl.col("source_kind").is_in(list(service_desk)))
+        .select("item_key")
+        .unique()
+        .with_columns(_desk=pl.lit(True))
+    )
+    is_project = pl.col("project_id").is_not_null() & pl.col("_desk").is_null()
+    return (
+        worklogs.filter(pl.col("person_id").is_not_null(), pl.col("work_date").is_not_null())
+        .select("person_id", "work_date", pl.col("hours").cast(HOURS), "project_id", "item_key")
+        .join(desk, on="item_key", how="left")
+        .sort("work_date")
+        .join_asof(
+            week_frame.with_columns(_week=pl.col("status_date")),
+            left_on="work_date",
+            right_on="_week",
+            strategy="forward",
+        )  # fmt: skip
+        .filter((pl.col("status_date") - pl.col("work_date")) < pl.duration(days=7))
+        .select(
+            "person_id",
+            "status_date",
+            "hours",
+            is_project.alias("is_project"),
+            pl.when(is_project).then(pl.col("project_id")).otherwise(pl.lit(OPERATIONAL)).alias("bucket"),
+        )
+    )
+
+
+def resource_utilisation(
+    capacity: pl.DataFrame,
+    worklogs: pl.DataFrame,
+    work_items: pl.DataFrame,
+    *,
+    max_projects: int = 3,
+    service_desk: tuple[str, ...] = SERVICE_DESK,
+) -> pl.DataFrame:
+    """Grain: one row per row of `capacity` (person_id, status_date): PERSON_COLUMNS.
+
+    capacity: `weekly_capacity` (person_id, team, status_date, expected_hours); worklogs: person_id, work_date,
+    hours, project_id, item_key; work_items: item_key, source_kind."""
+    zero = pl.lit(0).cast(HOURS)
+    logs = _classified(worklogs, work_items, capacity.get_column("status_date"), service_desk)
+    per_bucket = logs.group_by("person_id", "status_date", "bucket", "is_project").agg(pl.col("hours").sum())
+    weekly = per_bucket.group_by("person_id", "status_date").agg(
+        logged_hours=pl.col("hours").sum(),
+        project_hours=pl.col("hours").filter(pl.col("is_project")).sum(),
+        operational_hours=pl.col("hours").filter(~pl.col("is_project")).sum(),
+        projects=(pl.col("is_project") & (pl.col("hours") > 0)).sum().cast(pl.Int64),
+    )
+    out = (
+        capacity.select(
+            "person_id", "status_date", "team", pl.col("expected_hours").cast(HOURS).alias("capacity_hours")
+        )
+        .join(weekly, on=["person_id", "status_date"], how="left")
+        .with_columns(
+            pl.col("logged_hours", "project_hours", "operational_hours").fill_null(zero),
+            pl.col("projects").fill_null(0),
+        )
+        .with_columns(utilisation=_ratio(pl.col("logged_hours"), pl.col("capacity_hours")))
+        .with_columns(over_allocated=pl.col("utilisation") > 1, spread_thin=pl.col("projects") > max_projects)
+    )
+    return out.select([pl.col(c).cast(t) for c, t in PERSON_COLUMNS.items()]).sort("person_id", "status_date")
+
+
+def utilisation_by_project(
+    worklogs: pl.DataFrame,
+    weeks: list[dt.date] | pl.Series,
+    work_items: pl.DataFrame,
+    *,
+    service_desk: tuple[str, ...] = SERVICE_DESK,
+) -> pl.DataFrame:
+    """Grain: one row per person, status date (of `weeks`) and project with worklogs, operational work under
+    OPERATIONAL: PROJECT_SPLIT_COLUMNS. share = hours / the person's hours that week (NULL when those are 0).
+
+    worklogs and work_items as for `resource_utilisation` (the same operational rule)."""
+    out = (
+        _classified(worklogs, work_items, weeks, service_desk)
+        .group_by("person_id", "status_date", pl.col("bucket").alias("project_id"))
+        .agg(pl.col("hours").sum())
+        .with_columns(share=_ratio(pl.col("hours"), pl.col("hours").sum().over("person_id", "status_date")))
+    )
+    return out.select([pl.col(c).cast(t) for c, t in PROJECT_SPLIT_COLUMNS.items()]).sort(
+        "person_id", "status_date", "project_id"
+    )
+
+
+def team_utilisation(person_weeks: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per team and status date: TEAM_COLUMNS (the leadership view, no per-person data).
+
+    person_weeks: `resource_utilisation`'s output. utilisation = Σ logged / Σ capacity (a ratio of sums, NULL when
+    Σ capacity = 0); people_over_allocated and people_spread_thin count the people flagged."""
+    out = (
+        person_weeks.with_columns(pl.col("team").fill_null(NO_TEAM))
+        .group_by("team", "status_date")
+        .agg(
+            people=pl.col("person_id").n_unique(),
+            capacity_hours=pl.col("capacity_hours").sum(),
+            logged_hours=pl.col("logged_hours").sum(),
+            project_hours=pl.col("project_hours").sum(),
+            operational_hours=pl.col("operational_hours").sum(),
+            people_over_allocated=pl.col("over_allocated").fill_null(False).sum(),
+            people_spread_thin=pl.col("spread_thin").fill_null(False).sum(),
+        )
+        .with_columns(utilisation=_ratio(pl.col("logged_hours"), pl.col("capacity_hours")))
+    )
+    return out.select([pl.col(c).cast(t) for c, t in TEAM_COLUMNS.items()]).sort("team", "status_date")
