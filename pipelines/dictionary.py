@@ -361,6 +361,42 @@ MARTS: dict[str, tuple[str, dict[str, str]]] = {
         "_source_file": "audit.files.file_id of the source row.",
         "_line": "Line of the source row.",
     }),
+    "marts.ticket_flow": ("One row per group (project or assignment group), priority ('all' and each) and status "
+                          "date: the service desk flow, each ticket as of the export in force that week.", {
+        "group_level": "project or assignment_group.",
+        "group_key": "The project or assignment group ((none) when not set).",
+        "priority": "all, or critical, high, medium, low, planning.",
+        "status_date": "Status date.",
+        "created": "Tickets created in the week.",
+        "resolved": "Tickets resolved in the week.",
+        "backlog": "Tickets created by the status date and not resolved by it.",
+        "backlog_0_7": "Backlog aged 0–7 days.",
+        "backlog_8_30": "Backlog aged 8–30 days.",
+        "backlog_31_90": "Backlog aged 31–90 days.",
+        "backlog_over_90": "Backlog aged over 90 days.",
+        "backlog_unknown": "Tickets done with no resolution date, before the export that shows them done.",
+        "median_resolve_hours": "Median hours from creation to resolution of the tickets resolved in the week.",
+        "p90_resolve_hours": "90th percentile (linear) of the same.",
+        "reopened": "Tickets reopened in the week (reopen count grew, or done before and not now).",
+        "sla_breaches": "Resolved in the week past target, or open past target; NULL when no target is known.",
+        "sla_known": "Tickets with a known target (the export's SLA, else [service_desk] sla_hours).",
+    }),
+    "marts.ticket_flow_items": ("One row per ticket and status date where it breaches its SLA or is reopened: the "
+                                "rows behind marts.ticket_flow.", {
+        "status_date": "Status date.",
+        "item_key": "Ticket.",
+        "project_id": "Project ((none) when not set).",
+        "assignment_group": "Assignment group ((none) when not set).",
+        "priority": "Priority.",
+        "sla_breach": "Whether it counts as an SLA breach that week.",
+        "breach": "resolved (late) or open (past target).",
+        "reopened": "Whether it counts as reopened that week.",
+        "sla_due_at": "Its target.",
+        "resolved_at": "When it was resolved.",
+        "snapshot_date": "The export in force.",
+        "_source_file": "audit.files.file_id of that export.",
+        "_line": "Line of the ticket in it.",
+    }),
 }  # fmt: skip
 
 

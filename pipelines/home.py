@@ -77,6 +77,14 @@ class ResourceSettings(_Strict):
     service_desk_tools: list[str] = ["servicenow", "glpi"]  # hours on their tickets are operational work
 
 
+class ServiceDeskSettings(_Strict):
+    """Service desk flow (marts.ticket_flow)."""
+
+    # Resolution targets in hours by priority, for tools whose export carries no SLA of its own.
+    sla_hours: dict[Literal["critical", "high", "medium", "low", "planning"], float] = {}
+    tools: list[str] = []  # ticketing tools in the flow, e.g. ["servicenow", "glpi"]; [] = every ticket export
+
+
 class Settings(_Strict):
     """The schema of <home>/pmo.toml. Secrets never live here: SMTP credentials come from the environment."""
 
@@ -87,6 +95,7 @@ class Settings(_Strict):
     risk: RiskSettings = RiskSettings()
     timesheets: TimesheetSettings = TimesheetSettings()
     resources: ResourceSettings = ResourceSettings()
+    service_desk: ServiceDeskSettings = ServiceDeskSettings()
 
 
 class SettingsError(ValueError):

@@ -23,6 +23,7 @@ from transforms.portfolio import portfolio_weekly
 from transforms.project_closure import closure_drivers, project_closure
 from transforms.resource_utilisation import resource_utilisation, team_utilisation, utilisation_by_project
 from transforms.restatements import restatements
+from transforms.ticket_flow import ticket_flow, ticket_flow_items
 from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
 
 
@@ -409,6 +410,35 @@ def itam(pmo: PmoHome):
         yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": frame.height})
 
 
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", "ticket_flow"], kinds={"duckdb"},
+                        deps=[["marts", "evm_weekly"], staging_key("work_items")],
+                        description="Service desk flow per project or assignment group, priority and week: created, "
+                                    "resolved, backlog and its age, time to resolve, reopened, SLA breaches."),
+           dg.AssetSpec(["marts", "ticket_flow_items"], kinds={"duckdb"}, deps=[["marts", "ticket_flow"]],
+                        description="The tickets behind each SLA breach and reopen, with their export row.")],
+    pool="warehouse",
+)  # fmt: skip
+def service_desk(pmo: PmoHome):
+    """Is the service desk keeping up: ticket flow from the ticket exports' snapshots."""
+    settings = pmo.settings()
+    options = {
+        "sla_hours": dict(settings.service_desk.sla_hours) or None,
+        "kinds": tuple(settings.service_desk.tools) or None,
+        "week_ends_on": settings.pipeline.week_ends_on,
+    }
+    with pmo.connect() as conn:
+        weeks = sorted(set(_evm(conn)["status_date"]))
+        items = warehouse.read(conn, "staging.work_items")
+        flow = ticket_flow(items, weeks, **options)
+        behind = ticket_flow_items(items, weeks, **options)
+        warehouse.replace_table(conn, "marts.ticket_flow", flow,
+                                ["group_level", "group_key", "priority", "status_date"])  # fmt: skip
+        warehouse.replace_table(conn, "marts.ticket_flow_items", behind, ["status_date", "item_key"])
+    yield dg.MaterializeResult(asset_key=["marts", "ticket_flow"], metadata={"dagster/row_count": flow.height})
+    yield dg.MaterializeResult(asset_key=["marts", "ticket_flow_items"], metadata={"dagster/row_count": behind.height})
+
+
 ASSETS = [actual_cost, earned_value, portfolio_weekly_mart, risk_exposure_mart, milestones, timesheets,
           evm_forecast_mart, backtest, closure, evm_flags_mart, evm_restatements,
-          utilisation, itam]  # fmt: skip
+          utilisation, itam, service_desk]  # fmt: skip

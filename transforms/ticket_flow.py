@@ -1,0 +1,355 @@
+"""Service desk flow (marts.ticket_flow): tickets created, resolved and waiting, their age, time to resolve,
+reopens and SLA breaches per week.
+
+Outputs and their grain:
+- `ticket_flow()` (marts.ticket_flow): one row per group_level ("project": by project_id; "assignment_group": by
+  assignment_group; a NULL key is "(none)"), group_key, priority ("all", plus each priority, a NULL one being
+  "(none)") and status_date (each of `weeks`), from the first status date on or after the group's earliest
+  creation date (no empty groups). Sorted by that key.
+- `ticket_flow_items()` (marts.ticket_flow_items): the rows behind `sla_breaches` and `reopened`: one row per
+  ticket and status date where the ticket counts as an SLA breach or as reopened, with the export row in force
+  (`_source_file`, `_line`). Sorted by status_date, item_key. Its project_id, assignment_group and priority are
+  the group keys of the mart, so summing its flags per cell gives the mart's figures.
+
+As of a status date S (the end of that day), a ticket's facts come from its snapshot in force: its latest export
+on or before S; before its first export, that export's dates are used (../shared/EVM.md "Progress over time"). A
+snapshot that is not done has no resolution (a reopened ticket's stale resolution date is ignored).
+- created / resolved: tickets whose created / resolved date lies in the week ending S (S − 6 .. S).
+- backlog: created ≤ S and not resolved by S (resolved > S, or no resolution and not done). Age at S = S − created
+  in days: backlog_0_7 (0..7), backlog_8_30, backlog_31_90, backlog_over_90 (91 and more).
+- backlog_unknown: a ticket done in its first export without a resolution date (ServiceNow list exports often
+  carry no resolved column) cannot be placed before that export: it is counted here, not in the backlog, at
+  status dates before its first export; from that export on it is done.
+- median_resolve_hours, p90_resolve_hours: over the tickets resolved in the week, hours from created_at to
+  resolved_at when both are known, else (resolved − created) days × 24. Both are linear-interpolation quantiles
+  (numpy's default, Hyndman–Fan type 7): position (n − 1) × q of the sorted values, interpolated. NULL when none.
+- reopened: tickets whose reopen_count grew, or that were done in the previous snapshot in force and are not done
+  in this one, counted in the week their new snapshot comes into force (once per ticket and week). A ticket
+  already reopened in its first export is not counted (the week is unknown).
+- SLA target: the export's sla_due_at; else, where the export carries only sla_breached, that flag; else
+  created_at + sla_hours[priority] when configured; else unknown. A ticket resolved in the week breaches when the
+  tool's sla_breached says so, else when resolved_at (its resolution date at 00:00 when only the date is known)
+  is after the target. A ticket open at S breaches when the target has passed by the end of S (target date ≤ S);
+  with only the flag, from the export that carries it. sla_known counts the tickets resolved in the week or open
+  at S whose target is known; sla_breaches is NULL when sla_known is 0.
+A ticket with neither created nor created_at is left out (its week and age are unknown).
+
+Weekly counts without a ticket × week cross join: each snapshot holds for the status dates from its export up
+to the next export, so each count is a set of intervals per snapshot (+1 from the first status date inside, −1
+from the first one past it) summed over the sorted status dates; the week figures (created, resolved, times to
+resolve, reopened) each concern one week per snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from transforms.calendar import is_week_end, isodow
+
+NONE = "(none)"
+ALL = "all"
+LEVELS = {"project": "project_id", "assignment_group": "assignment_group"}
+KEY = ("group_level", "group_key", "priority")
+BUCKETS = {"backlog_0_7": (0, 7), "backlog_8_30": (8, 30), "backlog_31_90": (31, 90), "backlog_over_90": (91, None)}
+FLOW_COLUMNS = {
+    "group_level": pl.String, "group_key": pl.String, "priority": pl.String, "status_date": pl.Date,
+    "created": pl.Int64, "resolved": pl.Int64, "backlog": pl.Int64, "backlog_0_7": pl.Int64,
+    "backlog_8_30": pl.Int64, "backlog_31_90": pl.Int64, "backlog_over_90": pl.Int64, "backlog_unknown": pl.Int64,
+    "median_resolve_hours": pl.Float64, "p90_resolve_hours": pl.Float64, "reopened": pl.Int64,
+    "sla_breaches": pl.Int64, "sla_known": pl.Int64,
+}  # fmt: skip
+ITEMS_COLUMNS = {
+    "status_date": pl.Date, "item_key": pl.String, "project_id": pl.String, "assignment_group": pl.String,
+    "priority": pl.String, "sla_breach": pl.Boolean, "breach": pl.String, "reopened": pl.Boolean,
+    "sla_due_at": pl.Datetime("us"), "resolved_at": pl.Datetime("us"), "snapshot_date": pl.Date,
+    "_source_file": pl.Int64, "_line": pl.Int64,
+}  # fmt: skip
+_MIN, _MAX = dt.date(1, 1, 1), dt.date(9999, 12, 31)
+_INTERVALS = ("backlog", *BUCKETS, "backlog_unknown", "_open_known", "_open_breach")
+
+
+def _week_end(date: pl.Expr, week_ends_on: str) -> pl.Expr:
+    """The status date of the week holding `date` (calendar.week_end, as an expression)."""
+    return date + pl.duration(days=(isodow(week_ends_on) - date.dt.weekday() + 7) % 7)
+
+
+def _weeks(weeks: Sequence[dt.date], week_ends_on: str) -> pl.DataFrame:
+    bad = [w for w in weeks if not is_week_end(w, week_ends_on)]
+    if bad:
+        raise ValueError(f"status dates must be week ends ({week_ends_on}): {bad[:3]}")
+    return pl.DataFrame({"status_date": sorted(set(weeks))}, schema={"status_date": pl.Date})
+
+
+def _facts(
+    work_items: pl.DataFrame, sla_hours: dict[str, float] | None, kinds: tuple[str, ...] | None, week_ends_on: str
+) -> pl.DataFrame:
+    """One row per snapshot: the ticket's facts, the status dates it holds for [vf, vt) and its SLA target."""
+    wi = (
+        work_items
+        if "project_id" in work_items.columns
+        else work_items.with_columns(project_id=pl.lit(None, pl.String))
+    )
+    if kinds is not None:
+        wi = wi.filter(pl.col("source_kind").is_in(list(kinds)))
+    hours = pl.DataFrame(
+        {"priority": list((sla_hours or {}).keys()), "_sla_h": list((sla_hours or {}).values())},
+        schema={"priority": pl.String, "_sla_h": pl.Float64},
+    )
+    done = pl.col("status_category") == "done"
+    keeps_resolution = pl.col("status_category").is_null() | done
+    res = pl.when(keeps_resolution).then(pl.coalesce("resolved", pl.col("resolved_at").dt.date()))
+    res_at = pl.when(keeps_resolution).then(pl.col("resolved_at"))
+    created_ts = pl.coalesce("created_at", pl.col("created").cast(pl.Datetime("us")))
+    configured = created_ts + pl.duration(microseconds=(pl.col("_sla_h") * 3.6e9).round().cast(pl.Int64))
+    rows = (
+        wi.join(hours, on="priority", how="left")
+        .select(
+            "item_key",
+            pl.col("snapshot_date").alias("d"),
+            pl.col("project_id").cast(pl.String).fill_null(NONE),
+            pl.col("assignment_group").fill_null(NONE),
+            pl.col("priority").fill_null(NONE),
+            pl.col("status_category").alias("cat"),
+            pl.coalesce("created", pl.col("created_at").dt.date()).alias("created"),
+            res.alias("res"),
+            pl.coalesce(res_at, res.cast(pl.Datetime("us"))).alias("res_ts"),
+            pl.when(res_at.is_not_null() & pl.col("created_at").is_not_null())
+            .then((res_at - pl.col("created_at")).dt.total_microseconds() / 3.6e9)
+            .otherwise((res - pl.coalesce("created", pl.col("created_at").dt.date())).dt.total_days() * 24.0)
+            .alias("resolve_hours"),
+            (done & res.is_null()).alias("undated_done"),
+            "reopen_count",
+            pl.coalesce("sla_due_at", pl.when(pl.col("sla_breached").is_null()).then(configured)).alias("due"),
+            pl.col("sla_breached").alias("flag"),
+            "_source_file",
+            "_line",
+        )
+        .filter(pl.col("item_key").is_not_null() & pl.col("d").is_not_null() & pl.col("created").is_not_null())
+        .sort("item_key", "d", "_source_file", "_line")
+    )
+    first = pl.int_range(pl.len()).over("item_key") == 0
+    flag_only = pl.col("due").is_null() & pl.col("flag").is_not_null()
+    rows = rows.with_columns(
+        vf=pl.when(first).then(pl.lit(_MIN)).otherwise("d"),
+        vt=pl.col("d").shift(-1).over("item_key").fill_null(_MAX),
+        # the first status date at which the target is known, and from which an open ticket is past it
+        known_from=pl.when(pl.col("due").is_not_null()).then(pl.lit(_MIN)).when(flag_only).then("d"),
+        breach_from=pl.when(pl.col("due").is_not_null())
+        .then(pl.col("due").dt.date())
+        .when(flag_only & pl.col("flag"))
+        .then("d"),
+        resolved_breach=pl.coalesce("flag", pl.col("res_ts") > pl.col("due")),
+        wk_created=_week_end(pl.col("created"), week_ends_on),
+        wk_res=_week_end(pl.col("res"), week_ends_on),
+        wk_d=_week_end(pl.col("d"), week_ends_on),
+    )
+    return rows.join(_reopens(rows), on=["item_key", "d"], how="left").with_columns(pl.col("reopen").fill_null(False))
+
+
+def _reopens(rows: pl.DataFrame) -> pl.DataFrame:
+    """(item_key, d, reopen) for the snapshots in force at some week end that reopen their ticket."""
+    first = pl.int_range(pl.len()).over("item_key") == 0
+    in_force = rows.filter(first | (pl.col("wk_d") < pl.col("vt")))
+    prev_cat = pl.col("cat").shift(1).over("item_key")
+    prev_count = pl.col("reopen_count").shift(1).over("item_key")
+    grew = (pl.col("reopen_count") > prev_count).fill_null(False)
+    undone = ((prev_cat == "done") & (pl.col("cat").fill_null("") != "done")).fill_null(False)
+    return in_force.select("item_key", "d", reopen=grew | undone)
+
+
+def _max(a: pl.Expr | str, b: pl.Expr | str) -> pl.Expr:
+    """The later of two dates, NULL when either is (max_horizontal skips NULLs)."""
+    a, b = pl.col(a) if isinstance(a, str) else a, pl.col(b) if isinstance(b, str) else b
+    return pl.when(a.is_not_null() & b.is_not_null()).then(pl.max_horizontal(a, b))
+
+
+def _min(a: pl.Expr | str, b: pl.Expr | str) -> pl.Expr:
+    a, b = pl.col(a) if isinstance(a, str) else a, pl.col(b) if isinstance(b, str) else b
+    return pl.when(a.is_not_null() & b.is_not_null()).then(pl.min_horizontal(a, b))
+
+
+def _interval_bounds(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per snapshot and measure of `_INTERVALS`: the dates [m_from, m_to) over which it counts, clipped to the
+    snapshot's [vf, vt) (NULL from when it never counts)."""
+    created = pl.col("created")
+    open_to = pl.when(~pl.col("undated_done")).then(pl.coalesce("res", pl.lit(_MAX)))
+    spans: dict[str, tuple[pl.Expr, pl.Expr]] = {"backlog": (created, open_to)}
+    for name, (lo, hi) in BUCKETS.items():
+        top = pl.lit(_MAX) if hi is None else created + pl.duration(days=hi + 1)
+        spans[name] = (created + pl.duration(days=lo), _min(top, open_to))
+    spans["backlog_unknown"] = (pl.when(pl.col("undated_done")).then(created), pl.col("d"))
+    spans["_open_known"] = (_max(created, "known_from"), open_to)
+    spans["_open_breach"] = (_max(created, "breach_from"), open_to)
+    out = []
+    for name, (start, end) in spans.items():
+        lo, hi = _max(start, "vf"), _min(end, "vt")
+        out += [pl.when(lo < hi).then(lo).alias(f"{name}_from"), pl.when(lo < hi).then(hi).alias(f"{name}_to")]
+    return rows.with_columns(out)
+
+
+def _keyed(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each snapshot once per group level, and once under its priority and once under "all"."""
+    levels = pl.concat(
+        [rows.with_columns(group_level=pl.lit(level), group_key=pl.col(col)) for level, col in LEVELS.items()]
+    )
+    return pl.concat([levels, levels.with_columns(priority=pl.lit(ALL))])
+
+
+def _first_status_on_or_after(frame: pl.DataFrame, columns: list[str], weeks: pl.Series) -> pl.DataFrame:
+    """`frame` with each date column replaced by the first status date on or after it (NULL when none)."""
+    mapped = []
+    for c in columns:
+        idx = weeks.search_sorted(frame[c].fill_null(_MAX), side="left")
+        found = weeks.gather(idx.clip(upper_bound=len(weeks) - 1))
+        mapped.append(pl.when(pl.lit(idx) < len(weeks)).then(pl.lit(found)).alias(c))
+    return frame.with_columns(mapped)
+
+
+def _in_week(frame: pl.DataFrame, column: str, weeks: pl.DataFrame) -> pl.DataFrame:
+    """The snapshots whose `column` week is a status date at which they are in force, keyed by that date."""
+    held = (pl.col("vf") <= pl.col(column)) & (pl.col(column) < pl.col("vt"))
+    return (
+        frame.filter(held).join(weeks, left_on=column, right_on="status_date").with_columns(status_date=pl.col(column))
+    )
+
+
+def _empty_flow() -> pl.DataFrame:
+    return pl.DataFrame(schema=FLOW_COLUMNS)
+
+
+def ticket_flow(
+    work_items: pl.DataFrame,
+    weeks: Sequence[dt.date],
+    *,
+    sla_hours: dict[str, float] | None = None,
+    week_ends_on: str = "sunday",
+    kinds: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
+    """marts.ticket_flow from staged work_items (any snapshots) at each status date of `weeks` (week ends).
+
+    `sla_hours` maps a priority to its resolution target in hours, used where the export carries no target;
+    `kinds` keeps only those source kinds (e.g. ("servicenow", "glpi")); None keeps all.
+    """
+    grid_weeks = _weeks(weeks, week_ends_on)
+    rows = _facts(work_items, sla_hours, kinds, week_ends_on)
+    if rows.is_empty() or grid_weeks.is_empty():
+        return _empty_flow()
+    bounds = _interval_bounds(rows)
+    keys = [*KEY, "status_date"]
+    fine = ["project_id", "assignment_group", "priority", "status_date"]
+
+    def roll_up(frame: pl.DataFrame, *measures: str) -> pl.DataFrame:
+        """Counts summed at the finest grain, then over each group level and over all priorities."""
+        return _keyed(frame).group_by(keys).agg(pl.col(*measures).sum())
+
+    first = rows.group_by(fine[:3]).agg(pl.col("created").min().alias("_first"))
+    grid = (
+        _keyed(first)
+        .group_by(KEY)
+        .agg(pl.col("_first").min())
+        .join(grid_weeks, how="cross")
+        .filter(pl.col("status_date") >= pl.col("_first"))
+        .drop("_first")
+    )
+    # +1 at the first status date inside each interval, −1 at the first one past it
+    bound_columns = [f"{m}_{end}" for m in _INTERVALS for end in ("from", "to")]
+    at = _first_status_on_or_after(bounds.select(*fine[:3], *bound_columns), bound_columns, grid_weeks["status_date"])
+    events = pl.concat(
+        [
+            at.select(
+                *fine[:3],
+                pl.col(f"{m}_{end}").alias("status_date"),
+                *[pl.lit(delta if name == m else 0, pl.Int64).alias(name) for name in _INTERVALS],
+            ).filter(pl.col("status_date").is_not_null())
+            for m in _INTERVALS
+            for end, delta in (("from", 1), ("to", -1))
+        ]
+    )
+    steps = roll_up(events.group_by(fine).agg(pl.col(*_INTERVALS).sum()), *_INTERVALS)
+    created = roll_up(_in_week(bounds, "wk_created", grid_weeks).group_by(fine).agg(created=pl.len()), "created")
+    resolved = (
+        _keyed(_in_week(bounds.filter(pl.col("res").is_not_null()), "wk_res", grid_weeks))
+        .group_by(keys)
+        .agg(
+            resolved=pl.len(),
+            median_resolve_hours=pl.col("resolve_hours").quantile(0.5, interpolation="linear"),
+            p90_resolve_hours=pl.col("resolve_hours").quantile(0.9, interpolation="linear"),
+            _res_known=pl.col("resolved_breach").is_not_null().sum(),
+            _res_breach=pl.col("resolved_breach").fill_null(False).sum(),
+        )
+    )
+    # one row per ticket and week at most (a snapshot in force per week), so a count is a count of tickets
+    reopened = roll_up(
+        _in_week(bounds.filter(pl.col("reopen")), "wk_d", grid_weeks).group_by(fine).agg(reopened=pl.len()),
+        "reopened",
+    )
+    counts = ["created", "resolved", "reopened", "_res_known", "_res_breach"]
+    flow = (
+        grid.join(steps, on=keys, how="left")
+        .join(created, on=keys, how="left")
+        .join(resolved, on=keys, how="left")
+        .join(reopened, on=keys, how="left")
+        .with_columns(pl.col(*_INTERVALS, *counts).fill_null(0).cast(pl.Int64))
+        .sort(keys)
+        .with_columns(pl.col(*_INTERVALS).cum_sum().over(KEY))
+        .with_columns(sla_known=pl.col("_res_known") + pl.col("_open_known"))
+        .with_columns(
+            sla_breaches=pl.when(pl.col("sla_known") > 0).then(pl.col("_res_breach") + pl.col("_open_breach"))
+        )
+    )
+    return flow.select([pl.col(c).cast(t) for c, t in FLOW_COLUMNS.items()])
+
+
+def ticket_flow_items(
+    work_items: pl.DataFrame,
+    weeks: Sequence[dt.date],
+    *,
+    sla_hours: dict[str, float] | None = None,
+    week_ends_on: str = "sunday",
+    kinds: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
+    """marts.ticket_flow_items: the tickets behind ticket_flow's sla_breaches and reopened (same arguments).
+
+    breach is "resolved" (resolved in the week past its target) or "open" (open at the status date past it).
+    Only breaching tickets are expanded over the weeks they stay open past target.
+    """
+    grid_weeks = _weeks(weeks, week_ends_on)
+    rows = _facts(work_items, sla_hours, kinds, week_ends_on)
+    if rows.is_empty() or grid_weeks.is_empty():
+        return pl.DataFrame(schema=ITEMS_COLUMNS)
+    rows = _interval_bounds(rows)
+    open_breach = rows.filter(pl.col("_open_breach_from").is_not_null()).join_where(
+        grid_weeks,
+        pl.col("_open_breach_from") <= pl.col("status_date"),
+        pl.col("status_date") < pl.col("_open_breach_to"),
+    )
+    resolved_breach = _in_week(rows.filter(pl.col("res").is_not_null()), "wk_res", grid_weeks).filter(
+        pl.col("resolved_breach").fill_null(False)
+    )
+    reopened = _in_week(rows.filter(pl.col("reopen")), "wk_d", grid_weeks)
+    tagged = pl.concat(
+        [
+            open_breach.with_columns(breach=pl.lit("open"), sla_breach=pl.lit(True), reopened=pl.lit(False)),
+            resolved_breach.with_columns(breach=pl.lit("resolved"), sla_breach=pl.lit(True), reopened=pl.lit(False)),
+            reopened.with_columns(breach=pl.lit(None, pl.String), sla_breach=pl.lit(False), reopened=pl.lit(True)),
+        ],
+        how="diagonal_relaxed",
+    )
+    # A ticket has one snapshot in force per status date, so its breach and its reopen share that row.
+    return (
+        tagged.group_by("status_date", "item_key")
+        .agg(
+            pl.col("project_id", "assignment_group", "priority", "d", "_source_file", "_line").first(),
+            pl.col("sla_breach").any(),
+            pl.col("breach").drop_nulls().first(),
+            pl.col("reopened").any(),
+            pl.col("due").first().alias("sla_due_at"),
+            pl.col("res_ts").first().alias("resolved_at"),
+        )
+        .rename({"d": "snapshot_date"})
+        .select([pl.col(c).cast(t) for c, t in ITEMS_COLUMNS.items()])
+        .sort("status_date", "item_key")
+    )
