@@ -17,6 +17,8 @@ def test_the_documented_example_is_a_valid_settings_file():
     assert settings.evm.techniques == {"Epic": "level_of_effort"}
     assert settings.risk.days_bands == [2, 5, 10, 20]
     assert settings.timesheets.complete_at == 0.95
+    assert settings.service_desk.sla_hours == {"critical": 4, "high": 8, "medium": 24, "low": 72}
+    assert settings.resources.max_projects == 3
 
 
 @pytest.mark.parametrize(
@@ -27,6 +29,8 @@ def test_the_documented_example_is_a_valid_settings_file():
         ('[evm.techniques]\nStory = "guesswork"\n', "evm.techniques.Story"),
         ("[risk]\ncost_bands = [1, 2]\n", "risk.cost_bands"),
         ("[timesheets]\ncontracted_hours_week = 0\n", "timesheets.contracted_hours_week"),
+        ("[service_desk.sla_hours]\nurgent = 2\n", "service_desk.sla_hours.urgent"),
+        ("[resources]\nmax_projects = 0\n", "resources.max_projects"),
     ],
 )
 def test_a_bad_evm_risk_or_timesheet_setting_is_named_with_its_key(tmp_path, toml, key):
