@@ -48,79 +48,173 @@ SLIPS_COLUMNS = {
 _METRICS = ("items", "items_due", "slipped", "overdue", "done_late", "n_const", "sum_const", "n_var", "sum_wdb")
 
 
+def _day_number(day: pl.Expr) -> pl.Expr:
+    return day.cast(pl.Int32).cast(pl.Int64)
+
+
+def _sort_key(number: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """One Int64 ordering (number, day): the number in the high 32 bits, the day (made non-negative) below."""
+    return number.cast(pl.Int64) * 2**32 + _day_number(day) + 2**31
+
+
+def _lookup(values: pl.Series, row: pl.Expr, day: pl.Expr, first: dt.date | None, days: int) -> pl.Expr:
+    """values[row × days + (day − first)]: a dense (row, day) table read by position; NULL off the table."""
+    if first is None:
+        return pl.lit(None, values.dtype)
+    offset = _day_number(day) - _day_number(pl.lit(first, pl.Date))
+    at = pl.when((offset >= 0) & (offset < days)).then(row.cast(pl.Int64) * days + offset)
+    return pl.lit(values).gather(at)
+
+
 class _Inputs:
-    """The lookups every evaluation shares, built once."""
+    """The lookups every evaluation shares, built once. Projects, items, (project, item) keys and calendars are
+    numbered once (pid, iid, kid, cid) so the heavy sorts, joins and as-of joins run on integers, not strings;
+    working-day counts and status weeks are read by position from dense tables."""
 
     def __init__(self, elements, work_items, cal, projects, grid, as_of):
-        self.grid = grid.filter(pl.col("status_date") <= as_of).select("project_id", "status_date")
-        self.calendars = projects.select("project_id", pl.col("calendar_id").fill_null("default"))
-        self.cal = cal.select("calendar_id", "day", "wd")
+        grid = grid.filter(pl.col("status_date") <= as_of).select("project_id", "status_date")
+        pids = grid.select("project_id").unique().sort("project_id").with_row_index("pid")
+        # The grid in (project, status date) order; g numbers its rows.
+        self.grid = grid.join(pids, on="project_id").sort("pid", "status_date").with_row_index("g")
+        calendars = projects.select("project_id", pl.col("calendar_id").fill_null("default"))
+        cids = cal.select("calendar_id").unique().sort("calendar_id").with_row_index("cid")
+        self.project_cid = pids.join(calendars, on="project_id").join(cids, on="calendar_id", how="left")
+        # wd of every calendar and day from the first to the last day of `cal` (NULL where it has none).
+        self.cal_first, last = cal.select(pl.col("day").min().alias("lo"), pl.col("day").max().alias("hi")).row(0)
+        self.cal_days = (last - self.cal_first).days + 1 if last is not None else 0
+        if self.cal_days:
+            days = pl.DataFrame({"day": pl.date_range(self.cal_first, last, "1d", eager=True)})
+            dense = cids.join(days, how="cross").join(cal.select("calendar_id", "day", "wd"), on=["calendar_id", "day"],
+                                                      how="left")  # fmt: skip
+            self.cal_wd = dense.sort("cid", "day").get_column("wd")
+        else:
+            self.cal_wd = cal.get_column("wd")
+        # The grid row (g) of the first status date of each project on or after each day from the grid's first
+        # status date to its last (NULL after the project's last).
+        self.week_first, last = self.grid.select(
+            pl.col("status_date").min().alias("lo"), pl.col("status_date").max().alias("hi")
+        ).row(0)
+        self.week_days = (last - self.week_first).days + 1 if last is not None else 0
+        if self.week_days:
+            days = pl.DataFrame({"day": pl.date_range(self.week_first, last, "1d", eager=True)})
+            dense = pids.select("pid").join(days, how="cross").sort("day")
+            dense = dense.join_asof(
+                self.grid.select("pid", "status_date", "g").sort("status_date"), left_on="day",
+                right_on="status_date", by="pid", strategy="forward", check_sortedness=False,
+            )  # fmt: skip
+            self.week_g = dense.sort("pid", "day").get_column("g")
+        else:
+            self.week_g = pl.Series("g", [], pl.UInt32)
+
         els = elements.with_columns(pl.col("is_milestone").fill_null(False))
-        self.elements = els.select(
-            "project_id", "baseline_version", pl.col("element_key").alias("item_key"), "planned_finish",
-            pl.col("is_milestone").alias("element_milestone"),
+        versions = els.group_by("project_id", "baseline_version").agg(pl.col("effective_from").min())
+        first_version = versions.group_by("project_id").agg(pl.col("baseline_version").min().alias("_first_version"))
+        rows = work_items.select(
+            "item_key", "snapshot_date", "project_id", "status_category", "resolved", "due", "is_milestone", "summary"
         )  # fmt: skip
-        self.versions = (
-            els.group_by("project_id", "baseline_version").agg(pl.col("effective_from").min()).sort("effective_from")
-        )
-        self.first_version = self.versions.group_by("project_id").agg(pl.col("baseline_version").min().alias("_first"))
-        rows = work_items.sort("snapshot_date")  # later exports too: they date what happened before them
-        self.rows = rows.select(
-            "item_key", "snapshot_date", "status_category", "resolved", "due", "is_milestone", "summary"
-        )
-        self.first_rows = (
-            rows.sort("item_key", "snapshot_date")
-            .unique("item_key", keep="first")
-            .select(
-                "item_key",
-                pl.col("status_category").alias("_first_category"),
-                pl.col("resolved").alias("_first_resolved"),
-                pl.col("is_milestone").alias("_first_milestone"),
-                pl.col("summary").alias("_first_summary"),
-            )
-        )
-        self.first_due = (
-            rows.filter(pl.col("due").is_not_null())
-            .sort("item_key", "snapshot_date")
-            .unique("item_key", keep="first")
-            .select("item_key", pl.col("snapshot_date").alias("first_due_snapshot"), pl.col("due").alias("first_due"))
-        )
-        projects_in_grid = self.grid.select("project_id").unique()
         from_elements = els.filter(pl.col("is_milestone")).select("project_id", pl.col("element_key").alias("item_key"))
         from_items = rows.filter(pl.col("due").is_not_null(), pl.col("project_id").is_not_null()).select(
-            "project_id", "item_key"
+            "project_id", "item_key", _due_item=pl.lit(True)
         )
-        self.keys = (
-            pl.concat(
-                [from_elements.unique(), from_items.unique().with_columns(_due_item=pl.lit(True))], how="diagonal"
-            )
+        keys = (
+            pl.concat([from_elements, from_items], how="diagonal")
             .group_by("project_id", "item_key")
             .agg(pl.col("_due_item").any())
-            .join(projects_in_grid, on="project_id", how="semi")
-            .join(self.calendars, on="project_id", how="semi")
+            .join(pids, on="project_id", how="inner")
+            .join(calendars, on="project_id", how="semi")
+            .with_row_index("kid")
+        )
+        items = keys.select("item_key").unique().with_row_index("iid")
+        keys = keys.join(items, on="item_key", how="left")
+        # Every export of a tracked item (later ones too: they date what happened before them), by item and date.
+        rows = rows.drop("project_id").join(items, on="item_key", how="inner").drop("item_key")
+        rows = rows.sort("iid", "snapshot_date")
+        first = (pl.col("iid") != pl.col("iid").shift(1)).fill_null(True)
+        first_rows = rows.filter(first).select(
+            "iid",
+            pl.col("status_category").alias("_first_category"),
+            pl.col("resolved").alias("_first_resolved"),
+            pl.col("is_milestone").alias("_first_milestone"),
+            pl.col("summary").alias("_first_summary"),
+        )
+        first_due = (
+            rows.filter(pl.col("due").is_not_null())
+            .filter(first)
+            .select("iid", pl.col("snapshot_date").alias("first_due_snapshot"), pl.col("due").alias("first_due"))
+        )
+        bounds = self.grid.group_by("pid").agg(
+            pl.col("status_date").min().alias("_lo"), pl.col("status_date").max().alias("_hi")
+        )
+        self.keys = (
+            keys.join(self.project_cid.select("project_id", "cid"), on="project_id", how="left")
+            .join(first_version, on="project_id", how="left")
+            .join(first_rows, on="iid", how="left")
+            .join(first_due, on="iid", how="left")
+            .join(bounds, on="pid", how="left")
+            .sort("kid")  # kid = row number
+        )
+        key_ids = self.keys.select("kid", "iid", "project_id", "item_key")
+        # Per key, sorted by (kid, date) for the as-of joins: the project's versions (the latest version on a tie)
+        # and the item's exports.
+        # with the item's element in each version (planned_finish, element_milestone; NULL: not an element).
+        elements = els.join(key_ids, left_on=["project_id", "element_key"], right_on=["project_id", "item_key"])
+        elements = elements.select(
+            "kid", "baseline_version", "planned_finish", pl.col("is_milestone").alias("element_milestone")
+        )
+        self.versions = (
+            key_ids.join(versions, on="project_id")
+            .select("kid", "effective_from", "baseline_version")
+            .join(elements, on=["kid", "baseline_version"], how="left")
+            .sort("kid", "effective_from", "baseline_version")
+        )
+        first_element = elements.select(
+            "kid",
+            pl.col("baseline_version").alias("_first_version"),
+            pl.col("planned_finish").alias("_first_planned_finish"),
+            pl.col("element_milestone").alias("_first_element_milestone"),
+        )
+        self.keys = self.keys.join(first_element, on=["kid", "_first_version"], how="left").sort("kid")
+        self.rows = (
+            key_ids.select("kid", "iid")
+            .join(rows, on="iid")
+            .drop("iid")
+            .sort(_sort_key(pl.col("kid"), pl.col("snapshot_date")))
         )
 
-    def wd(self, frame: pl.DataFrame, day: str, alias: str) -> pl.DataFrame:
-        """Add `alias` = the cumulative working-day count of `day` on the project's calendar."""
-        lookup = self.cal.rename({"day": day, "wd": alias})
-        return frame.join(lookup, on=["calendar_id", day], how="left")
+    def wd(self, day: str) -> pl.Expr:
+        """The cumulative working-day count of `day` on the project's calendar (`cid`)."""
+        return _lookup(self.cal_wd, pl.col("cid"), pl.col(day), self.cal_first, self.cal_days)
 
-    def at(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Each (project_id, item_key, at) with the item's attributes in force at `at`."""
-        frame = frame.select("project_id", "item_key", "at", *[c for c in frame.columns if c == "next_at"])
-        frame = frame.join(self.keys, on=["project_id", "item_key"], how="inner").sort("at")
+    def week(self, day: pl.Expr) -> pl.Expr:
+        """The grid row (g) of the project's (`pid`) first status date on or after `day` (NULL: after its last)."""
+        return _lookup(self.week_g, pl.col("pid"), day.clip(lower_bound=pl.lit(self.week_first, pl.Date)),
+                       self.week_first, self.week_days)  # fmt: skip
+
+    def at(self, frame: pl.DataFrame, *, full: bool) -> pl.DataFrame:
+        """Each (kid, at), sorted by kid and at, with the item's attributes in force at `at`. `full`: with the
+        identifying and descriptive columns (project_id, item_key, summary, is_milestone) as well."""
+        extra = ["next_at"] if "next_at" in frame.columns else []
+        rows = self.rows if full else self.rows.drop("summary", "is_milestone")
         out = (
-            frame.join_asof(
-                self.versions, left_on="at", right_on="effective_from", by="project_id", check_sortedness=False
-            )
-            .join(self.first_version, on="project_id", how="left")
-            .with_columns(baseline_version=pl.coalesce("baseline_version", "_first"))
-            .join(self.elements, on=["project_id", "baseline_version", "item_key"], how="left")
-            .sort("at")
-            .join_asof(self.rows, left_on="at", right_on="snapshot_date", by="item_key", check_sortedness=False)
-            .join(self.first_rows, on="item_key", how="left")
-            .join(self.first_due, on="item_key", how="left")
-            .join(self.calendars, on="project_id", how="left")
+            frame.select("kid", "at", *extra)
+            .join_asof(self.versions, left_on="at", right_on="effective_from", by="kid", check_sortedness=False)
+            .join_asof(rows, left_on="at", right_on="snapshot_date", by="kid", check_sortedness=False)
+        )
+        keys = self.keys.drop("kid")
+        if not full:
+            keys = keys.select(
+                "pid", "cid", "_due_item", "_first_version", "_first_planned_finish", "_first_element_milestone",
+                "_first_category", "_first_resolved", "first_due_snapshot", "first_due",
+            )  # fmt: skip
+        out = pl.concat([out, keys[out.get_column("kid")]], how="horizontal")  # the key's own columns, by position
+        # Before the project's first version takes effect, its first version is in force.
+        first = pl.col("baseline_version").is_null()
+        out = out.with_columns(
+            baseline_version=pl.coalesce("baseline_version", "_first_version"),
+            planned_finish=pl.when(first).then(pl.col("_first_planned_finish")).otherwise(pl.col("planned_finish")),
+            element_milestone=pl.when(first)
+            .then(pl.col("_first_element_milestone"))
+            .otherwise(pl.col("element_milestone")),
         )
         pre = pl.col("snapshot_date").is_null()  # before the item's first export: only its dates are known
         category = pl.when(pre).then(pl.col("_first_category")).otherwise(pl.col("status_category"))
@@ -130,31 +224,43 @@ class _Inputs:
         ).fill_null(False)
         due_known = (pl.col("first_due_snapshot") <= pl.col("at")).fill_null(False)
         in_baseline = pl.col("element_milestone").is_not_null()  # the item is an element of the version in force
-        out = out.with_columns(
-            in_baseline=in_baseline,
-            baseline_date=pl.when(in_baseline).then(pl.col("planned_finish")).when(due_known).then(pl.col("first_due")),
-            tracked=pl.col("element_milestone").fill_null(False) | (pl.col("_due_item").fill_null(False) & due_known),
-            forecast_date=pl.when(~pre).then(pl.col("due")),
-            done=done,
-            actual_date=pl.when(done).then(resolved),
-            is_milestone=pl.col("element_milestone").fill_null(False)
-            | pl.coalesce("is_milestone", "_first_milestone").fill_null(False),
-            summary=pl.coalesce("summary", "_first_summary"),
-        )
+        columns = {
+            "in_baseline": in_baseline,
+            "baseline_date": pl.when(in_baseline)
+            .then(pl.col("planned_finish"))
+            .when(due_known)
+            .then(pl.col("first_due")),
+            "tracked": pl.col("element_milestone").fill_null(False)
+            | (pl.col("_due_item").fill_null(False) & due_known),
+            "forecast_date": pl.when(~pre).then(pl.col("due")),
+            "done": done,
+            "actual_date": pl.when(done).then(resolved),
+        }
+        if full:
+            columns |= {
+                "is_milestone": pl.col("element_milestone").fill_null(False)
+                | pl.coalesce("is_milestone", "_first_milestone").fill_null(False),
+                "summary": pl.coalesce("summary", "_first_summary"),
+            }
+        out = out.with_columns(**columns)
         out = out.with_columns(
             baseline_version=pl.when(pl.col("in_baseline")).then(pl.col("baseline_version")),
             target=pl.when(~pl.col("done")).then(pl.coalesce("forecast_date", "baseline_date")),
         )
-        out = self.wd(
-            self.wd(self.wd(out, "baseline_date", "wd_base"), "actual_date", "wd_actual"), "forecast_date", "wd_fc"
-        )
         # An item without a baseline date cannot slip or be due: it is not tracked.
-        return out.filter(pl.col("tracked") & pl.col("baseline_date").is_not_null())
+        out = out.filter(pl.col("tracked") & pl.col("baseline_date").is_not_null())
+        if not full:
+            out = out.select(
+                "pid", "cid", "at", *extra, "done", "actual_date", "baseline_date", "forecast_date", "target"
+            )  # fmt: skip
+        return out.with_columns(
+            wd_base=self.wd("baseline_date"), wd_actual=self.wd("actual_date"), wd_fc=self.wd("forecast_date")
+        )
 
 
 def _variance(inputs: _Inputs, as_of: dt.date) -> pl.DataFrame:
-    items = inputs.at(inputs.keys.with_columns(at=pl.lit(as_of, pl.Date)))
-    items = inputs.wd(items, "at", "wd_at")
+    items = inputs.at(inputs.keys.select("kid", at=pl.lit(as_of, pl.Date)), full=True)
+    items = items.with_columns(wd_at=inputs.wd("at"))
     overdue = ~pl.col("done") & (pl.col("target") < pl.col("at"))
     state = (
         pl.when(pl.col("done") & pl.col("actual_date").is_null())
@@ -184,119 +290,112 @@ def _variance(inputs: _Inputs, as_of: dt.date) -> pl.DataFrame:
 
 
 def _segments(inputs: _Inputs) -> pl.DataFrame:
-    """Each item's attributes over the segments [at, next_at) between the dates where they can change."""
-    bounds = inputs.grid.group_by("project_id").agg(
-        pl.col("status_date").min().alias("_first"), pl.col("status_date").max().alias("_last")
-    )
-    keys = inputs.keys.join(bounds, on="project_id", how="inner")
-    item_dates = pl.concat(
-        [
-            inputs.rows.select("item_key", pl.col("snapshot_date").alias("at")),
-            inputs.rows.filter(pl.col("status_category") == "done").select("item_key", pl.col("resolved").alias("at")),
-        ]
-    ).drop_nulls()
-    version_dates = inputs.versions.select("project_id", pl.col("effective_from").alias("at"))
+    """Each item's attributes over the segments [at, next_at) between the dates where they can change: its first
+    status date, its exports, its resolution dates (in exports saying done) and its project's rebaselines."""
     dates = pl.concat(
         [
-            keys.select("project_id", "item_key", pl.col("_first").alias("at")),
-            keys.join(item_dates, on="item_key").select("project_id", "item_key", "at"),
-            keys.join(version_dates, on="project_id").select("project_id", "item_key", "at"),
+            inputs.keys.select("kid", pl.col("_lo").alias("at")),
+            inputs.rows.select("kid", pl.col("snapshot_date").alias("at")),
+            inputs.rows.filter(pl.col("status_category") == "done").select("kid", pl.col("resolved").alias("at")),
+            inputs.versions.select("kid", pl.col("effective_from").alias("at")),
         ]
     )
+    bounds = inputs.keys.select("_lo", "_hi")
+    kid, at = pl.col("kid"), pl.col("at")
+    # One sort key: kid in the high 32 bits, the day number (offset to be non-negative) in the low ones.
+    key = _sort_key(kid, at)
     dates = (
-        dates.join(bounds, on="project_id")
-        .filter(pl.col("at") >= pl.col("_first"), pl.col("at") <= pl.col("_last"))
-        .select("project_id", "item_key", "at")
-        .unique()
-        .sort("project_id", "item_key", "at")
-        .with_columns(next_at=pl.col("at").shift(-1).over("project_id", "item_key"))
+        pl.concat([dates, bounds[dates.get_column("kid")]], how="horizontal")
+        .filter(at >= pl.col("_lo"), at <= pl.col("_hi"))
+        .select("kid", "at", _key=key)
+        .sort("_key")
+        .filter((pl.col("_key") != pl.col("_key").shift(1)).fill_null(True))
+        .select("kid", "at", next_at=pl.when(kid.shift(-1) == kid).then(at.shift(-1)))
     )
-    return inputs.at(dates)
+    return inputs.at(dates, full=False)
 
 
 def _intervals(seg: pl.DataFrame) -> pl.DataFrame:
-    """One row per (segment, metric) that holds over [start, end): the metric's value while it holds."""
+    """One row per segment and span [start, end) over which some of its metrics hold: every metric's value over
+    the span (0 where it does not hold there). The metrics holding over the same span share a row."""
     end, done, at = pl.col("next_at"), pl.col("done"), pl.col("at")
     overdue_from = pl.max_horizontal(at, pl.col("target") + pl.duration(days=1))
     late = done & (pl.col("actual_date") > pl.col("baseline_date")).fill_null(False)
     slipped = late | (~done & (pl.col("forecast_date") > pl.col("baseline_date")).fill_null(False))
-    pieces = {
-        # metric: (holds, start, end, value)
-        "items": (at.is_not_null(), at, end, pl.lit(1)),  # (a literal predicate trips polars on chunked frames)
-        "items_due": (at.is_not_null(), pl.max_horizontal(at, pl.col("baseline_date")), end, pl.lit(1)),
-        "slipped": (slipped, at, end, pl.lit(1)),
-        "done_late": (late, at, end, pl.lit(1)),
-        "overdue": (~done & pl.col("target").is_not_null(), overdue_from, end, pl.lit(1)),
-        # Constant slips: done (to the actual) or not yet overdue with a forecast (to the forecast).
-        "n_const": (done & pl.col("wd_actual").is_not_null(), at, end, pl.lit(1)),
-        "sum_const": (done & pl.col("wd_actual").is_not_null(), at, end, pl.col("wd_actual") - pl.col("wd_base")),
-        "n_const_fc": (~done & pl.col("wd_fc").is_not_null(), at, pl.min_horizontal(end, overdue_from), pl.lit(1)),
-        "sum_const_fc": (
-            ~done & pl.col("wd_fc").is_not_null(),
-            at,
-            pl.min_horizontal(end, overdue_from),
-            pl.col("wd_fc") - pl.col("wd_base"),
-        ),  # fmt: skip
+    open_ = ~done & pl.col("target").is_not_null()
+    const = done & pl.col("wd_actual").is_not_null()
+    const_fc = ~done & pl.col("wd_fc").is_not_null()
+
+    def value(holds: pl.Expr, amount: pl.Expr | None = None) -> pl.Expr:
+        return pl.when(holds.fill_null(False)).then(pl.lit(1) if amount is None else amount).otherwise(pl.lit(0))
+
+    spans = [
+        # (segments, start, end (NULL: open-ended; min_horizontal skips a NULL segment end), {metric: value})
+        (None, at, end, {
+            "items": pl.lit(1), "slipped": value(slipped), "done_late": value(late),
+            # Constant slips: done (to the actual) ...
+            "n_const": value(const), "sum_const": value(const, pl.col("wd_actual") - pl.col("wd_base")),
+        }),
+        (None, pl.max_horizontal(at, pl.col("baseline_date")), end, {"items_due": pl.lit(1)}),
+        # ... or not yet overdue with a forecast (to the forecast).
+        (const_fc, at, pl.min_horizontal(end, overdue_from), {
+            "n_const": pl.lit(1), "sum_const": pl.col("wd_fc") - pl.col("wd_base"),
+        }),
         # Overdue: the slip runs to the status date, wd(S) − wd(baseline).
-        "n_var": (~done & pl.col("target").is_not_null(), overdue_from, end, pl.lit(1)),
-        "sum_wdb": (~done & pl.col("target").is_not_null(), overdue_from, end, pl.col("wd_base")),
-    }
+        (open_, overdue_from, end, {"overdue": pl.lit(1), "n_var": pl.lit(1), "sum_wdb": pl.col("wd_base")}),
+    ]  # fmt: skip
     parts = [
-        seg.filter(holds.fill_null(False)).select(
-            "project_id",
+        (seg if holds is None else seg.filter(holds.fill_null(False))).select(
+            "pid",
             start.alias("start"),
-            stop.alias("end"),  # NULL: open-ended (min_horizontal skips a NULL segment end)
-            pl.lit(metric.removesuffix("_fc")).alias("metric"),
-            value.cast(pl.Int64).alias("value"),
+            stop.alias("end"),
+            *[values.get(m, pl.lit(0)).cast(pl.Int64).alias(m) for m in _METRICS],
         )
-        for metric, (holds, start, stop, value) in pieces.items()
+        for holds, start, stop, values in spans
     ]
     return pl.concat(parts).filter(pl.col("end").is_null() | (pl.col("start") < pl.col("end")))
 
 
 def _weekly(inputs: _Inputs, intervals: pl.DataFrame) -> pl.DataFrame:
     """Running sums of the interval events over each project's sorted status dates."""
+    metrics = [pl.col(m) for m in _METRICS]
+    # An event on day x counts from the first status date on or after x (grid row g; none after the last): each
+    # interval adds its values from the week of its start and takes them off from the week of its end. Intervals
+    # with the same weeks are summed first.
+    none = 2**32 - 1
+    spans = (
+        intervals.select(
+            inputs.week(pl.col("start")).alias("_gs"), inputs.week(pl.col("end")).fill_null(none).alias("_ge"), *metrics
+        )
+        .filter(pl.col("_gs").is_not_null())
+        .select((pl.col("_gs").cast(pl.Int64) * 2**32 + pl.col("_ge")).alias("_span"), *metrics)
+        .group_by("_span")
+        .agg([m.sum() for m in metrics])
+        .with_columns(_gs=pl.col("_span") // 2**32, _ge=pl.col("_span") % 2**32)
+    )
     events = pl.concat(
         [
-            intervals.select("project_id", pl.col("start").alias("day"), "metric", "value"),
-            intervals.filter(pl.col("end").is_not_null()).select(
-                "project_id", pl.col("end").alias("day"), "metric", -pl.col("value")
-            ),
+            spans.select(pl.col("_gs").alias("g"), *metrics),
+            spans.filter(pl.col("_ge") != none).select(pl.col("_ge").alias("g"), *[-m for m in metrics]),
         ]
-    ).sort("day")
-    weeks = inputs.grid.sort("status_date").with_columns(_week=pl.col("status_date"))
-    # An event on day x counts from the first status date on or after x.
-    placed = events.join_asof(
-        weeks, left_on="day", right_on="_week", by="project_id", strategy="forward", check_sortedness=False
     )
-    deltas = (
-        placed.filter(pl.col("status_date").is_not_null())
-        .group_by("project_id", "status_date", "metric")
-        .agg(pl.col("value").sum())
-        .pivot(on="metric", index=["project_id", "status_date"], values="value")
-    )
-    for metric in _METRICS:
-        if metric not in deltas.columns:
-            deltas = deltas.with_columns(pl.lit(0, pl.Int64).alias(metric))
+    deltas = events.group_by("g").agg([m.sum() for m in metrics]).with_columns(pl.col("g").cast(pl.UInt32))
+    pid = pl.col("pid")
     weekly = (
-        inputs.grid.join(deltas, on=["project_id", "status_date"], how="left")
-        .with_columns([pl.col(m).fill_null(0) for m in _METRICS])
-        .sort("project_id", "status_date")
-        .with_columns([pl.col(m).cum_sum().over("project_id") for m in _METRICS])
+        inputs.grid.join(deltas, on="g", how="left")
+        .join(inputs.project_cid.select("pid", "cid"), on="pid", how="left")
+        .sort("g")
+        .with_columns([m.fill_null(0).cum_sum().over("pid") for m in metrics])
+        .with_columns(wd_s=inputs.wd("status_date"))
     )
-    weekly = inputs.wd(weekly.join(inputs.calendars, on="project_id", how="left"), "status_date", "wd_s")
     items_with_slip = pl.col("n_const") + pl.col("n_var")
     slip_sum = pl.col("sum_const") + pl.col("n_var") * pl.col("wd_s") - pl.col("sum_wdb")
-    return (
-        weekly.with_columns(
-            mean_slip_working_days=pl.when(items_with_slip > 0).then(
-                slip_sum.cast(pl.Float64) / items_with_slip.cast(pl.Float64)
-            ),
-            slipped_change=pl.col("slipped") - pl.col("slipped").shift(1).over("project_id"),
-        )
-        .select([pl.col(c).cast(t) for c, t in SLIPS_COLUMNS.items()])
-        .sort("project_id", "status_date")
-    )
+    return weekly.with_columns(
+        mean_slip_working_days=pl.when(items_with_slip > 0).then(
+            slip_sum.cast(pl.Float64) / items_with_slip.cast(pl.Float64)
+        ),
+        slipped_change=pl.when(pid == pid.shift(1)).then(pl.col("slipped") - pl.col("slipped").shift(1)),
+    ).select([pl.col(c).cast(t) for c, t in SLIPS_COLUMNS.items()])
 
 
 def milestone_variance(

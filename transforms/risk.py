@@ -187,9 +187,25 @@ def project_exposure(register: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame
 def in_force(work_items: pl.DataFrame) -> pl.DataFrame:
     """Each work item row with `valid_to`: the item's next snapshot date (NULL for its latest). The row is the
     snapshot in force at every status date from its snapshot_date up to (not including) valid_to."""
+    item = pl.col("item_key")
     return work_items.sort("item_key", "snapshot_date").with_columns(
-        valid_to=pl.col("snapshot_date").shift(-1).over("item_key")
+        valid_to=pl.when(item.shift(-1).eq_missing(item)).then(pl.col("snapshot_date").shift(-1))
     )
+
+
+# The work item columns the derived risks read.
+_ITEM_COLUMNS = ("item_key", "snapshot_date", "project_id", "status", "status_category", "priority", "sla_due_at",
+                 "due", "summary", "assignee", "_source_file", "_line")  # fmt: skip
+
+
+def _valid_to(work_items: pl.DataFrame) -> pl.DataFrame:
+    """`in_force` without reordering the rows: only the keys are sorted, and valid_to is put back in place."""
+    order = work_items.select(pl.arg_sort_by("item_key", "snapshot_date")).to_series()
+    item = pl.col("item_key")
+    ranked = work_items.select("item_key", "snapshot_date")[order].select(
+        pl.when(item.shift(-1).eq_missing(item)).then(pl.col("snapshot_date").shift(-1)).alias("valid_to")
+    )
+    return work_items.with_columns(ranked.to_series()[order.arg_sort()])
 
 
 def expand_to_grid(frame: pl.DataFrame, grid: pl.DataFrame, start: str, end: str) -> pl.DataFrame:
@@ -324,11 +340,19 @@ def _blocked_risks(rows: pl.DataFrame, grid: pl.DataFrame, blocked_days: int) ->
     """(d) Items blocked (status containing "block", any case) and not done, blocked for more than `blocked_days`
     days at the status date, counted from the first snapshot of the current blocked spell."""
     blocked = pl.col("status").str.to_lowercase().str.contains("block").fill_null(False) & _not_done()
-    spells = rows.with_columns(_blocked=blocked).with_columns(
-        _spell=(pl.col("_blocked") != pl.col("_blocked").shift(1)).fill_null(True).cum_sum().over("item_key")
-    )
-    spells = spells.filter(pl.col("_blocked")).with_columns(
-        blocked_since=pl.col("snapshot_date").min().over("item_key", "_spell")
+    rows = rows.with_columns(_blocked=blocked)
+    # The items ever blocked, each in snapshot order; a spell starts where the item or its blocked flag changes.
+    rows = rows.join(rows.filter(pl.col("_blocked")).select("item_key").unique(), on="item_key", how="semi")
+    item = pl.col("item_key")
+    spells = (
+        rows.sort("item_key", "snapshot_date")
+        .with_columns(
+            _start=(item.ne_missing(item.shift(1)) | (pl.col("_blocked") != pl.col("_blocked").shift(1))).fill_null(
+                True
+            )
+        )
+        .with_columns(blocked_since=pl.when(pl.col("_start")).then(pl.col("snapshot_date")).forward_fill())
+        .filter(pl.col("_blocked"))
     )
     # Age = status date − blocked_since > blocked_days, i.e. from blocked_since + blocked_days + 1.
     ageing = spells.with_columns(
@@ -373,7 +397,7 @@ def operational_risks(
         "project_id", "status_date", "forecast_finish"
     )
     grid = grid_forecast.select("project_id", "status_date")
-    rows = in_force(work_items.filter(pl.col("snapshot_date") <= as_of))
+    rows = _valid_to(work_items.filter(pl.col("snapshot_date") <= as_of).select(_ITEM_COLUMNS))
     parts = [
         _asset_risks(assets, grid_forecast),
         _licence_risks(licences, grid_forecast, licence_horizon_days),
