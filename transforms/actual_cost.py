@@ -8,14 +8,13 @@ Hours that cannot be costed are not in AC and never dropped: `cost_worklogs` giv
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from decimal import Decimal
 
-import duckdb
 import polars as pl
 
+from transforms.canonical import MONEY
 from transforms.duck import query
-
-_WORKLOG_SQL = Path(__file__).with_name("worklog_cost.sql").read_text(encoding="utf-8")
+from transforms.rates import rate_in_force
 
 _CUMULATIVE_SQL = """
 -- A cumulative cost that is a straight line while an item amortises: at status date s (as a day number S),
@@ -64,12 +63,58 @@ ORDER BY x.project_id, x.status_date, x.cost_category
 def cost_worklogs(
     worklogs: pl.DataFrame, people: pl.DataFrame, rates: pl.DataFrame, *, count_unapproved: bool = True
 ) -> pl.DataFrame:
-    """One row per worklog with its rate and cost; `exception` says why a worklog could not be costed (or is
-    not counted) and `in_ac` whether its cost is in AC."""
-    with duckdb.connect() as conn:
-        for name, frame in {"worklogs": worklogs, "people": people, "rates": rates}.items():
-            conn.register(name, frame)
-        return conn.sql(_WORKLOG_SQL, params={"count_unapproved": count_unapproved}).pl()
+    """One row per worklog, in the worklogs' order: worklog_id, project_id, person_id, person_name, source_kind,
+    source_project_key, item_key, work_date, hours, approved, hourly_rate, cost (hours × rate as DECIMAL(18,4),
+    rounded half away from zero), exception, in_ac, _source_file, _line. `exception` says why a worklog could
+    not be costed (or is not counted) and `in_ac` whether its cost is in AC."""
+    rate = pl.col("hourly_rate")
+    exception = (
+        pl.when(pl.col("project_id").is_null())
+        .then(pl.lit("unknown project"))
+        .when(pl.col("person_id").is_null())
+        .then(pl.lit("unmatched person"))
+        .when(rate.is_null())
+        .then(pl.lit("no rate in force on the work date"))
+        .when(pl.lit(not count_unapproved) & (pl.col("approved") == pl.lit(False)))  # NULL approval: counted
+        .then(pl.lit("unapproved hours (not counted)"))
+        .when(pl.col("item_key").is_not_null() & ~pl.col("item_known"))
+        .then(pl.lit("ticket in no ticket export (costed)"))
+    )
+    # In AC when it could be costed; a worklog on a ticket no export knows is costed and still reported.
+    # Hours the tool marks unapproved count unless the settings say otherwise.
+    in_ac = (
+        pl.col("project_id").is_not_null()
+        & pl.col("person_id").is_not_null()
+        & rate.is_not_null()
+        & (pl.lit(count_unapproved) | pl.col("approved").ne_missing(False))
+    )
+    first, last = _COLUMNS[:10], _COLUMNS[10:]
+    return (
+        worklogs.select(*first, "item_known", *last)
+        .pipe(rate_in_force, people, rates, day="work_date")
+        .select(
+            *first,
+            rate,
+            _money_product(pl.col("hours"), rate).alias("cost"),
+            exception.alias("exception"),
+            in_ac.alias("in_ac"),
+            *last,
+        )
+    )
+
+
+_COLUMNS = [
+    "worklog_id", "project_id", "person_id", "person_name", "source_kind", "source_project_key", "item_key",
+    "work_date", "hours", "approved", "_source_file", "_line",
+]  # fmt: skip
+
+
+def _money_product(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """a × b as DECIMAL(18,4), rounded half away from zero (DuckDB's cast of the exact product); polars' own
+    product truncates. Computed on the scaled integers, exact."""
+    exact = a.cast(MONEY).to_physical() * b.cast(MONEY).to_physical()  # scale 8
+    rounded = exact.sign() * ((exact.abs() + 5_000) // 10_000)  # scale 4
+    return (rounded.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.0001"), dtype=MONEY)).cast(MONEY)
 
 
 def direct_costs(
@@ -121,7 +166,8 @@ def actual_cost_weekly(
 ) -> pl.DataFrame:
     """Grain: one row per project, status date (the grid's) and cost category with any cost: `ac`, the cumulative
     actual cost as of the end of the status date. Costs dated before the grid's first week count in it."""
-    labour = costed.filter(pl.col("in_ac")).select("project_id", "work_date", "cost")
+    # Narrow before filtering: only three of the worklogs' columns are copied.
+    labour = costed.lazy().filter(pl.col("in_ac")).select("project_id", "work_date", "cost").collect()
     return query(
         _CUMULATIVE_SQL,
         {"grid": grid.select("project_id", "status_date"), "labour": labour, "direct": direct},

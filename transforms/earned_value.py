@@ -320,7 +320,11 @@ def _bottom_up(
     """Per project and status date: Σ remaining estimate × rate of the items not done in the export in force
     (the assignee's rate on the export date, else the project's planned rate). NULL when an item with remaining
     work has no rate; not reconstructable before the project's first export."""
-    items = assignee_person(work_items.filter(pl.col("project_id").is_not_null()), people)
+    narrow = work_items.lazy().filter(pl.col("project_id").is_not_null()).select(
+        "item_key", "snapshot_date", "status_category", "remaining_estimate_h", "project_id", "assignee",
+        "assignee_account_id",
+    )  # fmt: skip
+    items = assignee_person(narrow.collect(), people)
     items = rate_in_force(items, people, rates, day="snapshot_date").join(
         projects.select("project_id", "planned_rate"), on="project_id", how="left"
     )

@@ -26,15 +26,15 @@ _SQL = """
 WITH
 tech AS (
     -- The technique of each element of each version.
-    SELECT e.project_id, e.baseline_version, e.element_key, e.budget, e.parent_key, e.weight,
+    SELECT e.project_id, e.baseline_version, e.element_key, e.item_code, e.budget, e.parent_key, e.weight,
            coalesce(e.ev_technique, tm.technique, p.ev_technique) AS technique
     FROM elements e
     JOIN projects p USING (project_id)
     LEFT JOIN (SELECT item_key, arg_max(type, snapshot_date) AS type FROM work_items GROUP BY ALL) it
-        ON it.item_key = e.element_key
+        ON it.item_key = e.item_code
     LEFT JOIN techniques tm ON tm.type = it.type
 ),
-tracked AS (SELECT DISTINCT project_id, element_key AS item_key FROM tech),
+tracked AS (SELECT DISTINCT project_id, item_code AS item_key FROM tech),
 snaps AS (
     -- One snapshot per item and status week: the latest export within the week.
     SELECT w.item_key, week_end(w.snapshot_date) AS wk, w.status_category, w.resolved,
@@ -110,7 +110,7 @@ deltas AS (
 ),
 milestone_share AS (
     -- Weighted milestones: a milestone's share of its work package's budget.
-    SELECT m.project_id, m.baseline_version, m.element_key, m.parent_key, p.budget AS parent_budget,
+    SELECT m.project_id, m.baseline_version, m.item_code, m.parent_key, p.budget AS parent_budget,
            coalesce(m.weight, 1) / sum(coalesce(m.weight, 1)) OVER (PARTITION BY m.project_id, m.baseline_version,
                                                                      m.parent_key) AS share
     FROM tech m
@@ -119,14 +119,14 @@ milestone_share AS (
 ),
 earning AS (
     -- Who earns what on which item's progress: (version, item, budget, technique).
-    SELECT project_id, baseline_version, element_key AS item_key, budget, technique
+    SELECT project_id, baseline_version, item_code AS item_key, budget, technique
     FROM tech t
     WHERE technique IN ('0/100', '50/50', 'percent_complete')
        OR (technique = 'weighted_milestones'
            AND NOT EXISTS (SELECT 1 FROM milestone_share m WHERE m.project_id = t.project_id
                            AND m.baseline_version = t.baseline_version AND m.parent_key = t.element_key))
     UNION ALL
-    SELECT project_id, baseline_version, element_key, parent_budget * share, '0/100' FROM milestone_share
+    SELECT project_id, baseline_version, item_code, parent_budget * share, '0/100' FROM milestone_share
 ),
 events AS (
     SELECT e.project_id, e.baseline_version, d.wk,
@@ -201,25 +201,33 @@ def earned_value(
         {"type": list((techniques or {}).keys()), "technique": list((techniques or {}).values())},
         schema={"type": pl.String, "technique": pl.String},
     )
+    # Items by number (the elements' keys, once): the query's joins, windows and ASOF join run on integers, over
+    # the snapshots of tracked items only and one first work date per item.
+    keys = elements.get_column("element_key").unique().drop_nulls().sort()
+    code = pl.col("item_key").cast(pl.Enum(keys), strict=False).to_physical().alias("item_key")
+    snapshots = (
+        work_items.lazy()
+        .select(code, "snapshot_date", "type", "status_category", "resolved", "remaining_estimate_h", "time_spent_h",
+                "story_points")
+        .filter(pl.col("item_key").is_not_null())
+    )  # fmt: skip
+    first_work = (
+        worklogs.lazy()
+        .select(code, "work_date")
+        .filter(pl.col("item_key").is_not_null())
+        .group_by("item_key")
+        .agg(pl.col("work_date").min())
+    )
     frames = {
         "grid": grid.select("project_id", "status_date", "baseline_version", "bac"),
-        "elements": elements,
+        "elements": elements.with_columns(item_code=pl.col("element_key").cast(pl.Enum(keys)).to_physical()),
         "projects": projects.select("project_id", "ev_technique"),
-        "work_items": work_items.select(
-            "item_key",
-            "snapshot_date",
-            "type",
-            "status_category",
-            "resolved",
-            "remaining_estimate_h",
-            "time_spent_h",
-            "story_points",
-        ),  # fmt: skip
-        "worklogs": worklogs.select("item_key", "work_date").filter(pl.col("item_key").is_not_null()),
+        "work_items": snapshots.collect(),
+        "worklogs": first_work.collect(),
         "sprints": sprints.select("project_id", "planned_points"),
         "loe_pv": loe_pv,
         "techniques": types,
-    }
+    }  # fmt: skip
     out = query(_SQL, frames, week_ends_on=week_ends_on)
     return out.select(
         "project_id",
