@@ -27,6 +27,9 @@ timezone = "Europe/Paris"
 [email]
 sender = "pmo-kpi@example.org"
 leadership = ["cio@example.org", "cfo@example.org"]
+
+[service_desk]
+tools = ["servicenow"]  # the service desk flow reads the incident exports, not the project tickets
 """
 
 

@@ -10,6 +10,15 @@ baseline derived from ticket estimates. Nobody logs more than 8 h on a working d
 deliberately bad, so the data-quality page and the earned-value flags have something to show. Pure: returns
 file names and bytes; the caller writes them.
 
+Beside the projects, whatever the settings, runs the service desk: ServiceNow incident list exports ("Export >
+CSV": field names, display values) taken every eight weeks back from the end, three at most, each the state of
+every incident opened by its date. Three assignment
+groups, priorities 1 - Critical .. 4 - Low with resolution SLAs (sla_due, made_sla); most incidents are resolved
+within them, some breach, a few are reopened between exports (done in one, in progress or resolved again with a
+higher reopen count in the next) and some are still open at the end, waiting for over 30 and over 90 days. The
+Workplace and Platform people log operational hours on some incidents in Tempo, around their project work (the
+same 8 h a day).
+
 What each project shows is keyed by its index in PROJECTS (see the constants below); smaller settings
 (fewer projects, fewer weeks) simply show less.
 """
@@ -88,6 +97,25 @@ HOLIDAYS = {
         dt.date(2026, 6, 4),
     ),
 }
+# The service desk: its groups (and the team whose people work in each), priorities with their resolution SLA.
+DESK_GROUPS = (
+    ("Service Desk", "Workplace", 5, ("Password reset", "Cannot open the shared drive", "MFA token lost",
+     "Outlook keeps asking for the password", "VPN client will not connect", "New starter account missing",
+     "Teams calls drop", "Printer offline on floor 2")),
+    ("Workplace Support", "Workplace", 3, ("Laptop will not boot", "Docking station not detected",
+     "Meeting room display broken", "Monitor flickers", "Headset not recognised", "Laptop battery swollen")),
+    ("Network Operations", "Platform", 3, ("Wi-Fi drops in building B", "Switch port down in comms room",
+     "Slow WAN link to the branch office", "DNS lookups fail intermittently", "Access point offline",
+     "Firewall blocks the payroll interface")),
+)  # (assignment group, team, agents, short descriptions)  # fmt: skip
+# (display value, resolution SLA in hours: critical round the clock, the others office hours; weight)
+DESK_PRIORITIES = (("1 - Critical", 4, 1), ("2 - High", 10, 3), ("3 - Moderate", 30, 10), ("4 - Low", 50, 6))
+DESK_HOURS = {"1 - Critical": (2.0, 4.0), "2 - High": (1.0, 3.0), "3 - Moderate": (0.5, 2.0),
+              "4 - Low": (0.25, 1.5)}  # hours someone logs on an incident, by priority  # fmt: skip
+AUTO_CLOSE = dt.timedelta(days=7)  # ServiceNow closes a resolved incident after a week (glide.ui.autoclose.time)
+SNOW_HEADER = ["number", "short_description", "caller_id", "priority", "state", "assignment_group", "assigned_to",
+               "opened_at", "resolved_at", "closed_at", "sys_updated_on", "sla_due", "made_sla",
+               "reopen_count"]  # fmt: skip
 ITEM_WORDS = ("Design", "Build", "Configure", "Migrate", "Test", "Document", "Deploy", "Review", "Integrate")
 ITEM_THINGS = ("interfaces", "user roles", "reports", "data model", "firewall rules", "cut-over plan",
                "monitoring", "training material", "API gateway", "backups", "SSO", "dashboards")  # fmt: skip
@@ -305,6 +333,157 @@ def _set_cumulative(item: _Item) -> None:
     for _, hours in item.logs:
         total += hours
         item.log_cumulative.append(total)
+
+
+@dataclass
+class _Incident:
+    """One ServiceNow incident over its whole life; `_incident_row` renders it as of an export date."""
+
+    number: str
+    summary: str
+    caller: str
+    priority: str
+    group: str
+    person: dict
+    opened: dt.datetime
+    sla_due: dt.datetime
+    resolutions: list[dt.datetime]  # every one but the last is followed by a reopen (before the auto-close)
+    reopens: list[dt.datetime] = field(default_factory=list)
+    hold_from: dt.datetime | None = None  # On Hold (waiting for a vendor) from then on, while open
+
+
+def service_desk_dates(settings: DemoSettings) -> list[dt.date]:
+    """The days the ServiceNow exports are taken: every eight weeks back from `end` (included), three at most."""
+    return snapshot_dates(settings)[::-2][:3][::-1]
+
+
+def _snow_datetime(value: dt.datetime | None) -> str | None:
+    """ServiceNow's default display format: yyyy-MM-dd HH:mm:ss."""
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else None
+
+
+def _incidents(settings: DemoSettings, people: list[dict], rng: random.Random) -> list[_Incident]:
+    """About 1.7 incidents a working day over the history, numbered in the order they were opened. Most are resolved
+    within their SLA, about one in eight late; three wait (On Hold) for over 90 days and three for 31 to 90 at the
+    end; at every export but the last, three incidents resolved in its last days are reopened the next day: two are
+    resolved again before the next export, one only after it."""
+    start, end = first_day(settings), settings.end
+    days = _working_days(start, end)
+    agents, taken = {}, {}  # each group's agents: the next people of its team (the contractor is no agent)
+    for group, team, n, _ in DESK_GROUPS:
+        members = [p for p in people[:-1] if p["team"] == team]
+        first = taken.get(team, 0)
+        agents[group], taken[team] = members[first : first + n] or members[:1], first + n
+    incidents = []
+    for _ in range(round(len(days) * 1.7)):
+        opened = dt.datetime.combine(rng.choice(days), dt.time(8, 0)) + dt.timedelta(minutes=rng.randint(0, 599))
+        priority, sla_h, _ = rng.choices(DESK_PRIORITIES, weights=[w for *_, w in DESK_PRIORITIES])[0]
+        group, _, _, summaries = rng.choices(DESK_GROUPS, weights=(2, 1, 1))[0]
+        late = rng.random() < 0.12
+        hours = sla_h * (rng.uniform(1.2, 3.0) if late else rng.uniform(0.05, 0.9))
+        incidents.append(_Incident(
+            number="", summary=rng.choice(summaries), caller=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            priority=priority, group=group, person=rng.choice(agents[group]), opened=opened,
+            sla_due=_desk_time(opened, sla_h, priority), resolutions=[_desk_time(opened, hours, priority)],
+        ))  # fmt: skip
+    incidents.sort(key=lambda i: (i.opened, i.summary))
+    for n, incident in enumerate(incidents):
+        incident.number = f"INC{10001 + n:07d}"
+    # Waiting for a vendor: never resolved, On Hold two days after opening.
+    for low, high in ((91, 180), (31, 90)):
+        ages = [i for i in incidents if low + 14 <= (end - i.opened.date()).days <= high - 14 and i.priority[0] in "34"]
+        for incident in rng.sample(ages, min(3, len(ages))):
+            incident.resolutions, incident.hold_from = [], incident.opened + dt.timedelta(days=2)
+    exports = service_desk_dates(settings)
+    for day, following in zip(exports, exports[1:], strict=False):
+        # Resolved in the export's last five days: still Resolved (not auto-closed) when reopened the day after.
+        recent = [
+            i for i in incidents
+            if len(i.resolutions) == 1 and day - dt.timedelta(days=5) <= i.resolutions[0].date() <= day
+        ]  # fmt: skip
+        for n, incident in enumerate(rng.sample(recent, min(3, len(recent)))):
+            reopened = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(9, 30 + rng.randint(0, 29)))
+            again = _desk_time(reopened, rng.choice((2, 6, 12, 20)), incident.priority)
+            if n == 0:  # still in progress at the next export
+                again = dt.datetime.combine(following + dt.timedelta(days=3), dt.time(15, 10))
+            incident.reopens, incident.resolutions = [reopened], [incident.resolutions[0], again]
+    return incidents
+
+
+def _desk_time(start: dt.datetime, hours: float, priority: str) -> dt.datetime:
+    """`hours` after `start` on the desk's clock: critical incidents round the clock, the others in office hours
+    (8:00 to 18:00 on working days), as the SLA schedules count them."""
+    if priority.startswith("1"):
+        return start + dt.timedelta(minutes=round(hours * 60))
+    moment, left = start, round(hours * 60)
+    while True:
+        if moment.isoweekday() > 5 or moment.date() in HOLIDAYS["default"] or moment.hour >= 18:
+            moment = dt.datetime.combine(moment.date() + dt.timedelta(days=1), dt.time(8, 0))
+            continue
+        moment = max(moment, dt.datetime.combine(moment.date(), dt.time(8, 0)))
+        room = (dt.datetime.combine(moment.date(), dt.time(18, 0)) - moment).seconds // 60
+        if left <= room:
+            return moment + dt.timedelta(minutes=left)
+        left -= room
+        moment = dt.datetime.combine(moment.date() + dt.timedelta(days=1), dt.time(8, 0))
+
+
+def _incident_row(incident: _Incident, day: dt.date) -> list | None:
+    """The incident as a ServiceNow list export taken at the end of `day` shows it; None when not opened yet.
+    Reopening clears the resolution; made_sla turns false when the SLA passes unresolved or the resolution is late."""
+    cut = dt.datetime.combine(day, dt.time(23, 59, 59))
+    if incident.opened > cut:
+        return None
+    resolved = [r for r in incident.resolutions if r <= cut]
+    reopened = [r for r in incident.reopens if r <= cut]
+    events = [incident.opened, *resolved, *reopened]
+    resolved_at = closed_at = None
+    if len(resolved) > len(reopened):
+        resolved_at = resolved[-1]
+        made = resolved_at <= incident.sla_due
+        state = "Resolved"
+        if resolved_at + AUTO_CLOSE <= cut:
+            state, closed_at = "Closed", resolved_at + AUTO_CLOSE
+            events.append(closed_at)
+    else:
+        made = incident.sla_due > cut
+        state = "On Hold" if incident.hold_from and incident.hold_from <= cut else "In Progress"
+        if incident.hold_from and incident.hold_from <= cut:
+            events.append(incident.hold_from)
+    if incident.sla_due <= max(events) and (resolved_at is None or resolved_at > incident.sla_due):
+        events.append(incident.sla_due)  # the SLA engine marks the breach
+    return [
+        incident.number, incident.summary, incident.caller, incident.priority, state, incident.group,
+        incident.person["display_name"], _snow_datetime(incident.opened), _snow_datetime(resolved_at),
+        _snow_datetime(closed_at), _snow_datetime(max(events)), _snow_datetime(incident.sla_due),
+        "true" if made else "false", len(reopened),
+    ]  # fmt: skip
+
+
+def _incident_logs(
+    incidents: list[_Incident], booked: dict, end: dt.date, rng: random.Random
+) -> list[tuple[_Incident, dt.date, float]]:
+    """Hours the assignee logs on about half the incidents: a few hours by priority, at most 2 h a day, from the
+    day the incident is opened until its last resolution (or the end), only where their day has room under
+    DAY_HOURS (`booked`, which this updates). An incident on days with no room gets fewer hours, or none."""
+    logs = []
+    for incident in incidents:
+        if rng.random() >= 0.5:
+            continue
+        low, high = DESK_HOURS[incident.priority]
+        left = round(rng.uniform(low, high) * 4) / 4
+        person = incident.person
+        last = min(incident.resolutions[-1].date(), end) if incident.resolutions else end
+        for day in _working_days(incident.opened.date(), last, person["calendar_id"]):
+            slot = (person["person_id"], day)
+            hours = min(2.0, left, DAY_HOURS - booked.get(slot, 0.0))
+            if hours > 0:
+                booked[slot] = booked.get(slot, 0.0) + hours
+                logs.append((incident, day, hours))
+                left -= hours
+            if left <= 0:
+                break
+    return logs
 
 
 def _jira_row(item: _Item, day: dt.date) -> list | None:
@@ -681,6 +860,7 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
     if twice:
         day, person = twice[0]
         for item, n in by_day[(person, day)][:2]:
+            booked[(person, day)] += 9.0 - item.logs[n][1]  # the ledger follows: nothing else fits that day
             item.logs[n] = (day, 9.0)
             _set_cumulative(item)
 
@@ -693,6 +873,19 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
                 item.person["display_name"], item.project_key, "Development", item.type, item.project_key, name, "",
                 f"{hours:.2f}" if style == "agile" else "0",
             ])  # fmt: skip
+
+    # The service desk (see the module docstring), drawn from its own seed so the projects stay as they are. Its
+    # people log in Tempo on the incident number with the Project Key "OPS" (the column is required), which no
+    # project map names, nor do the assignment groups: the hours are operational work (marts.resource_utilisation)
+    # and, having no project, show in marts.cost_exceptions as "unknown project" and stay out of every AC.
+    desk_rng = random.Random(f"{settings.seed}/service desk")
+    incidents = _incidents(settings, people, desk_rng)
+    for incident, day, hours in _incident_logs(incidents, booked, end, desk_rng):
+        person = incident.person
+        worklogs.append([
+            incident.number, incident.summary, f"{hours:.2f}", f"{day.isoformat()} 00:00", person["tempo_user"],
+            person["display_name"], "OPS", "Support", "Incident", "OPS", "IT Operations", "", "0",
+        ])  # fmt: skip
 
     # Hours that cannot be costed: an unmatched person, and the contractor with no rate.
     worklogs.append(tempo("CRM-3", "6.00", f"{(history_start + dt.timedelta(days=15)).isoformat()} 00:00", None, "CRM"))
@@ -729,6 +922,10 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
         if rows and updated != previous:  # an export that changed nothing would repeat its predecessor's date
             files[f"jira/jira_export_{day.isoformat()}.csv"] = _csv(JIRA_HEADER, rows)
             previous = updated
+    for day in service_desk_dates(settings):
+        rows = [row for incident in incidents if (row := _incident_row(incident, day)) is not None]
+        if rows:
+            files[f"servicenow/incident_{day.isoformat()}.csv"] = _csv(SNOW_HEADER, rows)
     stamp = end.isoformat()
     person_cols = list(people[0])
     files |= {

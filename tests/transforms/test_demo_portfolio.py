@@ -43,8 +43,13 @@ def _project(tables, technique=None, status=None) -> str:
     return projects.item(0, "project_id")
 
 
+def _jira(tables) -> pl.DataFrame:
+    return tables["work_items"].filter(pl.col("source_kind") == "jira")
+
+
 def _last_snapshot(tables) -> pl.DataFrame:
-    items = tables["work_items"]
+    """The items of the last Jira export."""
+    items = _jira(tables)
     return items.filter(pl.col("snapshot_date") == items.get_column("snapshot_date").max())
 
 
@@ -55,7 +60,7 @@ def test_same_seed_same_bytes_and_every_file_is_recognised():
     kinds = {parse_export(name, data).kind for name, data in first.items()}
     assert {
         "jira_issues", "tempo_worklogs", "snipeit_assets", "snipeit_licences", "baseline", "rate_card",
-        "risk_register", "sprints", "project_register", "project_map", "people", "holidays",
+        "risk_register", "sprints", "project_register", "project_map", "people", "holidays", "servicenow_tasks",
     } <= kinds  # fmt: skip
 
 
@@ -100,7 +105,7 @@ def test_jira_is_exported_every_four_weeks_each_export_with_its_own_snapshot_dat
     # 26 weeks of history: END minus 24, 20, ..., 4 and 0 weeks = 7 exports.
     assert exported == snapshot_dates(DemoSettings()) and len(exported) == 7
     assert exported[0] == dt.date(2026, 1, 11) and exported[-1] == END
-    dates = tables["work_items"].group_by("_source_file").agg(pl.col("snapshot_date").unique()).sort("_source_file")
+    dates = _jira(tables).group_by("_source_file").agg(pl.col("snapshot_date").unique()).sort("_source_file")
     snapshot = [d[0] for d in dates.get_column("snapshot_date").to_list()]  # one date per file
     assert len(set(snapshot)) == len(snapshot) == 7
     # The snapshot is the export's latest update: on or before the day it was taken, within its last week.
@@ -109,7 +114,7 @@ def test_jira_is_exported_every_four_weeks_each_export_with_its_own_snapshot_dat
 
 def test_each_export_holds_every_item_created_by_then_and_work_only_accumulates(demo):
     _, _, _, tables = demo
-    items = tables["work_items"].sort("item_key", "snapshot_date")
+    items = _jira(tables).sort("item_key", "snapshot_date")
     per_snapshot = items.group_by("snapshot_date").agg(pl.len()).sort("snapshot_date").get_column("len").to_list()
     assert per_snapshot == sorted(per_snapshot) and per_snapshot[0] < per_snapshot[-1]
     steps = items.with_columns(
@@ -337,7 +342,8 @@ def test_the_small_inbox_of_the_pipeline_tests_still_stages():
     ]  # fmt: skip
     parsed, staged = stage_exports(files)
     assert all(p.status == "parsed" for p in parsed) and staged.quarantined.height == 0
-    assert len(files) == 13  # 3 Jira exports, Tempo, Snipe-IT assets and licences, 7 PMO inputs (no agile release)
+    # 3 Jira exports, 2 ServiceNow exports, Tempo, Snipe-IT assets and licences, 7 PMO inputs (no agile release)
+    assert len(files) == 15
     assert staged.tables["work_items"].get_column("snapshot_date").n_unique() == 3
     assert staged.tables["projects"].height == 3 and "pmo/sprints.csv" not in files
     # The pipeline tests read the Tempo rejects by position: negative hours on line 2, 31 February last.
@@ -377,3 +383,99 @@ def test_nobody_logs_more_than_eight_hours_a_day_but_on_the_one_absurd_day():
     # The small inbox of the pipeline tests has no MOB project, so no absurd day either.
     small, _, _ = _person_days(generate(SMALL))
     assert max(small.values()) <= 8
+
+
+# The service desk: ServiceNow incident exports at END minus 16, 8 and 0 weeks (Sundays).
+DESK_EXPORTS = [dt.date(2026, 3, 8), dt.date(2026, 5, 3), END]
+
+
+def _incidents(tables) -> pl.DataFrame:
+    return tables["work_items"].filter(pl.col("source_kind") == "servicenow").sort("item_key", "snapshot_date")
+
+
+def test_the_service_desk_exports_its_incidents_every_eight_weeks_in_servicenow_format(demo):
+    files, parsed, _, tables = demo
+    paths = [p for p in files if p.startswith("servicenow/")]
+    assert paths == [f"servicenow/incident_{d.isoformat()}.csv" for d in DESK_EXPORTS]
+    assert {p.kind for p, path in zip(parsed, files, strict=True) if path in paths} == {"servicenow_tasks"}
+    header = files[paths[0]].decode().splitlines()[0].split(",")
+    assert header[:5] == ["number", "short_description", "caller_id", "priority", "state"]  # "Export > CSV"
+    assert {"sla_due", "made_sla", "reopen_count", "assignment_group", "resolved_at"} <= set(header)
+    incidents = _incidents(tables)
+    snapshots = incidents.group_by("snapshot_date").agg(pl.len()).sort("snapshot_date")
+    # Each export's snapshot is its latest update, within the last week before the day it was taken.
+    assert all(
+        e - dt.timedelta(days=6) <= s <= e for s, e in zip(snapshots["snapshot_date"], DESK_EXPORTS, strict=True)
+    )
+    counts = snapshots.get_column("len").to_list()
+    # Every incident opened by the export's day, so the exports only grow; 1.7 a working day over the history:
+    # 26 weeks × 5 = 130 weekdays − 5 holidays (1 Jan, 3 and 6 Apr, 1 and 25 May) = 125; 125 × 1.7 = 212.5 → 212.
+    assert counts == sorted(counts) and counts[0] < counts[-1] == 212
+    assert set(incidents.get_column("assignment_group")) == {"Service Desk", "Network Operations", "Workplace Support"}
+    assert set(incidents.get_column("priority")) == {"critical", "high", "medium", "low"}  # from "1 - Critical"..
+    assert set(incidents.get_column("type")) == {"incident"}  # from the INC prefix
+    # No project map names the assignment groups: the desk's tickets belong to no project.
+    assert incidents.get_column("project_id").null_count() == incidents.height
+
+
+def test_most_incidents_meet_their_sla_some_breach_and_some_wait_for_months(demo):
+    _, _, _, tables = demo
+    incidents = _incidents(tables)
+    last = incidents.filter(pl.col("snapshot_date") == incidents.get_column("snapshot_date").max())
+    done = last.filter(pl.col("status_category") == "done")
+    assert done.get_column("resolved_at").null_count() == 0 and done.get_column("sla_due_at").null_count() == 0
+    # made_sla agrees with the dates: breached exactly when resolved after the SLA due time.
+    late = done.filter(pl.col("resolved_at") > pl.col("sla_due_at")).get_column("item_key").sort().to_list()
+    assert done.filter(pl.col("sla_breached")).get_column("item_key").sort().to_list() == late
+    assert 10 <= len(late) <= done.height * 0.2  # some breach, most do not
+    open_ = last.filter(pl.col("status_category") != "done")
+    ages = (END - open_.get_column("created")).dt.total_days()
+    assert (ages > 90).sum() >= 3 and ((ages > 30) & (ages <= 90)).sum() >= 3
+    assert (open_.get_column("status") == "On Hold").sum() >= 6  # the six waiting for a vendor
+    # An open incident past its SLA due date shows made_sla false in the export.
+    overdue = open_.filter(pl.col("sla_due_at").dt.date() <= last.item(0, "snapshot_date"))
+    assert overdue.height >= 6 and overdue.get_column("sla_breached").all()
+
+
+def test_a_few_incidents_are_reopened_between_exports(demo):
+    _, _, _, tables = demo
+    steps = _incidents(tables).with_columns(
+        count_before=pl.col("reopen_count").shift().over("item_key"),
+        cat_before=pl.col("status_category").shift().over("item_key"),
+    )
+    assert steps.filter(pl.col("snapshot_date") == steps.get_column("snapshot_date").min())["reopen_count"].sum() == 0
+    moved = steps.filter(pl.col("count_before").is_not_null())
+    grew = moved.filter(pl.col("reopen_count") > pl.col("count_before")).group_by("snapshot_date").agg(pl.len())
+    undone = moved.filter(pl.col("cat_before") == "done", pl.col("status_category") != "done")
+    # Per export after the first: three incidents resolved in the previous export's last days were reopened; two
+    # are resolved again (a higher reopen count), one is still in progress (done, then not done).
+    assert grew.sort("snapshot_date").get_column("len").to_list() == [3, 3]
+    assert undone.height == 2 and undone.get_column("snapshot_date").n_unique() == 2
+    assert undone.get_column("resolved").null_count() == 2  # reopening clears the resolution
+
+
+def test_workplace_and_platform_people_log_operational_hours_on_incidents(demo):
+    _, _, _, tables = demo
+    logs = resolve.worklogs(
+        tables["worklogs"], tables["work_items"], tables["project_map"], tables["people"], tables["person_aliases"]
+    ).filter(pl.col("item_key").str.starts_with("INC"))
+    assert logs.height >= 100 and logs.get_column("item_key").n_unique() >= 80
+    # No project: the hours are operational work (and an "unknown project" cost exception, outside every AC).
+    assert logs.get_column("project_id").null_count() == logs.height
+    teams = logs.join(tables["people"].select("person_id", "team"), on="person_id", how="left")
+    assert set(teams.get_column("team")) == {"Workplace", "Platform"}
+    # Each log is by the incident's assignee, on or after the day it was opened, at most 2 h a day.
+    incidents = _incidents(tables).unique("item_key", keep="last").select("item_key", "assignee", "created")
+    people = tables["people"].select("person_id", "display_name")
+    checked = logs.join(people, on="person_id").join(incidents, on="item_key")
+    assert checked.height == logs.height
+    assert (checked.get_column("display_name") == checked.get_column("assignee")).all()
+    assert (checked.get_column("work_date") >= checked.get_column("created")).all()
+    assert checked.get_column("hours").cast(pl.Float64).max() <= 2.0
+
+
+def test_the_small_inbox_has_its_service_desk_too():
+    # Every eight weeks back from Sunday 2026-03-15 within its 10 weeks: 2026-03-15 and 2026-01-18.
+    assert [p for p in generate(SMALL) if p.startswith("servicenow/")] == [
+        "servicenow/incident_2026-01-18.csv", "servicenow/incident_2026-03-15.csv",
+    ]  # fmt: skip
