@@ -62,7 +62,8 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "worklog_costs"], deps=[staging_key(t) for t in ("worklogs", "people", "rates")],
+        dg.AssetSpec(["marts", "worklog_costs"], deps=[staging_key(t) for t in ("worklogs", "people", "rates",
+                                                                                "work_items")],
                      kinds={"duckdb"}, description="One row per worklog: hours × the rate in force on the work date."),
         dg.AssetSpec(["marts", "cost_exceptions"], deps=[staging_key("worklogs")], kinds={"duckdb"},
                      description="Hours not in AC or costed with a caveat (unknown project, unmatched person, no "
@@ -73,9 +74,12 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 def actual_cost(pmo: PmoHome):
     """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
     with pmo.connect() as conn:
-        read = _read(conn, "worklogs", "people", "rates")
+        read = _read(conn, "worklogs", "people", "rates", "work_items")
+        settings = pmo.settings()
+        desk = read["work_items"].filter(pl.col("source_kind").is_in(settings.resources.service_desk_tools))
         costed = cost_worklogs(read["worklogs"], read["people"], read["rates"],
-                               count_unapproved=pmo.settings().evm.count_unapproved_hours)  # fmt: skip
+                               count_unapproved=settings.evm.count_unapproved_hours,
+                               operational_items=desk["item_key"].unique())  # fmt: skip
         exceptions = costed.filter(pl.col("exception").is_not_null())
         warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
         warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])

@@ -61,15 +61,25 @@ ORDER BY x.project_id, x.status_date, x.cost_category
 
 
 def cost_worklogs(
-    worklogs: pl.DataFrame, people: pl.DataFrame, rates: pl.DataFrame, *, count_unapproved: bool = True
+    worklogs: pl.DataFrame,
+    people: pl.DataFrame,
+    rates: pl.DataFrame,
+    *,
+    count_unapproved: bool = True,
+    operational_items: pl.Series | None = None,
 ) -> pl.DataFrame:
     """One row per worklog, in the worklogs' order: worklog_id, project_id, person_id, person_name, source_kind,
     source_project_key, item_key, work_date, hours, approved, hourly_rate, cost (hours × rate as DECIMAL(18,4),
     rounded half away from zero), exception, in_ac, _source_file, _line. `exception` says why a worklog could
-    not be costed (or is not counted) and `in_ac` whether its cost is in AC."""
+    not be costed (or is not counted) and `in_ac` whether its cost is in AC. Hours with no project on a ticket
+    of `operational_items` (service-desk tickets) are operational work, said so rather than "unknown project"."""
     rate = pl.col("hourly_rate")
+    operational = pl.col("item_key").is_in((operational_items if operational_items is not None else pl.Series(
+        [], dtype=pl.String)).implode())  # fmt: skip
     exception = (
-        pl.when(pl.col("project_id").is_null())
+        pl.when(pl.col("project_id").is_null() & operational)
+        .then(pl.lit("operational work (no project)"))
+        .when(pl.col("project_id").is_null())
         .then(pl.lit("unknown project"))
         .when(pl.col("person_id").is_null())
         .then(pl.lit("unmatched person"))

@@ -244,3 +244,16 @@ def test_days_are_whole_in_the_amortisation():
     direct = direct_costs(rows("assets"), licences)
     assert _weekly(direct=direct, weeks=(W1,)) == {(W1, "licences"): money(70)}
     assert (direct.row(0, named=True)["last_day"] - direct.row(0, named=True)["first_day"]) == dt.timedelta(days=6)
+
+
+def test_hours_with_no_project_on_a_service_desk_ticket_are_operational_work_not_an_unknown_project():
+    logs = [
+        worklog("desk", "INC0001", D(2025, 1, 7), 2, project_id=None),
+        worklog("lost", "X-1", D(2025, 1, 7), 3, project_id=None),
+        worklog("mapped", "INC0002", D(2025, 1, 7), 1),  # a desk ticket mapped to a project is project work
+    ]
+    out = _cost(logs, operational_items=pl.Series(["INC0001", "INC0002"]))
+    assert (out["desk"]["in_ac"], out["desk"]["exception"]) == (False, "operational work (no project)")
+    assert (out["lost"]["in_ac"], out["lost"]["exception"]) == (False, "unknown project")
+    # 1 h × 50 = 50, in AC: mapped to a project.
+    assert (out["mapped"]["in_ac"], out["mapped"]["exception"], out["mapped"]["cost"]) == (True, None, money(50))
