@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.calendar import isodow
 from transforms.duck import query
 
 _SQL = """
@@ -33,80 +34,6 @@ tech AS (
     LEFT JOIN (SELECT item_key, arg_max(type, snapshot_date) AS type FROM work_items GROUP BY ALL) it
         ON it.item_key = e.item_code
     LEFT JOIN techniques tm ON tm.type = it.type
-),
-tracked AS (SELECT DISTINCT project_id, item_code AS item_key FROM tech),
-snaps AS (
-    -- One snapshot per item and status week: the latest export within the week.
-    SELECT w.item_key, week_end(w.snapshot_date) AS wk, w.status_category, w.resolved,
-           w.remaining_estimate_h, w.time_spent_h, w.story_points
-    FROM work_items w
-    JOIN tracked t USING (item_key)
-    QUALIFY row_number() OVER (PARTITION BY w.item_key, week_end(w.snapshot_date) ORDER BY w.snapshot_date DESC) = 1
-),
-first_snap AS (
-    SELECT s.* FROM snaps s
-    QUALIFY row_number() OVER (PARTITION BY s.item_key ORDER BY s.wk) = 1
-),
-project_first AS (
-    SELECT t.project_id, min(s.wk) AS first_wk FROM tracked t JOIN snaps s USING (item_key) GROUP BY ALL
-),
-started AS (SELECT item_key, week_end(min(work_date)) AS wk FROM worklogs GROUP BY ALL),
-changes AS (
-    -- The weeks at which an item's earned fraction can change.
-    SELECT DISTINCT item_key, wk FROM (
-        SELECT item_key, wk FROM snaps
-        UNION ALL SELECT item_key, week_end(resolved) FROM first_snap WHERE resolved IS NOT NULL
-        UNION ALL SELECT s.item_key, s.wk FROM started s JOIN tracked USING (item_key)
-    )
-),
-state AS (
-    SELECT c.item_key, c.wk,
-           coalesce(s.status_category, f.status_category) AS status_category,
-           coalesce(s.resolved, f.resolved) AS resolved,
-           s.item_key IS NULL AS backfill,
-           s.remaining_estimate_h, s.time_spent_h,
-           coalesce(s.story_points, f.story_points) AS story_points,
-           st.wk AS started_wk
-    FROM changes c
-    ASOF LEFT JOIN snaps s ON s.item_key = c.item_key AND c.wk >= s.wk
-    JOIN first_snap f ON f.item_key = c.item_key
-    LEFT JOIN started st ON st.item_key = c.item_key
-),
-done_state AS (
-    -- Done as of the week: resolved by then; a done item without a resolution date is done from its export.
-    -- Rebuilding from dates (backfill) applies only before the project's first export: a week an export
-    -- already covered keeps what that export said, even when an item first shows up in a later one.
-    SELECT s.*, coalesce(s.status_category = 'done'
-                         AND (NOT s.backfill OR s.wk < pf.first_wk)
-                         AND (week_end(s.resolved) <= s.wk OR (s.resolved IS NULL AND NOT s.backfill)), FALSE) AS done
-    FROM state s
-    JOIN tracked t USING (item_key)
-    LEFT JOIN project_first pf USING (project_id)
-),
-fractions AS (
-    SELECT item_key, wk, story_points,
-           CAST(done AS DOUBLE) AS f_done,
-           0.5 * CAST(done
-                      OR coalesce(started_wk <= wk, FALSE)
-                      OR (NOT backfill AND status_category IN ('doing', 'done')) AS DOUBLE)
-           + 0.5 * CAST(done AS DOUBLE) AS f_half,
-           CASE
-               WHEN backfill THEN 0
-               WHEN coalesce(time_spent_h, 0) + coalesce(remaining_estimate_h, 0) = 0
-                   THEN CAST(status_category = 'done' AS DOUBLE)
-               ELSE least(1, greatest(0, 1 - coalesce(remaining_estimate_h, 0)
-                                           / (coalesce(time_spent_h, 0) + coalesce(remaining_estimate_h, 0))))
-           END AS f_pct
-    FROM done_state
-),
-deltas AS (
-    SELECT item_key, wk,
-           f_done - coalesce(lag(f_done) OVER w, 0) AS d_done,
-           f_half - coalesce(lag(f_half) OVER w, 0) AS d_half,
-           f_pct - coalesce(lag(f_pct) OVER w, 0) AS d_pct,
-           f_done * coalesce(story_points, 0) - coalesce(lag(f_done * coalesce(story_points, 0)) OVER w, 0) AS d_points
-    FROM fractions
-    WINDOW w AS (PARTITION BY item_key ORDER BY wk)
 ),
 milestone_share AS (
     -- Weighted milestones: a milestone's share of its work package's budget.
@@ -134,18 +61,14 @@ events AS (
                                                             WHEN 'percent_complete' THEN d.d_pct
                                                             ELSE d.d_done END) AS ev
     FROM earning e
-    JOIN deltas d USING (item_key)
+    JOIN deltas d USING (project_id, item_key)
     GROUP BY ALL
 ),
 cum AS (
     SELECT project_id, baseline_version, wk, sum(ev) OVER (PARTITION BY project_id, baseline_version ORDER BY wk) AS ev
     FROM events
 ),
-points AS (
-    SELECT t.project_id, d.wk, sum(d.d_points) AS pts
-    FROM tracked t JOIN deltas d USING (item_key)
-    GROUP BY ALL
-),
+points AS (SELECT project_id, wk, sum(d_points) AS pts FROM deltas GROUP BY ALL),
 points_cum AS (
     SELECT project_id, wk, sum(pts) OVER (PARTITION BY project_id ORDER BY wk) AS pts FROM points
 ),
@@ -201,15 +124,16 @@ def earned_value(
         {"type": list((techniques or {}).keys()), "technique": list((techniques or {}).values())},
         schema={"type": pl.String, "technique": pl.String},
     )
-    # Items by number (the elements' keys, once): the query's joins, windows and ASOF join run on integers, over
-    # the snapshots of tracked items only and one first work date per item.
+    # Items by number (the elements' keys, once): the joins and the query run on integers.
     keys = elements.get_column("element_key").unique().drop_nulls().sort()
     code = pl.col("item_key").cast(pl.Enum(keys), strict=False).to_physical().alias("item_key")
+    elements = elements.with_columns(item_code=pl.col("element_key").cast(pl.Enum(keys)).to_physical())
     snapshots = (
         work_items.lazy()
         .select(code, "snapshot_date", "type", "status_category", "resolved", "remaining_estimate_h", "time_spent_h",
                 "story_points")
         .filter(pl.col("item_key").is_not_null())
+        .collect()
     )  # fmt: skip
     first_work = (
         worklogs.lazy()
@@ -217,13 +141,16 @@ def earned_value(
         .filter(pl.col("item_key").is_not_null())
         .group_by("item_key")
         .agg(pl.col("work_date").min())
+        .collect()
     )
+    deltas, project_first = _deltas(elements, projects, snapshots, first_work, week_ends_on)
     frames = {
         "grid": grid.select("project_id", "status_date", "baseline_version", "bac"),
-        "elements": elements.with_columns(item_code=pl.col("element_key").cast(pl.Enum(keys)).to_physical()),
+        "elements": elements,
         "projects": projects.select("project_id", "ev_technique"),
-        "work_items": snapshots.collect(),
-        "worklogs": first_work.collect(),
+        "work_items": snapshots.select("item_key", "snapshot_date", "type"),
+        "deltas": deltas,
+        "project_first": project_first,
         "sprints": sprints.select("project_id", "planned_points"),
         "loe_pv": loe_pv,
         "techniques": types,
@@ -236,3 +163,125 @@ def earned_value(
         pl.when(pl.col("reconstructable")).then(pl.col("ev_value").round(4)).cast(pl.Decimal(18, 4)).alias("ev"),
         "reconstructable",
     )
+
+
+def _week_end(col: str, week_ends_on: str) -> pl.Expr:
+    """The status date of the week holding the day (transforms.duck's week_end)."""
+    day = pl.col(col)
+    return day + pl.duration(days=(isodow(week_ends_on) - day.dt.weekday().cast(pl.Int32) + 7) % 7)
+
+
+def _deltas(
+    elements: pl.DataFrame,
+    projects: pl.DataFrame,
+    snapshots: pl.DataFrame,
+    first_work: pl.DataFrame,
+    week_ends_on: str,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The change of each tracked item's earned fractions at the weeks where they can change.
+
+    Grain of the first frame: one row per (project_id, item_key, wk) with `d_done`, `d_half`, `d_pct` (0/100, 50/50,
+    percent complete) and `d_points` (story points done); of the second: one row per project with an export of a
+    tracked item, `first_wk` (the week of its first export).
+
+    An item is tracked per project (a pair): its rows are sorted by (pair, week), so the export in force at a week
+    is the last export row before it within the pair (a forward fill of the export's row number, no ASOF join), and
+    the changes are differences with the previous row of the same pair (no window).
+    """
+    tracked = (
+        elements.join(projects.select("project_id"), on="project_id", how="semi")
+        .select("project_id", pl.col("item_code").alias("item_key"))
+        .unique()
+        .sort("item_key", "project_id")
+        .with_row_index("pair")
+    )
+    # One export per pair and week: the latest export within the week.
+    snaps = (
+        snapshots.join(tracked, on="item_key")
+        .with_columns(wk=_week_end("snapshot_date", week_ends_on))
+        .sort("pair", "snapshot_date")
+    )
+    last_of_week = (pl.col("pair") != pl.col("pair").shift(-1)) | (pl.col("wk") != pl.col("wk").shift(-1))
+    snaps = snaps.filter(last_of_week.fill_null(True)).with_row_index("si")
+    first = snaps.filter((pl.col("pair") != pl.col("pair").shift(1)).fill_null(True)).select(
+        "pair", "project_id", "item_key", pl.col("si").alias("f_si"), pl.col("wk").alias("f_wk"), "resolved"
+    )
+    project_first = first.group_by("project_id").agg(first_wk=pl.col("f_wk").min()).sort("project_id")
+    started = first_work.select("item_key", started_wk=_week_end("work_date", week_ends_on))
+    # Row i is pair i: what the pair's rows look up, by position instead of by joins.
+    per_pair = (
+        tracked.join(first.drop("project_id", "item_key"), on="pair", how="left", maintain_order="left")
+        .join(started, on="item_key", how="left", maintain_order="left")
+        .join(project_first, on="project_id", how="left", maintain_order="left")
+    )
+    # The weeks at which a pair's earned fraction can change: its exports, its first export's resolution, its
+    # first work date. An export's row wins over a date falling in the same week.
+    changes = (
+        pl.concat(
+            [
+                snaps.select("pair", "wk", "si"),
+                first.filter(pl.col("resolved").is_not_null()).select(
+                    "pair", wk=_week_end("resolved", week_ends_on), si=pl.lit(None, pl.UInt32)
+                ),
+                first.join(started, on="item_key").select("pair", wk="started_wk", si=pl.lit(None, pl.UInt32)),
+            ]
+        )
+        .sort("pair", "wk", "si", nulls_last=True)
+        .filter(((pl.col("pair") != pl.col("pair").shift(1)) | (pl.col("wk") != pl.col("wk").shift(1))).fill_null(True))
+    )
+    pair = changes.get_column("pair")
+    changes = (
+        changes.with_columns(per_pair.get_column(c).gather(pair) for c in per_pair.columns if c != "pair")
+        .with_columns(si=pl.col("si").forward_fill())
+        # No export of the pair on or before the week: rebuilt from its first export (backfill).
+        .with_columns(backfill=pl.col("si").is_null() | (pl.col("si") < pl.col("f_si")))
+        .with_columns(si=pl.when(~pl.col("backfill")).then(pl.col("si")))
+    )
+    si, f_si = changes.get_column("si"), changes.get_column("f_si")
+    values = snaps.get_column
+    state = changes.with_columns(
+        status_category=values("status_category").gather(si).fill_null(values("status_category").gather(f_si)),
+        resolved=values("resolved").gather(si).fill_null(values("resolved").gather(f_si)),
+        remaining_estimate_h=values("remaining_estimate_h").gather(si),
+        time_spent_h=values("time_spent_h").gather(si),
+        story_points=values("story_points").gather(si).fill_null(values("story_points").gather(f_si)),
+    )
+    wk, backfill, category = pl.col("wk"), pl.col("backfill"), pl.col("status_category")
+    # Done as of the week: resolved by then; a done item without a resolution date is done from its export.
+    # Rebuilding from dates (backfill) applies only before the project's first export: a week an export already
+    # covered keeps what that export said, even when an item first shows up in a later one.
+    done = (
+        (category == "done")
+        & (~backfill | (wk < pl.col("first_wk")))
+        & ((_week_end("resolved", week_ends_on) <= wk) | (pl.col("resolved").is_null() & ~backfill))
+    ).fill_null(False)
+    spent, remaining = pl.col("time_spent_h").fill_null(0), pl.col("remaining_estimate_h").fill_null(0)
+    half = done | (pl.col("started_wk") <= wk).fill_null(False) | (~backfill & category.is_in(["doing", "done"]))
+    fractions = state.select(
+        "project_id",
+        "item_key",
+        "wk",
+        new=(pl.col("pair") != pl.col("pair").shift(1)).fill_null(True),
+        f_done=done.cast(pl.Float64),
+        f_half=0.5 * half.cast(pl.Float64) + 0.5 * done.cast(pl.Float64),
+        f_pct=pl.when(backfill)
+        .then(0.0)
+        .when(spent + remaining == 0)
+        .then((category == "done").cast(pl.Float64))
+        .otherwise((1 - remaining / (spent + remaining)).clip(0, 1)),
+        f_points=done.cast(pl.Float64) * pl.col("story_points").fill_null(0),
+    )
+
+    def delta(col: str) -> pl.Expr:
+        return pl.col(col) - pl.when(pl.col("new")).then(0.0).otherwise(pl.col(col).shift(1).fill_null(0))
+
+    deltas = fractions.select(
+        "project_id",
+        "item_key",
+        "wk",
+        d_done=delta("f_done"),
+        d_half=delta("f_half"),
+        d_pct=delta("f_pct"),
+        d_points=delta("f_points"),
+    )
+    return deltas, project_first
