@@ -50,3 +50,18 @@ def status_dates(first: dt.date, last: dt.date, week_ends_on: str = "sunday") ->
     """The status dates (week ends) of the weeks from the one holding `first` to the one holding `last`."""
     start, stop = week_end(first, week_ends_on), week_end(last, week_ends_on)
     return [start + dt.timedelta(weeks=i) for i in range((stop - start).days // 7 + 1)]
+
+
+def in_weeks(frame: pl.DataFrame, weeks, *, day: str = "work_date") -> pl.DataFrame:
+    """The rows with `status_date`, the reporting week (of `weeks`) holding their `day`: the first status date on
+    or after it, less than 7 days after it. Rows outside every week (or with no day) are dropped."""
+    week_frame = pl.DataFrame({"status_date": pl.Series(list(weeks), dtype=pl.Date)}).unique().sort("status_date")
+    return (
+        frame.filter(pl.col(day).is_not_null())
+        .sort(day)
+        .join_asof(
+            week_frame.with_columns(_week=pl.col("status_date")), left_on=day, right_on="_week", strategy="forward"
+        )  # fmt: skip
+        .filter((pl.col("status_date") - pl.col(day)) < pl.duration(days=7))
+        .drop("_week")
+    )

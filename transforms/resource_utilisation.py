@@ -26,6 +26,8 @@ import datetime as dt
 
 import polars as pl
 
+from transforms.calendar import in_weeks
+
 HOURS = pl.Decimal(18, 4)
 OPERATIONAL = "(operational)"
 NO_TEAM = "(none)"
@@ -56,7 +58,6 @@ def _classified(
 ) -> pl.DataFrame:
     """Worklogs of known people in the weeks: person_id, status_date, hours, `bucket` (the project, or
     OPERATIONAL) and `is_project`."""
-    week_frame = pl.DataFrame({"status_date": pl.Series(list(weeks), dtype=pl.Date)}).unique().sort("status_date")
     desk = (
         work_items.filter(pl.col("source_kind").is_in(list(service_desk)))
         .select("item_key")
@@ -64,25 +65,17 @@ def _classified(
         .with_columns(_desk=pl.lit(True))
     )
     is_project = pl.col("project_id").is_not_null() & pl.col("_desk").is_null()
-    return (
-        worklogs.filter(pl.col("person_id").is_not_null(), pl.col("work_date").is_not_null())
+    logs = (
+        worklogs.filter(pl.col("person_id").is_not_null())
         .select("person_id", "work_date", pl.col("hours").cast(HOURS), "project_id", "item_key")
         .join(desk, on="item_key", how="left")
-        .sort("work_date")
-        .join_asof(
-            week_frame.with_columns(_week=pl.col("status_date")),
-            left_on="work_date",
-            right_on="_week",
-            strategy="forward",
-        )  # fmt: skip
-        .filter((pl.col("status_date") - pl.col("work_date")) < pl.duration(days=7))
-        .select(
-            "person_id",
-            "status_date",
-            "hours",
-            is_project.alias("is_project"),
-            pl.when(is_project).then(pl.col("project_id")).otherwise(pl.lit(OPERATIONAL)).alias("bucket"),
-        )
+    )
+    return in_weeks(logs, weeks).select(
+        "person_id",
+        "status_date",
+        "hours",
+        is_project.alias("is_project"),
+        pl.when(is_project).then(pl.col("project_id")).otherwise(pl.lit(OPERATIONAL)).alias("bucket"),
     )
 
 

@@ -317,23 +317,7 @@ def _ticket_risks(rows: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
         _target=pl.coalesce(pl.col("sla_due_at").dt.strftime("%Y-%m-%d %H:%M"), pl.col("due").cast(pl.String)),
     )
     weekly = expand_to_grid(late, grid, "_from", "valid_to")
-    return weekly.select(
-        "status_date",
-        "project_id",
-        pl.format("OPS-TICKET-{}", pl.col("item_key")).alias("risk_id"),
-        pl.lit("ticket").alias("source"),
-        pl.concat_str(
-            [pl.format("{} {} open past its target {}", "priority", "item_key", "_target"), "summary"],
-            separator=": ",
-            ignore_nulls=True,
-        ).alias("title"),
-        pl.col("assignee").alias("owner"),
-        pl.lit(None, MONEY).alias("cost_impact"),
-        pl.lit("work_items").alias("source_table"),
-        pl.col("item_key").alias("source_key"),
-        "_source_file",
-        "_line",
-    )
+    return _ticket_risk(weekly, "ticket", pl.format("{} {} open past its target {}", "priority", "item_key", "_target"))
 
 
 def _blocked_risks(rows: pl.DataFrame, grid: pl.DataFrame, blocked_days: int) -> pl.DataFrame:
@@ -359,23 +343,7 @@ def _blocked_risks(rows: pl.DataFrame, grid: pl.DataFrame, blocked_days: int) ->
         _from=pl.max_horizontal("snapshot_date", pl.col("blocked_since") + pl.duration(days=blocked_days + 1))
     )
     weekly = expand_to_grid(ageing, grid, "_from", "valid_to")
-    return weekly.select(
-        "status_date",
-        "project_id",
-        pl.format("OPS-BLOCKED-{}", pl.col("item_key")).alias("risk_id"),
-        pl.lit("blocked").alias("source"),
-        pl.concat_str(
-            [pl.format("{} blocked since {}", "item_key", "blocked_since"), "summary"],
-            separator=": ",
-            ignore_nulls=True,
-        ).alias("title"),
-        pl.col("assignee").alias("owner"),
-        pl.lit(None, MONEY).alias("cost_impact"),
-        pl.lit("work_items").alias("source_table"),
-        pl.col("item_key").alias("source_key"),
-        "_source_file",
-        "_line",
-    )
+    return _ticket_risk(weekly, "blocked", pl.format("{} blocked since {}", "item_key", "blocked_since"))
 
 
 def operational_risks(
@@ -422,3 +390,21 @@ def risk_exposure_mart(register: pl.DataFrame, operational: pl.DataFrame) -> pl.
         [f.select([pl.col(c).cast(t) for c, t in MART_COLUMNS.items()]) for f in (register, operational)],
         how="vertical",
     ).sort("project_id", "status_date", "risk_id")
+
+
+def _ticket_risk(weekly: pl.DataFrame, source: str, what: pl.Expr) -> pl.DataFrame:
+    """A risk derived from a work item, per status date: OPS-<SOURCE>-<item>, titled `what`: summary, traceable to
+    its export row."""
+    return weekly.select(
+        "status_date",
+        "project_id",
+        pl.format(f"OPS-{source.upper()}-{{}}", pl.col("item_key")).alias("risk_id"),
+        pl.lit(source).alias("source"),
+        pl.concat_str([what, "summary"], separator=": ", ignore_nulls=True).alias("title"),
+        pl.col("assignee").alias("owner"),
+        pl.lit(None, MONEY).alias("cost_impact"),
+        pl.lit("work_items").alias("source_table"),
+        pl.col("item_key").alias("source_key"),
+        "_source_file",
+        "_line",
+    )

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.calendar import in_weeks
+
 HOURS = pl.Decimal(18, 4)
 PERSON_COLUMNS = {
     "person_id": pl.String, "status_date": pl.Date, "team": pl.String, "expected_hours": HOURS,
@@ -35,23 +37,6 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den != 0).then(num.cast(pl.Float64) / den)
 
 
-def _in_weeks(worklogs: pl.DataFrame, weeks: pl.Series) -> pl.DataFrame:
-    """Worklogs with `status_date`: the reporting week holding their work date; those outside every week dropped."""
-    week_frame = pl.DataFrame({"status_date": weeks.unique().sort()})
-    return (
-        worklogs.filter(pl.col("work_date").is_not_null())
-        .sort("work_date")
-        .join_asof(
-            week_frame.with_columns(_week=pl.col("status_date")),
-            left_on="work_date",
-            right_on="_week",
-            strategy="forward",
-        )
-        .filter((pl.col("status_date") - pl.col("work_date")) < pl.duration(days=7))
-        .drop("_week")
-    )
-
-
 def timesheet_completeness(
     capacity: pl.DataFrame, worklogs: pl.DataFrame, people: pl.DataFrame, *, complete_at: float = 0.95
 ) -> pl.DataFrame:
@@ -60,7 +45,7 @@ def timesheet_completeness(
     capacity: `transforms.capacity.weekly_capacity`; worklogs: person_id, work_date, hours (worklogs of no known
     person are not anyone's and are left out); people: person_id, team."""
     logged = (
-        _in_weeks(worklogs.filter(pl.col("person_id").is_not_null()), capacity.get_column("status_date"))
+        in_weeks(worklogs.filter(pl.col("person_id").is_not_null()), capacity.get_column("status_date"))
         .group_by("person_id", "status_date")
         .agg(pl.col("hours").cast(HOURS).sum().alias("logged_hours"))
     )
@@ -85,7 +70,7 @@ def project_timesheet_completeness(completeness: pl.DataFrame, worklogs: pl.Data
     is on a project in a week when they logged on it in that week or the 3 weeks before)."""
     weeks = completeness.get_column("status_date")
     logged_on = (
-        _in_weeks(worklogs.filter(pl.col("person_id").is_not_null(), pl.col("project_id").is_not_null()), weeks)
+        in_weeks(worklogs.filter(pl.col("person_id").is_not_null(), pl.col("project_id").is_not_null()), weeks)
         .select("project_id", "person_id", "status_date")
         .unique()
     )
