@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import assets, marts
+from pipelines import assets, delivery, marts, pack
 from pipelines.home import Home
 from pipelines.resources import Mailer, PmoHome
 from transforms.calendar import isodow, week_end
@@ -57,8 +57,8 @@ defs = dg.Definitions(
         assets.contract_validations,
         *marts.ASSETS,
         assets.published_snapshot,
-        assets.report_pack,
-        assets.leadership_email,
+        pack.report_pack,
+        delivery.leadership_email,
     ],
     jobs=[weekly_pack],
     schedules=[weekly_pack_schedule],
