@@ -1,8 +1,9 @@
 """Load the YAML data contracts and turn one into row checks over a frame of strings.
 
 A contract names an export kind's columns (with the aliases other tools and languages use), their types,
-which are required, allowed values and ranges, the natural key, and the header signature that detects
-the kind. `conform` types a raw frame and returns the rows that broke a rule, one reject per rule broken.
+which are required, allowed values and ranges, rules across the columns of a row, the natural key, and the
+header signature that detects the kind. `conform` types a raw frame and returns the rows that broke a rule,
+one reject per rule broken.
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ class Column:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A rule across columns of one row: when `when_filled` holds a value, every column of `require` must too.
+
+    A row that breaks it gets one reject named `name`, on the `when_filled` column with its value."""
+
+    name: str
+    when_filled: str
+    require: tuple[str, ...]
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
 class Contract:
     kind: str
     title: str
@@ -54,6 +67,7 @@ class Contract:
     description: str = ""
     aliases: dict[str, str] = field(default_factory=dict)
     row_cap: int | None = None  # the tool's export limit: a file of exactly this many rows was probably cut
+    row_rules: tuple[RowRule, ...] = ()
 
     def canonical_name(self, header: str) -> str | None:
         """The contract column a header stands for (its own name or an alias), ignoring case."""
@@ -93,6 +107,21 @@ def _column(spec: dict) -> Column:
     return col
 
 
+def _row_rule(spec: dict, names: set[str], source: str) -> RowRule:
+    rule = RowRule(
+        name=spec["name"],
+        when_filled=spec["when_filled"],
+        require=tuple(spec["require"]),
+        severity=spec.get("severity", "error"),
+    )
+    if rule.severity not in SEVERITIES:
+        raise ValueError(f"{source}: row rule {rule.name!r}: unknown severity {rule.severity!r}")
+    unknown = [c for c in (rule.when_filled, *rule.require) if c not in names]
+    if unknown or not rule.require:
+        raise ValueError(f"{source}: row rule {rule.name!r} names {unknown or 'no required'} columns")
+    return rule
+
+
 def load(path: Path) -> Contract:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     columns = tuple(_column(c) for c in spec["columns"])
@@ -115,6 +144,7 @@ def load(path: Path) -> Contract:
         description=spec.get("description", ""),
         aliases=aliases,
         row_cap=spec.get("row_cap"),
+        row_rules=tuple(_row_rule(r, names, path.name) for r in spec.get("row_rules", ())),
     )
 
 
@@ -262,6 +292,11 @@ def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday
                 group = pl.col(col.same_within).str.strip_chars()
                 differs = value.n_unique().over(group) > 1
                 checks.append(_reject(differs, name, f"same_within:{col.same_within}", col.severity))
+    for rule in contract.row_rules:
+        missing = pl.any_horizontal(_blank(frame, c) for c in rule.require)
+        if rule.when_filled in frame.columns:
+            checks.append(_reject(~_blank(frame, rule.when_filled) & missing, rule.when_filled, rule.name,
+                                  rule.severity))  # fmt: skip
     keys = [c for c in lineage if c != "_line"]
     if not checks:
         rejects = pl.DataFrame(schema={c: frame.schema[c] for c in keys} | REJECT_SCHEMA)
@@ -288,6 +323,13 @@ def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday
             .sort(_FILE, "column")
         )
     return Conformed(out, rejects.with_columns(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items()), formats)
+
+
+def _blank(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """Whether a raw text column is empty on a row (a column the file does not have is empty everywhere)."""
+    if name not in frame.columns:
+        return pl.lit(True)
+    return pl.col(name).is_null() | (pl.col(name).str.strip_chars() == "")
 
 
 def _dtype(col: Column) -> pl.DataType:

@@ -88,6 +88,11 @@ def rules(contract: Contract, week_ends_on: str = "sunday") -> list[Rule]:
             )
             out.append(Rule(name, f"same_within:{group}", "unexpected_rows_expectation",
                             {"unexpected_rows_query": query}, sev))  # fmt: skip
+    for row_rule in contract.row_rules:
+        missing = " OR ".join(f'"{c}" IS NULL' for c in row_rule.require)
+        query = f'SELECT * FROM {{batch}} WHERE "{row_rule.when_filled}" IS NOT NULL AND ({missing})'
+        out.append(Rule(row_rule.when_filled, row_rule.name, "unexpected_rows_expectation",
+                        {"unexpected_rows_query": query}, row_rule.severity))  # fmt: skip
     return out
 
 

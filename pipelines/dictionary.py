@@ -397,6 +397,24 @@ MARTS: dict[str, tuple[str, dict[str, str]]] = {
         "_source_file": "audit.files.file_id of that export.",
         "_line": "Line of the ticket in it.",
     }),
+    "marts.source_freshness": ("One row per export kind with at least one loaded file, at the status date: how "
+                               "fresh its data is. A stale source makes the week's figures provisional.", {
+        "status_date": "Status date the ages are measured at.",
+        "source_kind": "The export kind (data_contracts/<kind>.yaml), e.g. tempo_worklogs, jira_issues.",
+        "files": "Files of the kind loaded (quarantined and unreadable files do not count).",
+        "latest_export_file": "Inbox path of the file holding the newest data (on a tie, the last loaded); the last "
+        "loaded file when no date is known.",
+        "data_through": "The newest day the kind's data covers, from its rows (see dated_by), else the date in its "
+        "file name; NULL when neither gives one. Never a file time.",
+        "age_days": "Status date − data_through in days; 0 when the data runs past the status date; NULL when "
+        "data_through is.",
+        "max_age_days": "The oldest the data may be: [freshness] per_source for the kind, else max_age_days "
+        "(default 14); NULL for reference data (register, mapping, baselines, rates, people, aliases, holidays, "
+        "sprints, risk register) unless per_source names it.",
+        "stale": "age_days > max_age_days, or no date known while a maximum applies; false without a maximum.",
+        "dated_by": "What gives data_through: the staging columns of the kind's rows (e.g. worklogs.work_date; "
+        "evm_status.status_date counts weeks with EV or AC only), or 'file name'.",
+    }),
 }  # fmt: skip
 
 

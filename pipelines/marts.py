@@ -17,6 +17,7 @@ from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags
 from transforms.forecast import evm_forecast
+from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
 from transforms.portfolio import portfolio_weekly
@@ -443,6 +444,25 @@ def service_desk(pmo: PmoHome):
     yield dg.MaterializeResult(asset_key=["marts", "ticket_flow_items"], metadata={"dagster/row_count": behind.height})
 
 
+@dg.asset(key=["marts", "source_freshness"], kinds={"duckdb", "polars"}, pool="warehouse",
+          deps=[["audit", "files"], *[staging_key(t) for t in DATED_COLUMNS]])  # fmt: skip
+def source_freshness_mart(pmo: PmoHome) -> dg.MaterializeResult:
+    """How fresh each source is at the status date: one row per export kind with files, the newest day its data
+    covers (from its rows, else the date in its file name), its age, the maximum age allowed ([freshness]) and
+    whether it is stale. A stale source makes the week's figures provisional."""
+    settings = pmo.settings().freshness
+    with pmo.connect() as conn:
+        status_date = pmo.status_date(conn)
+        files = conn.sql("SELECT file_id, path, source_kind, status FROM audit.files").pl()
+        dated = {t: conn.sql(f"SELECT _source_file, {', '.join(cols)} FROM staging.{t}").pl()
+                 for t, cols in DATED_COLUMNS.items()}  # fmt: skip
+        frame = source_freshness(files, dated, status_date, max_age_days=settings.max_age_days,
+                                 per_source=dict(settings.per_source))  # fmt: skip
+        warehouse.replace_table(conn, "marts.source_freshness", frame, ["status_date", "source_kind"])
+    stale = frame.filter(pl.col("stale")).get_column("source_kind").to_list()
+    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "stale": ", ".join(stale) or "none"})
+
+
 ASSETS = [actual_cost, earned_value, portfolio_weekly_mart, risk_exposure_mart, milestones, timesheets,
           evm_forecast_mart, backtest, closure, evm_flags_mart, evm_restatements,
-          utilisation, itam, service_desk]  # fmt: skip
+          utilisation, itam, service_desk, source_freshness_mart]  # fmt: skip

@@ -73,6 +73,12 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
         "risk_id": S, "project_id": S, "title": S, "probability": pl.Decimal(18, 4), "cost_impact": MONEY,
         "schedule_impact_days": pl.Decimal(18, 4), "owner": S, "status": S, "review_date": D, "response": S,
     },
+    "status_reports": {
+        "project_id": S, "status_date": D,
+        "rag_override": S,  # green | amber | red: the manager's RAG in place of the computed one; NULL for none
+        "override_reason": S, "author": S, "entered_on": D,
+        "commentary": S, "actions": S,  # free text as written (newlines kept); escaped where it is shown
+    },
 }  # fmt: skip
 
 
@@ -100,9 +106,13 @@ KEYS: dict[str, tuple[str, ...]] = {
     "holidays": ("calendar_id", "date"),
     "sprints": ("project_id", "sprint"),
     "risks": ("risk_id",),
+    "status_reports": ("project_id", "status_date"),
 }
 # The date a file's rows cover, shown in the manifest as first..last.
-COVERS = {"work_items": "snapshot_date", "worklogs": "work_date", "evm_status": "status_date", "risks": "review_date"}
+COVERS = {
+    "work_items": "snapshot_date", "worklogs": "work_date", "evm_status": "status_date", "risks": "review_date",
+    "status_reports": "status_date",
+}  # fmt: skip
 # Private columns a reader may add: `_scope` names what a corrected re-export replaces (see staging).
 PRIVATE = {"_scope"}
 

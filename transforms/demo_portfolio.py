@@ -2,7 +2,8 @@
 
 About a dozen IT projects (agile and plan-driven; on track, late, over budget, one rebaselined, one closed),
 forty people and half a year of history: Jira CSV exports taken every four weeks (each the state of every item
-on its date), a Tempo worklog export, Snipe-IT asset and licence exports and the product's own inputs. Between
+on its date), a Tempo worklog export, Snipe-IT asset and licence exports and the product's own inputs, the
+managers' weekly status (commentary, actions, one manual RAG override) for the last two weeks among them. Between
 them the projects use every earned-value technique (0/100, 50/50, percent complete, weighted milestones, level
 of effort, AgileEVM with a sprint calendar), several EAC methods, management reserve and contingency, and a
 baseline derived from ticket estimates. Nobody logs more than 8 h on a working day across all their items
@@ -143,6 +144,31 @@ BASELINE_HEADER = ["project_id", "baseline_version", "effective_from", "reason",
                    "weight", "parent_key", "management_reserve", "contingency"]  # fmt: skip
 REGISTER_HEADER = ["project_id", "name", "portfolio", "programme", "sponsor", "manager", "status", "ev_technique",
                    "eac_method", "calendar_id", "closed_on", "planned_rate"]  # fmt: skip
+STATUS_HEADER = ["project_id", "status_date", "rag_override", "override_reason", "author", "entered_on",
+                 "commentary", "actions"]  # fmt: skip
+# The weekly status the managers write for the last two status weeks (pmo/status/<status date>.csv).
+STATUS_COMMENTARY = (
+    "Build on track; two change requests raised this week and sent to the change board.",
+    "Testing started on the first release; the defect rate is in line with the plan.",
+    "The supplier's delivery slipped by a week; the critical path absorbs it for now.",
+    "Key architect on leave for two weeks; cover arranged from the Platform team.",
+    "Migration rehearsal done; address data quality issues are being fixed at source.",
+    "Integration environment unstable; an infrastructure ticket is open with the service desk.",
+    "User acceptance sessions booked for next week; training material in review.",
+    "Load test passed: response times < 2 s at 500 concurrent users.",
+)  # fmt: skip
+STATUS_ACTIONS = (
+    "Confirm the cut-over date with the business owner.",
+    "Chase the vendor for the revised delivery plan.",
+    "Book the security review before go-live.",
+    "Update the risk register after the steering committee.",
+    "Agree the test exit criteria with the QA lead.",
+    "Raise the purchase order for the extra licences.",
+)
+# What the status files show, by index in PROJECTS: the first project's manager writes a comma, quotes and a
+# line break; the project the cost profile puts in the red (CPI about 0.7) is overridden to amber; one manager
+# misses the last week.
+STATUS_QUOTED, STATUS_OVERRIDE, STATUS_MISSING = 0, 1, 11
 
 
 @dataclass(frozen=True)
@@ -944,9 +970,50 @@ def generate(settings: DemoSettings = DemoSettings()) -> dict[str, bytes]:
     }  # fmt: skip
     if sprints:
         files["pmo/sprints.csv"] = _csv(["project_id", "sprint", "start", "finish", "planned_points"], sprints)
+    for day, rows in _status_reports(settings, register).items():
+        files[f"pmo/status/{day.isoformat()}.csv"] = _csv(STATUS_HEADER, rows)
     if not licences:
         del files[f"snipeit/licenses_{stamp}.csv"]
     return files
+
+
+def _status_reports(settings: DemoSettings, register: list[list]) -> dict[dt.date, list[list]]:
+    """The managers' weekly status for the last two status weeks: commentary and actions for every active project
+    (but STATUS_MISSING's last week), one manual RAG override with its reason, author and date. Drawn from its own
+    seed, so the rest of the demo stays as it is."""
+    rng = random.Random(f"{settings.seed}/status")
+    weeks = [settings.end - dt.timedelta(weeks=1), settings.end]
+    out: dict[dt.date, list[list]] = {week: [] for week in weeks}
+    for p, row in enumerate(register):
+        pid, name, manager, status = row[0], row[1], row[5], row[6]
+        idx = p % len(PROJECTS)
+        if status != "active":
+            continue
+        for week in weeks:
+            last = week == settings.end
+            if last and idx == STATUS_MISSING:
+                continue
+            entered = week + dt.timedelta(days=rng.choice((-2, 1)))  # the Friday before or the Monday after
+            commentary, actions = rng.choice(STATUS_COMMENTARY), rng.choice(STATUS_ACTIONS)
+            override = reason = None
+            if last and idx == STATUS_QUOTED:
+                commentary = (
+                    f"Cut-over rehearsal for the {name} passed, with two open defects.\n"
+                    'The vendor\'s "final" build arrives on Tuesday.'
+                )
+                actions = "Fix the two defects; re-run the reconciliation report."
+            if last and idx == STATUS_OVERRIDE:
+                commentary = "Costs above plan: the licence true-up was invoiced twice."
+                actions = "Book the credit note as soon as it arrives."
+                agreed = week - dt.timedelta(days=4)
+                override = "amber"
+                reason = (
+                    f"Vendor credit note for the duplicate licence invoice agreed on {agreed.isoformat()}; "
+                    "actual cost falls back to plan once it is booked."
+                )
+            out[week].append([pid, week.isoformat(), override, reason, manager, entered.isoformat(), commentary,
+                              actions])  # fmt: skip
+    return {week: rows for week, rows in out.items() if rows}
 
 
 def _key_order(element_key: str) -> tuple[str, int]:

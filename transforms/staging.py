@@ -5,6 +5,8 @@ Pure: frames in, frames out. Per file: rows in file = loaded + duplicate + skipp
 - rejected rows broke a contract rule (one reject per rule broken);
 - duplicate rows say again what a newer file says: the same natural key (issue key and snapshot, worklog id,
   asset tag...), or a worklog inside the dates a corrected re-export of the same scope covers.
+A row of a table in REGISTERED that names a project the register does not have is rejected (`unknown_project`),
+once there is a register: without one the run stops before the marts anyway, on a check that says why.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ READERS: list[Reader] = [
 ]
 KINDS: list[str] = list(dict.fromkeys(r.kind for r in READERS))
 TABLES: list[str] = list(canonical.TABLES)
+# Tables whose rows only mean something for a project of the register (table → its project column): a row about
+# any other project is rejected, so its author sees it on the data-quality page instead of the pack dropping it.
+REGISTERED = {"status_reports": "project_id"}
+UNKNOWN_PROJECT = "unknown_project"
+assert all(TABLES.index("projects") < TABLES.index(t) for t in REGISTERED)  # the register is staged first
 
 FILE_SCHEMA = {
     "_source_file": pl.Int64,
@@ -206,6 +213,25 @@ def _dedup_table(table: str, parts: list[tuple[Reader, pl.DataFrame]]) -> tuple[
     return out, dropped
 
 
+def _registered_only(
+    parts: list[tuple[Reader, pl.DataFrame]], projects: pl.DataFrame, column: str
+) -> tuple[list[tuple[Reader, pl.DataFrame]], pl.DataFrame]:
+    """The rows that name a project of the register, and a reject for every other row."""
+    known = projects.get_column("project_id").implode()
+    kept, rejects = [], [REJECTS_EMPTY]
+    for reader, frame in parts:
+        unknown = ~pl.col(column).is_in(known)
+        kept.append((reader, frame.filter(~unknown)))
+        rejects.append(
+            frame.filter(unknown).select(
+                "_source_file", pl.col("_line").alias("line"), pl.lit(column).alias("column"),
+                pl.lit(UNKNOWN_PROJECT).alias("rule"), pl.col(column).alias("raw_value"),
+                pl.lit("error").alias("severity"),
+            ).cast(REJECTS_EMPTY.schema)
+        )  # fmt: skip
+    return kept, pl.concat(rejects)
+
+
 def _covers(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Per file, the dates its rows cover, e.g. "worklogs 2026-03-01..2026-03-31"."""
     parts = [
@@ -266,10 +292,15 @@ def stage_all(raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday") -> St
             by_table[reader.table].append((reader, frame))
     tables: dict[str, pl.DataFrame] = {}
     dropped = [pl.DataFrame(schema={"_source_file": pl.Int64, "_drop": pl.String})]
+    unregistered = [REJECTS_EMPTY]
     for table in TABLES:
-        tables[table], gone = _dedup_table(table, by_table[table])
+        parts = by_table[table]
+        if table in REGISTERED and tables["projects"].height:
+            parts, unknown = _registered_only(parts, tables["projects"], REGISTERED[table])
+            unregistered.append(unknown)
+        tables[table], gone = _dedup_table(table, parts)
         dropped.append(gone)
-    rejects = pl.concat([REJECTS_EMPTY, *(r.rejects for r in results.values())], how="vertical_relaxed")
+    rejects = pl.concat([REJECTS_EMPTY, *(r.rejects for r in results.values()), *unregistered], how="vertical_relaxed")
     skipped = pl.concat([pl.DataFrame(schema=SKIP_SCHEMA), *(r.skipped for r in results.values())])
     in_file = pl.concat(
         [pl.DataFrame(schema={"_source_file": pl.Int64, "rows_in_file": pl.UInt32})]

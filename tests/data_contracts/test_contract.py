@@ -1,8 +1,10 @@
 """Contracts: detection by header signature, typing, and one reject per broken rule."""
 
 import polars as pl
+import pytest
 
-from data_contracts.contract import all_contracts, conform, detect
+from data_contracts.contract import all_contracts, conform, detect, load
+from data_contracts.expectations import rules
 from transforms.ingest import parse_export
 
 
@@ -47,3 +49,33 @@ def test_row_rules_give_line_column_rule_and_raw_value():
         (4, "title", "required", ""),
     ]
     assert formats.rows() == [(9, "probability", "decimal comma")]
+
+
+def test_a_row_rule_rejects_a_filled_column_without_the_columns_it_requires(tmp_path):
+    spec = tmp_path / "c.yaml"
+    spec.write_text(
+        "kind: k\ntitle: K\nsource: s\nsignature: [a]\ncolumns: [{name: a}, {name: b}, {name: c}]\n"
+        "row_rules: [{name: a_needs_b_and_c, when_filled: a, require: [b, c]}]\n",
+        encoding="utf-8",
+    )
+    contract = load(spec)
+    raw = pl.DataFrame(
+        {
+            "a": ["x", "x", "x", " ", None],
+            "b": ["1", " ", "1", None, None],
+            "c": ["1", "1", None, None, "1"],
+            "_line": [2, 3, 4, 5, 6],
+            "_source_file": [1] * 5,
+        }
+    )
+    c = conform(raw, contract)
+    # Line 2 has a, b and c; lines 3 and 4 miss b (blank) or c; lines 5 and 6 leave a empty, so nothing is needed.
+    assert c.rejects.select("line", "column", "rule", "raw_value").rows() == [
+        (3, "a", "a_needs_b_and_c", "x"),
+        (4, "a", "a_needs_b_and_c", "x"),
+    ]
+    assert c.typed.get_column("_valid").to_list() == [True, False, False, True, True]
+    assert ("a", "a_needs_b_and_c") in {(r.column, r.rule) for r in rules(contract)}
+    spec.write_text(spec.read_text(encoding="utf-8").replace("[b, c]", "[b, d]"), encoding="utf-8")
+    with pytest.raises(ValueError, match="a_needs_b_and_c"):
+        load(spec)

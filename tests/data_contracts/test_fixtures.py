@@ -29,6 +29,16 @@ CASES = {
         1,
     ),  # fmt: skip
     "project_register": ("projects", {(3, "status", "allowed:proposed|active|on_hold|closed|cancelled")}, 1),
+    "project_status": (
+        "status_reports",
+        {
+            (2, "rag_override", "override_needs_reason_and_author"),
+            (3, "status_date", "week_end:sunday"),
+            (4, "rag_override", "allowed:green|amber|red"),
+            (5, "rag_override", "override_needs_reason_and_author"),
+        },
+        1,
+    ),  # fmt: skip
     "rate_card": ("rates", {(3, "hourly_rate", "min:0")}, 1),
     "risk_register": ("risks", {(3, "probability", "max:100")}, 1),
     "snipeit_assets": ("assets", {(2, "Purchase Cost", "type:decimal"), (3, "Purchase Date", "type:date")}, 0),

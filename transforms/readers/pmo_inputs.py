@@ -1,4 +1,5 @@
-"""The product's own inputs (project register, mapping, baseline, rates, people, holidays, risks).
+"""The product's own inputs (project register, mapping, baseline, rates, people, holidays, risks, sprints and the
+weekly project status).
 
 Their columns already carry the canonical names (docs/inputs.md), so reading them is a selection.
 """
@@ -77,6 +78,13 @@ def sprints(typed: pl.DataFrame) -> pl.DataFrame:
     return _select(typed, ["project_id", "sprint", "start", "finish", "planned_points"])
 
 
+def status_reports(typed: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per project and status date: the manager's commentary, actions and RAG override."""
+    return _select(
+        typed, ["project_id", "status_date", "override_reason", "author", "entered_on", "commentary", "actions"]
+    ).with_columns(typed.get_column("rag_override").str.to_lowercase())
+
+
 READERS = [
     Reader("project_register", "projects", projects),
     Reader("project_map", "project_map", project_map),
@@ -87,4 +95,5 @@ READERS = [
     Reader("holidays", "holidays", holidays),
     Reader("risk_register", "risks", risks),
     Reader("sprints", "sprints", sprints),
+    Reader("project_status", "status_reports", status_reports),
 ]
