@@ -144,14 +144,15 @@ MARTS = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.baseline_versions"
          "marts.evm_restatements", "marts.eac_backtest", "marts.eac_backtest_summary", "marts.risk_exposure",
          "marts.milestone_variance", "marts.milestone_slips", "marts.project_timesheet_completeness",
          "marts.project_closure", "marts.closure_drivers", "marts.team_utilisation", "marts.itam_cost",
-         "marts.itam_renewals", "marts.itam_gaps", "marts.ticket_flow", "marts.ticket_flow_items"]  # fmt: skip
+         "marts.itam_renewals", "marts.itam_gaps", "marts.ticket_flow", "marts.ticket_flow_items",
+         "marts.source_freshness"]  # fmt: skip
 # Per-person marts (timesheet_completeness, resource_utilisation, utilisation_by_project, worklog_costs with rates)
 # stay in the PMO's warehouse.
 PUBLISHED_TABLES = [*MARTS, "audit.files",
                     "audit.rejects", "audit.skipped", "audit.contract_suites", "audit.contract_validations",
                     "staging.projects", "staging.project_map", "staging.baselines",
                     "staging.work_items", "staging.assets", "staging.licences", "staging.evm_status",
-                    "staging.risks"]  # fmt: skip
+                    "staging.risks", "staging.status_reports"]  # fmt: skip
 
 
 @dg.asset(key=["published", "pmo"], deps=[[*name.split(".")] for name in MARTS] + [["audit", "contract_validations"]],

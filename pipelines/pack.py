@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from pipelines import warehouse
 from pipelines.assets import MARTS
@@ -15,67 +16,114 @@ from pipelines.resources import PmoHome
 
 
 def pack_data(pmo: PmoHome):
-    from reports.pack import PackInput
+    """Everything the pack shows, read from the warehouse up to the status date."""
+    from reports.pack import Look, PackData
 
+    settings = pmo.settings()
     with pmo.connect() as conn:
-        status_date = pmo.status_date(conn)
-        files = warehouse.read(conn, "audit.files")
-        rejects = conn.sql("SELECT r.*, f.path FROM audit.rejects r JOIN audit.files f USING (file_id)").pl()
-        exceptions = conn.sql(
-            "SELECT project_id, exception AS reason, count(*) AS worklogs, CAST(sum(hours) AS DOUBLE) AS hours"
-            " FROM marts.cost_exceptions GROUP BY ALL ORDER BY project_id NULLS FIRST, reason"
-        ).pl()
-        evm = conn.sql("SELECT * FROM marts.evm_weekly WHERE status_date <= ?", params=[status_date]).pl()
-        portfolio = conn.sql("SELECT * FROM marts.portfolio_weekly WHERE status_date <= ?", params=[status_date]).pl()
-        projects = warehouse.read(conn, "staging.projects")
-    manifest = "\n".join(sorted(files.get_column("sha256").to_list()))
-    return PackInput(
-        status_date=status_date,
-        currency=pmo.settings().pipeline.currency,
-        projects=projects,
-        evm=evm,
-        portfolio=portfolio,
-        files=files,
-        rejects=rejects,
-        exceptions=exceptions,
-        snapshot=hashlib.sha256(manifest.encode()).hexdigest(),
-        version=importlib.metadata.version("pmo-kpi"),
-        generated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
-    )
+        day = pmo.status_date(conn)
+
+        def upto(name: str, extra: str = "") -> pl.DataFrame:
+            return conn.sql(f"SELECT * FROM {name} WHERE status_date <= ? {extra}", params=[day]).pl()
+
+        def at(name: str) -> pl.DataFrame:
+            return conn.sql(f"SELECT * FROM {name} WHERE status_date = ?", params=[day]).pl()
+
+        def optional(schema: str, table: str, query: str) -> pl.DataFrame | None:
+            if not warehouse.table_exists(conn, schema, table):
+                return None
+            return conn.sql(query.format(f"{schema}.{table}"), params=[day]).pl()
+
+        files = conn.sql("SELECT * FROM audit.files ORDER BY file_id").pl()
+        data = PackData(
+            status_date=day,
+            currency=settings.pipeline.currency,
+            look=Look(**settings.report.model_dump()),
+            projects=warehouse.read(conn, "staging.projects"),
+            evm=upto("marts.evm_weekly"),
+            portfolio=upto("marts.portfolio_weekly"),
+            forecast=at("marts.evm_forecast"),
+            baselines=warehouse.read(conn, "marts.baseline_versions"),
+            cost=upto("marts.actual_cost_weekly"),
+            milestones=warehouse.read(conn, "marts.milestone_variance"),
+            risks=conn.sql(
+                "SELECT * FROM marts.risk_exposure WHERE status_date IN (?, ? - INTERVAL 7 DAY)", params=[day, day]
+            ).pl(),  # fmt: skip
+            flags=at("marts.evm_flags"),
+            restatements=warehouse.read(conn, "marts.evm_restatements"),
+            exceptions=conn.sql(
+                "SELECT project_id, exception AS reason, count(*) AS worklogs, CAST(sum(hours) AS DOUBLE) AS hours"
+                " FROM marts.cost_exceptions WHERE work_date <= ? GROUP BY ALL",
+                params=[day],
+            ).pl(),
+            timesheets=upto("marts.project_timesheet_completeness"),
+            teams=upto("marts.team_utilisation"),
+            flow=upto("marts.ticket_flow"),
+            flow_items=at("marts.ticket_flow_items"),
+            itam_cost=at("marts.itam_cost"),
+            renewals=warehouse.read(conn, "marts.itam_renewals"),
+            gaps=warehouse.read(conn, "marts.itam_gaps"),
+            closures=conn.sql("SELECT * FROM marts.project_closure WHERE closed_on <= ?", params=[day]).pl(),
+            closure_drivers=warehouse.read(conn, "marts.closure_drivers"),
+            files=files,
+            rejects=conn.sql("SELECT r.*, f.path FROM audit.rejects r JOIN audit.files f USING (file_id)").pl(),
+            validations=warehouse.read(conn, "audit.contract_validations"),
+            freshness=optional("marts", "source_freshness", "SELECT * FROM {} WHERE status_date = ?"),
+            status_reports=optional("staging", "status_reports", "SELECT * FROM {} WHERE status_date <= ?"),
+            person_exceptions=conn.sql(
+                "SELECT e.*, f.path FROM marts.cost_exceptions e LEFT JOIN audit.files f ON f.file_id = e._source_file"
+                " WHERE e.work_date <= ?",
+                params=[day],
+            ).pl(),
+            person_timesheets=at("marts.timesheet_completeness"),
+            person_utilisation=at("marts.resource_utilisation"),
+            snapshot=hashlib.sha256("\n".join(sorted(files.get_column("sha256").to_list())).encode()).hexdigest(),
+            version=importlib.metadata.version("pmo-kpi"),
+            generated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+        )
+    return data
 
 
-def swap_in(tmp: Path, target: Path) -> None:
-    """Replace a folder whole: the old one is moved aside first, so the target is never half-written."""
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
+def write_pack(pages: dict[str, str | bytes], target: Path) -> None:
+    """Write the pack aside, then point <target> at it in one rename: a reader sees the old pack or the new one,
+    never half of either. <target> is a symbolic link into <reports>/.builds/."""
+    builds = target.parent / ".builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=builds))
+    for relative, content in pages.items():
+        path = build / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+    build.chmod(0o755)
+    link = target.with_name(f".{target.name}.link")
+    link.unlink(missing_ok=True)
+    link.symlink_to(build.relative_to(target.parent))
+    if target.is_dir() and not target.is_symlink():  # a pack written before packs were links
+        shutil.rmtree(target)
+    link.replace(target)
+    for stale in builds.glob(f"{target.name}.*"):  # the pack it replaced, and any left by a crashed run
+        if stale != build:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
-@dg.asset(key=["reports", "pack"], deps=[[*name.split(".")] for name in MARTS],
+@dg.asset(key=["reports", "pack"], deps=[[*name.split(".")] for name in MARTS] + [["staging", "status_reports"]],
           kinds={"html"})  # fmt: skip
 def report_pack(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
-    """The weekly HTML pack, <home>/reports/<status_date>/: portfolio index, one page per project, data
-    quality. Works offline; built aside and swapped in whole."""
+    """The weekly HTML pack, <home>/reports/<status_date>/: portfolio, one page per project, IT pages, data
+    quality, methodology, month end, every table as CSV, and the PMO-only pmo/ section. Works offline (the Vega
+    runtime is shipped inside); written aside and swapped in whole."""
     from reports.pack import render_pack
 
-    inp = pack_data(pmo)
-    pages = render_pack(inp)
-    target = pmo.paths.reports / inp.status_date.isoformat()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{inp.status_date.isoformat()}.", dir=target.parent))
-    for relative, html in pages.items():
-        path = tmp / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
-    tmp.chmod(0o755)
-    swap_in(tmp, target)
-    context.log.info(f"pack written to {target}")
+    data = pack_data(pmo)
+    pages = render_pack(data)
+    target = pmo.paths.reports / data.status_date.isoformat()
+    write_pack(pages, target)
+    html = sum(name.endswith(".html") for name in pages)
+    context.log.info(f"pack written to {target}: {html} pages")
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(target / "index.html")), "pages": len(pages),
-                  "status_date": inp.status_date.isoformat()}
+        metadata={"path": dg.MetadataValue.path(str(target / "index.html")), "pages": html,
+                  "files": len(pages), "status_date": data.status_date.isoformat(), "provisional": data.provisional}
     )  # fmt: skip

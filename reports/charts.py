@@ -1,39 +1,183 @@
-"""altair charts, each a small function frame → chart, rendered to static SVG or PNG (no JavaScript, no CDN)."""
+"""The pack's charts: each kind is built once with altair as a Vega-Lite template over a named dataset, and
+every chart of that kind is the template with its own rows and title put in (no per-chart altair work).
+
+The pack draws them in the browser with the Vega runtime shipped once in the pack (`runtime()`), so pages
+work offline; e-mails get static PNGs from the same specs (`to_png`).
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import re
+
 import altair as alt
 import polars as pl
-import vl_convert as vlc
 
-SERIES = {"pv": "Planned value (PV)", "ev": "Earned value (EV)", "ac": "Actual cost (AC)"}
-COLOURS = ["#1f77b4", "#2ca02c", "#d62728"]
+DATA = "values"
+HEIGHT = 240
+PNG_WIDTH = 540
+EVM_SERIES = ["Planned value (PV)", "Earned value (EV)", "Actual cost (AC)", "EAC forecast"]
+EVM_COLOURS = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd"]
+RATIO_SERIES = ["CPI", "SPI", "SPI(t)"]
+RAG_COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c62828", "grey": "#6b7280"}
 
 
-def s_curve(frame: pl.DataFrame, title: str, currency: str) -> alt.Chart:
-    """Cumulative PV, EV and AC by status date: one line each."""
-    long = (
-        frame.select("status_date", *SERIES)
-        .with_columns(pl.col(list(SERIES)).cast(pl.Float64))
-        .unpivot(index="status_date", variable_name="series", value_name="amount")
-        .with_columns(pl.col("series").replace_strict(SERIES), pl.col("status_date").cast(pl.String))
+def _base() -> alt.Chart:
+    return alt.Chart(alt.NamedData(DATA)).properties(width="container", height=HEIGHT)
+
+
+def _is(layer: str):
+    return alt.datum.layer == layer
+
+
+def _legend():
+    return alt.Legend(orient="bottom", title=None)
+
+
+def _s_curve() -> alt.LayerChart:
+    colour = alt.Color("series:N", scale=alt.Scale(domain=EVM_SERIES, range=EVM_COLOURS), legend=_legend())
+    x = alt.X("date:T", title=None)
+    lines = _base().transform_filter(_is("line")).mark_line(point=True).encode(
+        x=x, y=alt.Y("amount:Q", title="Cumulative", axis=alt.Axis(format="~s")), color=colour,
+        strokeDash=alt.condition(alt.datum.series == "EAC forecast", alt.value([5, 4]), alt.value([1, 0])),
+        tooltip=[alt.Tooltip("date:T"), "series:N", alt.Tooltip("amount:Q", format=",.0f")],
+    )  # fmt: skip
+    band = _base().transform_filter(_is("band")).mark_rule(strokeWidth=3, color="#9467bd", opacity=0.5).encode(
+        x=x, y="low:Q", y2="high:Q",
+        tooltip=[alt.Tooltip("low:Q", title="EAC p10", format=",.0f"), alt.Tooltip("high:Q", title="EAC p90",
+                 format=",.0f")],
+    )  # fmt: skip
+    bac = _base().transform_filter(_is("bac")).mark_rule(color="#6b7280", strokeDash=[2, 2]).encode(y="amount:Q")
+    return alt.layer(lines, band, bac)
+
+
+def _ratios() -> alt.LayerChart:
+    lines = _base().transform_filter(_is("line")).mark_line(point=True).encode(
+        x=alt.X("date:T", title=None), y=alt.Y("value:Q", title="Index", scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", scale=alt.Scale(domain=RATIO_SERIES), legend=_legend()),
+        tooltip=[alt.Tooltip("date:T"), "series:N", alt.Tooltip("value:Q", format=".2f")],
+    )  # fmt: skip
+    rules = (
+        _base()
+        .transform_filter(_is("threshold"))
+        .mark_rule(strokeDash=[3, 3])
+        .encode(y="value:Q", color=alt.Color("colour:N", scale=None))
     )
-    return (
-        alt.Chart(alt.Data(values=long.to_dicts()), title=title)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("status_date:T", title="Status date"),
-            y=alt.Y("amount:Q", title=f"Cumulative {currency}", axis=alt.Axis(format="~s")),
-            color=alt.Color("series:N", title=None, scale=alt.Scale(domain=list(SERIES.values()), range=COLOURS),
-                            legend=alt.Legend(orient="bottom")),
-        )
-        .properties(width=560, height=260)
+    return alt.layer(lines, rules)
+
+
+def _quadrant() -> alt.LayerChart:
+    points = _base().transform_filter(_is("point")).mark_circle(size=90, opacity=0.85).encode(
+        x=alt.X("spi_t:Q", title="SPI(t): schedule efficiency", scale=alt.Scale(zero=False)),
+        y=alt.Y("cpi:Q", title="CPI: cost efficiency", scale=alt.Scale(zero=False)),
+        color=alt.Color("rag:N", scale=alt.Scale(domain=list(RAG_COLOURS), range=list(RAG_COLOURS.values())),
+                        legend=None),
+        tooltip=["project:N", alt.Tooltip("cpi:Q", format=".2f"), alt.Tooltip("spi_t:Q", format=".2f")],
+    )  # fmt: skip
+    labels = points.mark_text(align="left", dx=7, dy=-6, fontSize=10).encode(text="project:N", color=alt.value("#333"))
+    vertical = _base().transform_filter(_is("one")).mark_rule(color="#6b7280").encode(x="value:Q")
+    horizontal = _base().transform_filter(_is("one")).mark_rule(color="#6b7280").encode(y="value:Q")
+    return alt.layer(vertical, horizontal, points, labels)
+
+
+def _burn_up() -> alt.Chart:
+    return _base().mark_line(point=True, interpolate="step-after").encode(
+        x=alt.X("date:T", title=None), y=alt.Y("amount:Q", title="Value", axis=alt.Axis(format="~s")),
+        color=alt.Color("series:N", legend=_legend()),
+        tooltip=[alt.Tooltip("date:T"), "series:N", alt.Tooltip("amount:Q", format=",.0f")],
     )  # fmt: skip
 
 
-def to_svg(chart: alt.Chart) -> str:
-    return vlc.vegalite_to_svg(chart.to_dict())
+def _cost() -> alt.Chart:
+    return _base().mark_area(opacity=0.85).encode(
+        x=alt.X("date:T", title=None), y=alt.Y("amount:Q", title="Cumulative", stack=True, axis=alt.Axis(format="~s")),
+        color=alt.Color("category:N", legend=_legend()),
+        tooltip=[alt.Tooltip("date:T"), "category:N", alt.Tooltip("amount:Q", format=",.0f")],
+    )  # fmt: skip
 
 
-def to_png(chart: alt.Chart, scale: float = 2.0) -> bytes:
-    return vlc.vegalite_to_png(chart.to_dict(), scale=scale)
+def _heat_map() -> alt.LayerChart:
+    bands = list(range(1, 6))
+    cells = _base().mark_rect(stroke="#fff").encode(
+        x=alt.X("impact:O", title="Impact band", scale=alt.Scale(domain=bands)),
+        y=alt.Y("probability:O", title="Probability band", scale=alt.Scale(domain=bands[::-1])),
+        color=alt.Color("score:Q", scale=alt.Scale(domain=[1, 25], range=["#fff3bf", "#c62828"]), legend=None),
+    ).properties(width=260, height=200)  # fmt: skip
+    counts = cells.mark_text(fontSize=12).encode(text="risks:Q", color=alt.value("#111"))
+    return alt.layer(cells, counts)
+
+
+def _flow() -> alt.Chart:
+    return _base().mark_line(point=True).encode(
+        x=alt.X("date:T", title=None), y=alt.Y("count:Q", title="Tickets"),
+        color=alt.Color("series:N", legend=_legend()), tooltip=[alt.Tooltip("date:T"), "series:N", "count:Q"],
+    )  # fmt: skip
+
+
+def _utilisation() -> alt.LayerChart:
+    bars = _base().transform_filter(_is("bar")).mark_bar().encode(
+        y=alt.Y("team:N", title=None, sort=None), x=alt.X("utilisation:Q", title="Logged ÷ capacity",
+                                                        axis=alt.Axis(format="%")),
+        color=alt.Color("kind:N", legend=_legend()), tooltip=["team:N", "kind:N",
+                                                              alt.Tooltip("utilisation:Q", format=".0%")],
+    )  # fmt: skip
+    full = _base().transform_filter(_is("one")).mark_rule(color="#6b7280").encode(x="value:Q")
+    return alt.layer(bars, full)
+
+
+KINDS = {"s_curve": _s_curve, "ratios": _ratios, "quadrant": _quadrant, "burn_up": _burn_up, "cost": _cost,
+         "heat_map": _heat_map, "flow": _flow, "utilisation": _utilisation}  # fmt: skip
+
+
+@functools.cache
+def _template(kind: str) -> str:
+    spec = KINDS[kind]().to_dict()
+    spec.pop("datasets", None)
+    return json.dumps(spec, sort_keys=True)
+
+
+def chartable(rows: pl.DataFrame) -> pl.DataFrame:
+    """Dates as ISO text and amounts as floats, the form Vega-Lite reads."""
+    if not any(dtype == pl.Date or isinstance(dtype, pl.Decimal) for dtype in rows.schema.values()):
+        return rows
+    return rows.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d"), pl.col(pl.Decimal).cast(pl.Float64))
+
+
+LAYER_FILTER = re.compile(r"^\(datum\.layer === '(\w+)'\)$")
+
+
+def spec(kind: str, rows: pl.DataFrame, title: str) -> dict | None:
+    """The Vega-Lite spec of one chart: the kind's template with these rows and title. Layers with no rows are
+    left out (Vega cannot scale an empty layer); None when there is nothing to draw."""
+    if rows.is_empty():
+        return None
+    chart = json.loads(_template(kind))
+    if "layer" in chart and "layer" in rows.columns:
+        present = set(rows.get_column("layer").unique().to_list())
+        chart["layer"] = [layer for layer in chart["layer"] if _layer_name(layer) in present | {None}]
+    return chart | {"title": title, "datasets": {DATA: chartable(rows).to_dicts()}}
+
+
+def _layer_name(layer: dict) -> str | None:
+    for step in layer.get("transform", []):
+        match = LAYER_FILTER.match(step.get("filter", "")) if isinstance(step.get("filter"), str) else None
+        if match:
+            return match.group(1)
+    return None
+
+
+def to_png(chart: dict, scale: float = 2.0) -> bytes:
+    """A static PNG for e-mail (no container to size against, so a fixed width)."""
+    import vl_convert as vlc
+
+    fixed = chart | {"width": PNG_WIDTH} if chart.get("width") == "container" else chart
+    return vlc.vegalite_to_png(fixed, scale=scale)
+
+
+@functools.cache
+def runtime() -> str:
+    """Vega, Vega-Lite and vega-embed as one classic script that sets window.vegaEmbed: shipped once per pack."""
+    import vl_convert as vlc
+
+    return vlc.javascript_bundle()

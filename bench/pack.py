@@ -1,0 +1,149 @@
+"""Report pack benchmark: the weekly pack for a portfolio of N projects (default 1,000).
+
+    python -m bench.pack [--projects N] [--home DIR]
+
+It runs the weekly job once on the demo portfolio (12 projects, 26 weeks; or reuses --home if it holds one), reads
+the pack's data from that warehouse, and repeats every project-keyed frame under new project ids until there are N
+projects (each copy keeps its real history, risks, milestones and costs). It then times, in this process:
+- start-up: the Vega runtime bundle and the templates, once per process;
+- the pack: render_pack for all N projects (pages, charts, CSVs) and writing it aside and swapping it in;
+- per project page: the pack's time ÷ N (target ≤ 30 ms, everything included);
+- the e-mails: building each leadership and sponsor message (target ≤ 1 s each), when reports.email has them.
+Figures go to bench/results/pack-<date>-<N>.json. Benchmarks are not tests: nothing asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def tile(data, projects: int):
+    """The pack's data with every project-keyed frame repeated under new ids until there are `projects`."""
+    ids = sorted(data.projects["project_id"].to_list())
+    copies = -(-projects // len(ids))
+
+    def grow(frame):
+        if frame is None or "project_id" not in frame.columns or frame.is_empty():
+            return frame
+        parts = [frame] + [
+            frame.with_columns(pl.when(pl.col("project_id").is_not_null())
+                               .then(pl.col("project_id") + pl.lit(f"-{k:03d}")).otherwise(pl.col("project_id"))
+                               .alias("project_id"))
+            for k in range(1, copies)
+        ]  # fmt: skip
+        return pl.concat(parts)
+
+    grown = {f.name: grow(getattr(data, f.name)) for f in dataclasses.fields(data)
+             if isinstance(getattr(data, f.name), pl.DataFrame)}  # fmt: skip
+    keep = sorted(grown["projects"]["project_id"].to_list())[:projects]
+    grown = {
+        name: frame.filter(pl.col("project_id").is_in(keep) | pl.col("project_id").is_null())
+        if "project_id" in frame.columns and not frame.is_empty()
+        else frame
+        for name, frame in grown.items()
+    }
+    return dataclasses.replace(data, **grown)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--home", type=Path, default=None, help="a home the demo already ran in (default: a new one)")
+    args = parser.parse_args()
+
+    from pipelines.cli import demo
+    from pipelines.pack import pack_data, write_pack
+    from pipelines.resources import PmoHome
+
+    home = args.home or Path(tempfile.mkdtemp(prefix="bench-pack-")) / "home"
+    if not (home / "warehouse.duckdb").exists():
+        t = time.perf_counter()
+        assert demo(home) == 0, "the demo run failed"
+        print(f"demo run                {time.perf_counter() - t:7.2f} s")
+    data = tile(pack_data(PmoHome(home=str(home))), args.projects)
+    n = data.evm.filter(pl.col("status_date") == data.status_date)["project_id"].n_unique()
+
+    t = time.perf_counter()
+    from reports import charts, pack
+
+    charts.runtime()
+    pack.environment()
+    startup = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pages = pack.render_pack(data)
+    render = time.perf_counter() - t
+    t = time.perf_counter()
+    write_pack(pages, home / "reports" / f"bench-{n}")
+    write = time.perf_counter() - t
+    html = sum(k.endswith(".html") for k in pages)
+    project_pages = sum(k.startswith("projects/") and k.endswith(".html") for k in pages)
+
+    emails = _emails(data)
+    figures = {
+        "date": dt.date.today().isoformat(),
+        "projects": n,
+        "pages": html,
+        "files": len(pages),
+        "bytes": sum(len(v) for v in pages.values()),
+        "startup_s": round(startup, 3),
+        "render_s": round(render, 3),
+        "write_s": round(write, 3),
+        "ms_per_project_page": round(1000 * (render + write) / max(project_pages, 1), 2),
+        "email_s": emails,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    print(f"start-up (runtime, templates) {startup:7.2f} s")
+    print(f"pack: {html} pages, {len(pages)} files  render {render:.2f} s, write {write:.2f} s")
+    print(f"per project page         {figures['ms_per_project_page']:7.1f} ms   (target ≤ 30 ms)")
+    for name, seconds in emails.items():
+        print(f"e-mail {name:<18}{seconds:7.3f} s   (target ≤ 1 s)")
+    print(f"peak memory             {figures['peak_rss_mb']:7d} MB")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"pack-{figures['date']}-{n}.json"
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"written to {out}")
+
+
+def _emails(data) -> dict[str, float]:
+    """Seconds to build each kind of message, if the e-mail module offers builders that take the pack data."""
+    from reports import email
+
+    timings = {}
+    for name in ("leadership_message", "sponsor_message"):
+        build = getattr(email, name, None)
+        if build is None:
+            continue
+        t = time.perf_counter()
+        try:
+            build(**_email_arguments(build, data))
+        except TypeError as exc:  # the builder's signature changed: say so rather than guess
+            print(f"e-mail {name}: not timed ({exc})")
+            continue
+        timings[name] = round(time.perf_counter() - t, 3)
+    return timings
+
+
+def _email_arguments(build, data) -> dict:
+    import inspect
+
+    sponsor = data.projects["sponsor"].drop_nulls().min()
+    known = {"data": data, "inp": data, "recipient": "someone@example.org", "sender": "pmo@example.org",
+             "sponsor": sponsor, "attachment": None, "provisional": False,
+             "projects": set(data.projects.filter(pl.col("sponsor") == sponsor)["project_id"].to_list())}  # fmt: skip
+    return {p: known[p] for p in inspect.signature(build).parameters if p in known}
+
+
+if __name__ == "__main__":
+    main()
