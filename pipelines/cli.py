@@ -27,6 +27,21 @@ timezone = "Europe/Paris"
 [email]
 sender = "pmo-kpi@example.org"
 leadership = ["cio@example.org", "cfo@example.org"]
+subject_prefix = "[PMO]"
+
+[email.sponsors]  # as written in the project register's sponsor column; one address may follow several
+"Sponsor Almeida" = ["almeida@example.org"]
+"Sponsor Berg" = ["berg@example.org", "berg.office@example.org"]
+"Sponsor Costa" = ["costa@example.org"]
+"Sponsor Dubois" = ["dubois@example.org"]
+"Sponsor Eriksen" = ["eriksen@example.org"]
+"Sponsor Fischer" = ["fischer@example.org"]
+"Sponsor Garcia" = ["garcia@example.org"]
+"Sponsor Huber" = ["huber@example.org"]
+"Sponsor Ito" = ["ito@example.org", "huber@example.org"]
+"Sponsor Jansen" = ["jansen@example.org"]
+"Sponsor Kowalski" = ["kowalski@example.org"]
+"Sponsor Lindqvist" = ["lindqvist@example.org"]
 
 [service_desk]
 tools = ["servicenow"]  # the service desk flow reads the incident exports, not the project tickets
@@ -44,18 +59,29 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pmo",
         description="pmo-kpi: exports from Jira, Tempo, Snipe-IT and your plans in; earned value, a weekly "
-        "report pack and a leadership e-mail out.",
+        "report pack and e-mails to leadership and sponsors out.",
         epilog="Exit codes: 0 done, 3 done but some input was rejected, 4 another run holds the home, "
         "1 failed, 2 usage error.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="ingest an inbox, build the marts, render the pack, write or send e-mail")
+    run = sub.add_parser("run", help="ingest an inbox, build the marts, render the pack, send the week's e-mail")
     run.add_argument("--inbox", type=Path, required=True, help="folder of exports (searched recursively)")
     run.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
     run.add_argument("--as-of", type=_date, default=None, help="status date (a week end); default: the last "
                      "complete week in the data")  # fmt: skip
     demo = sub.add_parser("demo", help="generate the demo portfolio's exports and run the weekly pipeline on it")
     demo.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
+    send = sub.add_parser(
+        "send",
+        help="send a week's e-mails again, on purpose",
+        description="Deliver a week's e-mails again, even to recipients who already had them (each delivery is "
+        "recorded as a further attempt). Runs and the weekly schedule never send a message twice; this does.",
+    )
+    send.add_argument("--as-of", type=_date, required=True, help="the status date whose pack to send")
+    send.add_argument("--audience", choices=("leadership", "sponsors", "all"), default="all",
+                      help="which messages (default: all)")  # fmt: skip
+    send.add_argument("--to", default="", metavar="ADDRESS", help="only this recipient (one on the [email] lists)")
+    send.add_argument("--home", type=Path, default=Path("var"), help="the home to send from (default: var)")
     baseline = sub.add_parser("baseline", help="baseline versions (see docs/baselines.md)")
     actions = baseline.add_subparsers(dest="action", required=True, metavar="ACTION")
     freeze = actions.add_parser(
@@ -157,22 +183,34 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
         return LOCKED
     probe.release()
 
+    _say(f"running the weekly pipeline on {inbox} (home {paths.root}) …")
+    config = {"home": str(paths.root), "inbox": str(inbox.resolve()), "as_of": as_of}
+    result = _execute(paths, config, {"send": True})  # `pmo run` sends; runs from the UI do not
+    if isinstance(result, int):
+        return result
+    return _report(paths, result)
+
+
+def _execute(paths, pmo_config: dict, email_config: dict, only_email: bool = False):
+    """Run the weekly job (or just its e-mail asset) in process against the home's Dagster instance, so the run
+    shows in the UI. The result, or an exit code when it failed."""
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     os.environ["PMO_HOME"] = str(paths.root)
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.delivery import EMAIL_OP
 
-    _say(f"running the weekly pipeline on {inbox} (home {paths.root}) …")
-    config = {"home": str(paths.root), "inbox": str(inbox.resolve()), "as_of": as_of}
     with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("weekly_pack").execute_in_process(
             run_config={
-                "resources": {"pmo": {"config": config}},
+                "resources": {"pmo": {"config": pmo_config}},
+                "ops": {EMAIL_OP: {"config": email_config}},
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             },
             instance=instance,
             raise_on_error=False,
+            asset_selection=[dg.AssetKey(["reports", "email"])] if only_email else None,
         )
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure or e.event_type_value == "RUN_FAILURE"]
@@ -184,7 +222,60 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
         for message in messages or ["the run failed; see the Dagster UI for its log"]:
             _say(f"error: {message}")
         return FAILED
-    return _report(paths)
+    return result
+
+
+def _email_summary(result) -> str:
+    """The e-mail asset's own account of the run: delivered, already delivered, and any in doubt by name."""
+    from pipelines.delivery import EMAIL_OP, IN_DOUBT
+
+    for materialization in result.asset_materializations_for_node(EMAIL_OP):
+        meta = materialization.metadata
+        if "summary" not in meta:
+            return str(meta["delivery"].value) if "delivery" in meta else "not run"
+        doubts = "".join(f"\n    {label}: {IN_DOUBT}" for label in meta["in_doubt"].value)
+        return f"{meta['summary'].value}{doubts}"
+    return "not run"
+
+
+def send(home: Path, as_of: str, audience: str, to: str) -> int:
+    """`pmo send`: deliver a week's e-mails again on purpose, under the home's run lock."""
+    from pipelines.home import Home, HomeLocked, RunLock, SettingsError
+    from transforms.calendar import is_week_end
+
+    paths = Home(home.resolve())
+    try:
+        settings = paths.settings()
+    except SettingsError as exc:
+        _say(f"error: {exc}")
+        return USAGE
+    week_ends_on = settings.pipeline.week_ends_on
+    if not is_week_end(dt.date.fromisoformat(as_of), week_ends_on):
+        _say(f"error: --as-of {as_of} is not a status date: weeks end on {week_ends_on}")
+        return USAGE
+    if not paths.warehouse.exists() or not (paths.reports / as_of / "index.html").exists():
+        _say(f"error: no pack for {as_of} in {paths.reports}: run `pmo run --as-of {as_of}` first")
+        return USAGE
+    lists = {"leadership": settings.email.leadership,
+             "sponsors": [a for addresses in settings.email.sponsors.values() for a in addresses]}  # fmt: skip
+    allowed = {a.lower() for name, addresses in lists.items() if audience in (name, "all") for a in addresses}
+    if to and to.strip().lower() not in allowed:
+        _say(f"error: {to} is not on the [email] {audience} lists of {paths.settings_file}")
+        return USAGE
+    probe = RunLock(paths.root)
+    try:
+        probe.acquire()
+    except HomeLocked as exc:
+        _say(f"error: {exc}")
+        return LOCKED
+    probe.release()
+    _say(f"sending the e-mails of {as_of} again ({audience}{f', to {to}' if to else ''}) …")
+    config = {"resend": True, "audience": audience, "to": to}
+    result = _execute(paths, {"home": str(paths.root), "as_of": as_of}, config, only_email=True)
+    if isinstance(result, int):
+        return result
+    _say(f"e-mail: {_email_summary(result)}")
+    return DONE
 
 
 def _root_cause(error) -> str:
@@ -194,7 +285,7 @@ def _root_cause(error) -> str:
     return str(error.message).strip()
 
 
-def _report(paths) -> int:
+def _report(paths, result) -> int:
     import duckdb
 
     with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
@@ -213,7 +304,9 @@ def _report(paths) -> int:
     _say(f"  warehouse      {paths.warehouse}")
     _say(f"  analysts' copy {paths.published / 'pmo.duckdb'}")
     _say(f"  report pack    {paths.reports / day / 'index.html'}")
-    _say(f"  e-mails        {paths.outbox}/*.eml (sent instead when PMO_SMTP_HOST is set)")
+    _say(f"  PMO only       {paths.reports / day / 'pmo' / 'index.html'} (people by name: not for forwarding)")
+    where = f"by SMTP through {os.environ['PMO_SMTP_HOST']}" if os.environ.get("PMO_SMTP_HOST") else f"{paths.outbox}"
+    _say(f"  e-mails        {where}: {_email_summary(result)}")
     if problems:
         _say(f"{problems} file(s) had rejected input: see {paths.reports / day / 'data-quality.html'}")
         return REJECTED
@@ -243,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
         return demo(args.home)
+    if args.command == "send":
+        return send(args.home, args.as_of, args.audience, args.to)
     if args.command == "baseline":
         return freeze_baseline(args.home, args.project, args.reason, args.effective_from)
     return run_pipeline(args.home, args.inbox, args.as_of or "")

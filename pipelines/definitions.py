@@ -46,7 +46,10 @@ def weekly_pack_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest
         status_date -= dt.timedelta(days=7)
     return dg.RunRequest(
         run_key=status_date.isoformat(),
-        run_config={"resources": {"pmo": {"config": {"home": HOME, "as_of": status_date.isoformat()}}}},
+        run_config={
+            "resources": {"pmo": {"config": {"home": HOME, "as_of": status_date.isoformat()}}},
+            "ops": {delivery.EMAIL_OP: {"config": {"send": True}}},  # only the schedule and `pmo run` send
+        },
         tags={"status_date": status_date.isoformat()},
     )
 
@@ -58,7 +61,7 @@ defs = dg.Definitions(
         *marts.ASSETS,
         assets.published_snapshot,
         pack.report_pack,
-        delivery.leadership_email,
+        delivery.weekly_email,
     ],
     jobs=[weekly_pack],
     schedules=[weekly_pack_schedule],

@@ -1,28 +1,261 @@
-"""E-mail delivery of the weekly pack."""
+"""E-mail delivery of the weekly pack: leadership's portfolio summary and each sponsor's projects, one message
+per recipient, at most once per (status date, audience, recipient), recorded in history.deliveries."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import dagster as dg
+import duckdb
 import polars as pl
 
+from pipelines.home import EmailSettings
 from pipelines.marts import record_sent
 from pipelines.pack import pack_data
-from pipelines.resources import Mailer, PmoHome
+from pipelines.resources import DeliveryError, Mailer, PmoHome
+
+NOT_SENT = "not sent: only the weekly schedule and `pmo run` send e-mail"
+IN_DOUBT = "may have been sent: not resent; `pmo send` resends"
+EMAIL_OP = "reports__email"  # the asset's op name, for run_config
 
 
-@dg.asset(key=["reports", "leadership_email"], deps=[["reports", "pack"]], kinds={"email"})
-def leadership_email(context: dg.AssetExecutionContext, pmo: PmoHome, mailer: Mailer) -> dg.MaterializeResult:
-    """The KPI e-mail for leadership: portfolio figures and a static chart, no names or rates. Sent by SMTP
-    when configured, else written to <home>/outbox/."""
-    from reports import charts
-    from reports.email import leadership_email as build
+class EmailConfig(dg.Config):
+    """Whether this run delivers. Only the weekly schedule and `pmo run` set `send`; `pmo send` sets `resend`."""
 
-    inp = pack_data(pmo)
-    settings = pmo.settings().email
-    total = inp.portfolio.filter(pl.col("group_level") == "total")
-    png = charts.to_png(charts.s_curve(total, "Portfolio S-curve", inp.currency))
-    message = build(inp, settings.sender, settings.leadership, png)
-    outcome = mailer.deliver(message, pmo.paths.outbox, f"{inp.status_date.isoformat()}-leadership")
+    send: bool = False
+    resend: bool = False  # deliver again on purpose, as a further attempt
+    audience: Literal["leadership", "sponsors", "all"] = "all"
+    to: str = ""  # only this recipient
+
+
+@dataclass(frozen=True)
+class Recipient:
+    audience: str  # leadership | sponsors
+    address: str
+    sponsors: tuple[str, ...] = ()  # for a sponsor message: whose projects it carries
+
+
+@dataclass
+class Outcome:
+    """What a run did with each planned message, for the log, the asset's metadata and the CLI."""
+
+    delivered: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    in_doubt: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.delivered)} delivered", f"{len(self.already)} already delivered before"]
+        if self.in_doubt:
+            parts.append(f"{len(self.in_doubt)} {IN_DOUBT}")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return "; ".join(parts)
+
+
+def plan(
+    settings: EmailSettings, register: pl.DataFrame, with_figures: list[str], audience: str, to: str
+) -> tuple[list[Recipient], dict[str, list[str]], list[str]]:
+    """The messages to deliver: one per leadership address and one per sponsor-list address (covering every
+    sponsor that lists it). Also each recipient's projects and the sponsors named in the settings with no
+    project reported this week. Sponsor names match the register's `sponsor` column, ignoring case and spaces."""
+    lists = pl.DataFrame(
+        [(sponsor, address) for sponsor, addresses in settings.sponsors.items() for address in addresses],
+        schema={"sponsor": pl.String, "address": pl.String},
+        orient="row",
+    ).with_columns(key=pl.col("sponsor").str.strip_chars().str.to_lowercase())
+    projects = register.filter(pl.col("project_id").is_in(with_figures)).select(
+        "project_id", key=pl.col("sponsor").str.strip_chars().str.to_lowercase()
+    )
+    matched = lists.join(projects, on="key", how="inner")
+    per_address = matched.group_by("address").agg(
+        pl.col("sponsor").unique().sort(), pl.col("project_id").unique().sort()
+    )
+    idle = sorted(set(lists.get_column("sponsor")) - set(matched.get_column("sponsor")))
+    recipients = []
+    if audience in ("leadership", "all"):
+        recipients += [Recipient("leadership", a) for a in dict.fromkeys(settings.leadership)]
+    if audience in ("sponsors", "all"):
+        rows = per_address.sort("address").iter_rows(named=True)  # one row per configured address, not data
+        recipients += [Recipient("sponsors", r["address"], tuple(r["sponsor"])) for r in rows]
+    if to:
+        recipients = [r for r in recipients if r.address.lower() == to.strip().lower()]
+    projects_of = {r["address"]: r["project_id"] for r in per_address.iter_rows(named=True)}
+    return recipients, projects_of, idle
+
+
+def history(conn: duckdb.DuckDBPyConnection, status_date: dt.date, recipient: Recipient) -> list[tuple]:
+    """(attempt, state, transport) of every earlier delivery of this message."""
+    return conn.sql(
+        "SELECT attempt, state, transport FROM history.deliveries WHERE status_date = ? AND audience = ?"
+        " AND recipient = ? ORDER BY attempt",
+        params=[status_date, recipient.audience, recipient.address],
+    ).fetchall()
+
+
+def record(conn: duckdb.DuckDBPyConnection, key: list, state: str, detail: str, **fields) -> None:
+    """Insert the 'sending' row (with fields) or move an attempt to 'sent' or 'failed'. Each statement commits."""
+    if state == "sending":
+        conn.sql(
+            "INSERT INTO history.deliveries (status_date, audience, recipient, attempt, state, transport, message_id,"
+            " subject, detail, started_at) VALUES (?, ?, ?, ?, 'sending', ?, ?, ?, ?, now()::TIMESTAMP)",
+            params=[*key, fields["transport"], fields["message_id"], fields["subject"], detail],
+        )
+        return
+    conn.sql(
+        "UPDATE history.deliveries SET state = ?, detail = ?, finished_at = now()::TIMESTAMP"
+        " WHERE status_date = ? AND audience = ? AND recipient = ? AND attempt = ?",
+        params=[state, detail, *key],
+    )
+
+
+class Messages:
+    """Builds each message on demand; charts and attachments are made once per project set."""
+
+    def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool):
+        self.data, self.settings, self.figures, self.projects_of = data, settings, figures, projects_of
+        self.stale = stale
+        self.attachments: dict[str, object] = {}
+        self._images: dict[tuple, list] = {}
+
+    def attachment(self, recipient: Recipient):
+        from reports.email import Attachment, pack_zip, slug
+
+        day = self.data.status_date.isoformat()
+        if recipient.audience == "leadership":
+            name, projects = f"pmo-kpi-{day}-portfolio.zip", None
+        else:
+            name = f"pmo-kpi-{day}-{slug('+'.join(recipient.sponsors))}.zip"
+            projects = set(self.projects_of[recipient.address])
+        if name not in self.attachments:
+            self.attachments[name] = Attachment(name, pack_zip(self.data, projects))
+        return self.attachments[name]
+
+    def build(self, recipient: Recipient):
+        from reports.email import leadership_email, leadership_images, sponsor_email, sponsor_images
+
+        common = {"sender": self.settings.sender, "recipient": recipient.address, "provisional": self.stale,
+                  "subject_prefix": self.settings.subject_prefix, "attachment": self.attachment(recipient)}  # fmt: skip
+        if recipient.audience == "leadership":
+            if "leadership" not in self._images:
+                self._images["leadership"] = leadership_images(self.data, self.figures)
+            return leadership_email(self.data, self.figures, images=self._images["leadership"], **common)
+        ids = tuple(self.projects_of[recipient.address])
+        mine = self.figures.filter(pl.col("project_id").is_in(ids))
+        if ids not in self._images:
+            self._images[ids] = sponsor_images(self.data, mine)
+        return sponsor_email(self.data, mine, images=self._images[ids], **common)
+
+
+def deliver_all(context, conn, pmo: PmoHome, mailer: Mailer, messages: Messages, recipients, resend: bool) -> Outcome:
+    """Each message at most once: skip what was delivered, report (never resend) what may have been, and write
+    'sending' before the hand-over and 'sent' after. `resend` delivers again as a further attempt."""
+    from reports.email import slug
+
+    outcome, transport = Outcome(), mailer.transport
+    day = messages.data.status_date
+    for recipient in recipients:  # one per configured recipient, not per data row
+        label = f"{recipient.audience} {recipient.address}"
+        earlier = history(conn, day, recipient)
+        same = [state for _, state, via in earlier if via == transport]
+        if not resend and "sent" in same:
+            outcome.already.append(label)
+            continue
+        if not resend and "sending" in same:
+            context.log.warning(f"e-mail to {label} for {day} {IN_DOUBT}")
+            outcome.in_doubt.append(label)
+            continue
+        attempt = max((a for a, _, _ in earlier), default=0) + 1
+        message = messages.build(recipient)
+        key = [day, recipient.audience, recipient.address, attempt]
+        record(conn, key, "sending", "", transport=transport, message_id=str(message["Message-ID"]),
+               subject=str(message["Subject"]))  # fmt: skip
+        name = f"{day.isoformat()}-{recipient.audience}-{slug(recipient.address)}"
+        try:
+            detail = mailer.deliver(message, pmo.paths.outbox, name if attempt == 1 else f"{name}-attempt-{attempt}")
+        except DeliveryError as exc:
+            if exc.maybe_sent:  # left as 'sending': the next run reports it instead of sending it twice
+                context.log.warning(f"e-mail to {label}: {exc}; it {IN_DOUBT}")
+                outcome.in_doubt.append(label)
+            else:
+                record(conn, key, "failed", str(exc))
+                context.log.error(f"e-mail to {label} not delivered: {exc}")
+                outcome.failed.append(f"{label}: {exc}")
+            continue
+        record(conn, key, "sent", detail)
+        outcome.delivered.append(label if attempt == 1 else f"{label} (attempt {attempt})")
+    return outcome
+
+
+def freeze(conn: duckdb.DuckDBPyConnection, status_date: dt.date) -> int | None:
+    """Freeze the week's figures as sent once its leadership e-mail has gone out, the first time only: a week
+    already frozen keeps its figures (later changes are restatements). Also catches up a run that stopped between
+    the leadership e-mail and the freeze."""
+    query = "SELECT count(*) FROM {} WHERE status_date = ?{}"
+    delivered = conn.sql(query.format("history.deliveries", " AND audience = 'leadership' AND state = 'sent'"),
+                         params=[status_date]).fetchall()[0][0]  # fmt: skip
+    frozen = conn.sql(query.format("history.evm_sent", ""), params=[status_date]).fetchall()[0][0]
+    return record_sent(conn, status_date) if delivered and not frozen else None
+
+
+def share(folder: str, home: Path, attachments: dict) -> list[str]:
+    """Write each attachment built in this run to the shared folder too (relative to the home), whole."""
+    if not folder:
+        return []
+    target = home / Path(folder).expanduser()
+    target.mkdir(parents=True, exist_ok=True)
+    for name, attachment in attachments.items():
+        tmp = target / f".{name}.tmp"
+        tmp.write_bytes(attachment.content)
+        tmp.replace(target / name)
+    return [str(target / name) for name in attachments]
+
+
+@dg.asset(key=["reports", "email"], deps=[["reports", "pack"]], kinds={"email"}, pool="warehouse")
+def weekly_email(
+    context: dg.AssetExecutionContext, config: EmailConfig, pmo: PmoHome, mailer: Mailer
+) -> dg.MaterializeResult:
+    """The weekly e-mails: leadership gets the portfolio summary, each sponsor their projects, each with the pack
+    (zip, no PMO-only pages) attached; one message per recipient, sent by SMTP when configured, else written to
+    <home>/outbox/. At most once per status date, audience and recipient (history.deliveries)."""
+    from reports.email import project_figures
+
+    if not (config.send or config.resend):
+        context.log.info(NOT_SENT)
+        return dg.MaterializeResult(metadata={"delivery": NOT_SENT})
+    data, settings = pack_data(pmo), pmo.settings().email
     with pmo.connect() as conn:
-        frozen = record_sent(conn, inp.status_date)
-    context.log.info(f"figures of {inp.status_date} frozen as sent for {frozen} project(s)")
-    context.log.info(f"leadership e-mail {outcome}")
-    return dg.MaterializeResult(metadata={"delivery": outcome, "recipients": len(settings.leadership)})
+        figures = project_figures(data)
+        recipients, projects_of, idle = plan(
+            settings, data.projects, figures.get_column("project_id").to_list(), config.audience, config.to
+        )
+        if config.to and not recipients:
+            raise dg.Failure(f"{config.to} is not on the {config.audience} e-mail lists for {data.status_date}")
+        messages = Messages(data, settings, figures, projects_of, data.provisional)
+        outcome = deliver_all(context, conn, pmo, mailer, messages, recipients, config.resend)
+        frozen = freeze(conn, data.status_date) if not config.resend else None
+    shared = share(settings.shared_folder, pmo.paths.root, messages.attachments)
+    for sponsor in idle:
+        context.log.warning(f"sponsor {sponsor!r} in [email] sponsors has no project reported on {data.status_date}")
+    if not recipients:
+        context.log.warning("no e-mail recipients: set [email] leadership and sponsors in pmo.toml")
+    context.log.info(f"e-mail for {data.status_date} by {mailer.transport}: {outcome.summary()}")
+    if frozen is not None:
+        context.log.info(f"figures of {data.status_date} frozen as sent for {frozen} project(s)")
+    if outcome.failed:
+        raise dg.Failure(
+            f"{len(outcome.failed)} e-mail(s) not delivered (the next run tries again): " + "; ".join(outcome.failed)
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "status_date": data.status_date.isoformat(),
+            "transport": mailer.transport,
+            "summary": outcome.summary(),
+            "delivered": dg.MetadataValue.json(outcome.delivered),
+            "already_delivered": len(outcome.already),
+            "in_doubt": dg.MetadataValue.json(outcome.in_doubt),
+            "provisional": messages.stale,
+            "shared": dg.MetadataValue.json(shared),
+        }
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 Address = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -36,8 +36,13 @@ class ScheduleSettings(_Strict):
 
 
 class EmailSettings(_Strict):
+    """Who gets the weekly e-mails. Sponsors are named as in the project register's `sponsor` column."""
+
     sender: Address = "pmo-kpi@example.org"
-    leadership: list[Address] = []
+    leadership: list[Address] = []  # the portfolio summary, one message each
+    sponsors: dict[str, list[Address]] = {}  # sponsor → addresses that get that sponsor's projects
+    shared_folder: str = ""  # where each audience's pack zip is also written; relative to the home
+    subject_prefix: str = Field("", max_length=40)  # e.g. "[PMO]"
 
 
 Technique = Literal["0/100", "50/50", "percent_complete", "weighted_milestones", "level_of_effort"]
@@ -85,6 +90,41 @@ class ServiceDeskSettings(_Strict):
     tools: list[str] = []  # ticketing tools in the flow, e.g. ["servicenow", "glpi"]; [] = every ticket export
 
 
+class FreshnessSettings(_Strict):
+    """How old a source's data may be at the status date (marts.source_freshness); older is stale, and the pack
+    and e-mails then call the week's figures provisional. Reference data (the register, mapping, baselines, rate
+    card, people, aliases, holidays, sprints, risk register) has no maximum unless `per_source` gives it one."""
+
+    max_age_days: int = Field(14, ge=0)  # days between a source's newest data and the status date
+    per_source: dict[str, Annotated[int, Field(ge=0)]] = {}  # export kind → its own maximum, e.g. {tempo_worklogs = 7}
+
+    @field_validator("per_source")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        from data_contracts.contract import all_contracts  # lazy: the settings load before anything else
+
+        unknown = sorted(set(value) - set(all_contracts()))
+        if unknown:
+            raise ValueError(f"unknown export kind {unknown} (kinds: {', '.join(sorted(all_contracts()))})")
+        return value
+
+
+class ReportSettings(_Strict):
+    """How the pack judges and groups (reports.pack.Look)."""
+
+    green: float = Field(0.95, gt=0)  # CPI or SPI(t) at or above this is green
+    amber: float = Field(0.85, gt=0)  # at or above this amber, below it red
+    min_group_size: int = Field(3, ge=1)  # figures about fewer people than this are not shown outside the PMO
+    period: Literal["month", "quarter"] = "month"  # the month-end view's periods
+    fiscal_year_start: int = Field(1, ge=1, le=12)  # first month of the fiscal year, for quarters
+
+    @model_validator(mode="after")
+    def _amber_below_green(self):
+        if self.amber > self.green:
+            raise ValueError(f"amber ({self.amber}) must not be above green ({self.green})")
+        return self
+
+
 class Settings(_Strict):
     """The schema of <home>/pmo.toml. Secrets never live here: SMTP credentials come from the environment."""
 
@@ -96,6 +136,8 @@ class Settings(_Strict):
     timesheets: TimesheetSettings = TimesheetSettings()
     resources: ResourceSettings = ResourceSettings()
     service_desk: ServiceDeskSettings = ServiceDeskSettings()
+    freshness: FreshnessSettings = FreshnessSettings()
+    report: ReportSettings = ReportSettings()
 
 
 class SettingsError(ValueError):

@@ -72,13 +72,26 @@ class PmoHome(dg.ConfigurableResource):
         return last_complete_week_end(latest, week_ends_on)
 
 
-class Mailer(dg.ConfigurableResource):
-    """Sends through SMTP when PMO_SMTP_HOST is set, else writes .eml files to the outbox.
+class DeliveryError(RuntimeError):
+    """A message did not go out. `maybe_sent` when the server may have taken it before the connection failed
+    (during DATA): such a message is not tried again on its own."""
 
-    Connection details and credentials are read from the environment at send time, never stored:
-    PMO_SMTP_HOST, PMO_SMTP_PORT (587), PMO_SMTP_SECURITY (starttls | ssl | none), PMO_SMTP_USER,
-    PMO_SMTP_PASSWORD.
+    def __init__(self, message: str, maybe_sent: bool):
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
+
+
+class Mailer(dg.ConfigurableResource):
+    """Sends through SMTP when PMO_SMTP_HOST is set, else writes .eml files to the outbox (the dry run).
+
+    Connection details and credentials are read from the environment at send time, never stored or logged:
+    PMO_SMTP_HOST, PMO_SMTP_PORT (587; 465 for ssl), PMO_SMTP_SECURITY (starttls | ssl | none), PMO_SMTP_USER,
+    PMO_SMTP_PASSWORD, PMO_SMTP_CAFILE (a CA bundle to trust besides the system's, e.g. an internal CA).
     """
+
+    @property
+    def transport(self) -> str:
+        return "smtp" if os.environ.get("PMO_SMTP_HOST", "") else "outbox"
 
     def deliver(self, message: EmailMessage, outbox: Path, name: str) -> str:
         host = os.environ.get("PMO_SMTP_HOST", "")
@@ -89,16 +102,54 @@ class Mailer(dg.ConfigurableResource):
             tmp.write_bytes(message.as_bytes())
             tmp.replace(target)
             return f"written to {target}"
-        port = int(os.environ.get("PMO_SMTP_PORT", "587"))
-        security = os.environ.get("PMO_SMTP_SECURITY", "starttls").lower()
+        security = os.environ.get("PMO_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+        if security not in ("starttls", "ssl", "none"):
+            raise DeliveryError(f"PMO_SMTP_SECURITY is {security!r}: use starttls, ssl or none", maybe_sent=False)
+        port_text = os.environ.get("PMO_SMTP_PORT", "").strip() or ("465" if security == "ssl" else "587")
+        if not port_text.isdigit():
+            raise DeliveryError(f"PMO_SMTP_PORT is {port_text!r}: not a port number", maybe_sent=False)
+        port = int(port_text)
         user, password = os.environ.get("PMO_SMTP_USER", ""), os.environ.get("PMO_SMTP_PASSWORD", "")
-        context = ssl.create_default_context()
-        smtp_cls = smtplib.SMTP_SSL if security == "ssl" else smtplib.SMTP
-        kwargs = {"context": context} if security == "ssl" else {}
-        with smtp_cls(host, port, timeout=30, **kwargs) as smtp:
-            if security == "starttls":
-                smtp.starttls(context=context)
-            if user:
-                smtp.login(user, password)
-            smtp.send_message(message)
-        return f"sent through {host}:{port} to {len(message.get_all('To', []))} recipient header(s)"
+        where = f"{host}:{port}"
+        try:
+            context = ssl.create_default_context(cafile=os.environ.get("PMO_SMTP_CAFILE") or None)
+            smtp = (
+                smtplib.SMTP_SSL(host, port, timeout=30, context=context)
+                if security == "ssl"
+                else smtplib.SMTP(host, port, timeout=30)
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryError(f"cannot connect to {where}: {_reason(exc)}", maybe_sent=False) from None
+        try:
+            try:
+                if security == "starttls":
+                    smtp.starttls(context=context)
+                if user:
+                    smtp.login(user, password)
+            except smtplib.SMTPAuthenticationError:
+                raise DeliveryError(f"{where} refused the login of PMO_SMTP_USER {user!r}", maybe_sent=False) from None
+            except (OSError, smtplib.SMTPException) as exc:
+                raise DeliveryError(f"{where}: {_reason(exc)}", maybe_sent=False) from None
+            try:
+                refused = smtp.send_message(message)
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+                raise DeliveryError(f"{where} refused the message: {_reason(exc)}", maybe_sent=False) from None
+            except (OSError, smtplib.SMTPException) as exc:
+                # The connection broke while the message was being handed over: the server may have kept it.
+                raise DeliveryError(f"{where}: {_reason(exc)} while sending", maybe_sent=True) from None
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()  # the message is delivered or not by now; a failed goodbye changes nothing
+        if refused:
+            raise DeliveryError(f"{where} refused {', '.join(sorted(refused))}", maybe_sent=False)
+        return f"sent through {where}"
+
+
+def _reason(exc: BaseException) -> str:
+    """An SMTP or socket error in one line, without the server's multi-line banner."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {' '.join(text.split())}"
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -69,6 +69,23 @@ CREATE TABLE IF NOT EXISTS history.evm_sent (
     eac DECIMAL(18, 4), cpi DOUBLE, spi DOUBLE, spi_t DOUBLE, forecast_finish DATE,
     PRIMARY KEY (project_id, status_date)
 );
+-- The e-mail ledger: at most one delivery per (status date, audience, recipient) and transport. 'sending' is
+-- written and committed before the SMTP call and 'sent' after; a 'sending' left behind by a crash is reported,
+-- never resent on its own. `pmo send` adds a further attempt on purpose.
+CREATE TABLE IF NOT EXISTS history.deliveries (
+    status_date DATE NOT NULL,
+    audience VARCHAR NOT NULL,  -- leadership | sponsors
+    recipient VARCHAR NOT NULL,
+    attempt BIGINT NOT NULL,
+    state VARCHAR NOT NULL,  -- sending | sent | failed (refused or unreachable: certainly not sent)
+    transport VARCHAR NOT NULL,  -- smtp | outbox (the dry run's .eml files)
+    message_id VARCHAR,
+    subject VARCHAR,
+    detail VARCHAR,  -- where it went, or why it failed
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    PRIMARY KEY (status_date, audience, recipient, attempt)
+);
 CREATE TABLE IF NOT EXISTS audit.skipped (
     file_id BIGINT NOT NULL,
     line BIGINT NOT NULL,

@@ -1,42 +1,228 @@
-"""The leadership KPI e-mail: e-mail-safe HTML (tables, inline CSS, 600 px) with the chart as an inline
-CID image, and a plain-text alternative. Portfolio figures only: no names, no rates, no per-person hours."""
+"""The weekly e-mails: leadership's portfolio summary and each sponsor's projects.
+
+E-mail-safe HTML (table layout, inline CSS, at most 600 px wide) with static PNG charts as inline CID images,
+a plain-text alternative, and the pack as a zip attachment. Figures only: no people's names, no rates, no
+per-person hours.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from reports.pack import PackInput, environment, latest_rows, money, ratio
+import polars as pl
+
+from reports import charts
+from reports.pack import RAG_ORDER, environment, money, ratio, render_pack, s_curve_rows, with_status, zip_pages
+
+COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c62828", "grey": "#6b7280"}
+SERIES = {"pv": "Planned value (PV)", "ev": "Earned value (EV)", "ac": "Actual cost (AC)"}
+MESSAGE_DOMAIN = "pmo-kpi.local"
 
 
-def leadership_email(inp: PackInput, sender: str, recipients: list[str], chart_png: bytes) -> EmailMessage:
-    env = environment()
-    total = inp.portfolio.filter(
-        (inp.portfolio["group_level"] == "total") & (inp.portfolio["status_date"] == inp.status_date)
-    ).to_dicts()
-    projects = latest_rows(inp.evm, inp.projects, inp.status_date)
-    watch = sorted(
-        (p for p in projects if p["cpi"] is not None and p["spi"] is not None and min(p["cpi"], p["spi"]) < 0.95),
-        key=lambda p: min(p["cpi"], p["spi"]),
+@dataclass(frozen=True)
+class Image:
+    png: bytes
+    alt: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes  # a zip of pack pages
+
+
+def project_figures(data, projects: set[str] | None = None) -> pl.DataFrame:
+    """One row per project at the status date, worst first: register name and state, the headline figures, the
+    computed RAG (the pack's: the worse of CPI and SPI(t)) and the project manager's override if any."""
+    now = data.evm.filter(pl.col("status_date") == data.status_date)
+    if projects is not None:
+        now = now.filter(pl.col("project_id").is_in(sorted(projects)))
+    register = data.projects.select("project_id", "name", state=pl.col("status"))
+    frame = with_status(now, data.look).rename({"status": "rag"}).join(register, on="project_id", how="left")
+    reports = data.status_reports
+    if reports is not None and not reports.is_empty():
+        week = reports.filter((pl.col("status_date") == data.status_date) & pl.col("rag_override").is_not_null())
+        frame = frame.join(week.select("project_id", pl.col("rag_override").cast(pl.String)), on="project_id",
+                           how="left")  # fmt: skip
+    else:
+        frame = frame.with_columns(rag_override=pl.lit(None, pl.String))
+    return frame.select(
+        "project_id", "name", "state", "bac", "ev", "ac", "cpi", "spi", "spi_t", "eac", "vac", "rag", "rag_override",
+        severity=pl.max_horizontal(
+            pl.col("rag").replace_strict(RAG_ORDER, return_dtype=pl.Int8),
+            pl.col("rag_override").replace_strict(RAG_ORDER, default=0, return_dtype=pl.Int8),
+        ),
+        worst=pl.min_horizontal("cpi", "spi_t"),
+    ).sort(["severity", "worst", "project_id"], descending=[True, False, False], nulls_last=True)  # fmt: skip
+
+
+def _s_curve_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """The s_curve chart's line layer from cumulative PV, EV and AC by status date."""
+    return (
+        frame.select("status_date", *SERIES)
+        .with_columns(pl.col(list(SERIES)).cast(pl.Float64))
+        .unpivot(index="status_date", variable_name="series", value_name="amount")
+        .select(
+            layer=pl.lit("line"),
+            date=pl.col("status_date"),
+            series=pl.col("series").replace_strict(SERIES),
+            amount=pl.col("amount"),
+        )  # fmt: skip
+        .drop_nulls("amount")
+        .sort("series", "date")
     )
-    cid = make_msgid(domain="pmo-kpi.local")
+
+
+def _quadrant_rows(figures: pl.DataFrame) -> pl.DataFrame:
+    """The quadrant chart's points (CPI against SPI(t)) and the 1.0 guide lines."""
+    points = figures.drop_nulls(["cpi", "spi_t"]).select(
+        layer=pl.lit("point"), project=pl.col("project_id"), cpi=pl.col("cpi"), spi_t=pl.col("spi_t"),
+        rag=pl.col("rag"), value=pl.lit(None, pl.Float64),
+    )  # fmt: skip
+    one = pl.DataFrame({"layer": ["one"], "value": [1.0]})
+    return pl.concat([points, one], how="diagonal_relaxed")
+
+
+def leadership_images(data, figures: pl.DataFrame) -> list[Image]:
+    """The portfolio S-curve and every project's CPI against SPI(t)."""
+    total = data.portfolio.filter(pl.col("group_level") == "total").sort("status_date")
+    # The pack's own S-curve rows: PV, EV, AC, BAC and the EAC forecast, as on the portfolio page.
+    portfolio_curve = s_curve_rows(total.with_columns(project_id=pl.lit("")), None, data.status_date)
+    return [
+        Image(
+            charts.to_png(charts.spec("s_curve", portfolio_curve, f"Portfolio S-curve ({data.currency})")),
+            "Portfolio S-curve: cumulative planned value, earned value and actual cost by week",
+        ),
+        Image(
+            charts.to_png(charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency")),
+            "Each project's CPI against its SPI(t); above and right of 1.0 is under budget and ahead of schedule",
+        ),
+    ]
+
+
+def sponsor_images(data, figures: pl.DataFrame) -> list[Image]:
+    """The sponsor's projects: their summed S-curve and, with more than one project, CPI against SPI(t)."""
+    ids = figures.get_column("project_id").to_list()
+    history = data.evm.filter(pl.col("project_id").is_in(ids))
+    # A week's EV is unknown when any project's is (the portfolio roll-up's rule); PV and AC always add up.
+    summed = history.group_by("status_date").agg(
+        pl.col("pv").sum(), pl.col("ac").sum(), pl.when(pl.col("ev").null_count() == 0).then(pl.col("ev").sum())
+    )
+    title = f"{ids[0]} S-curve ({data.currency})" if len(ids) == 1 else f"Your projects' S-curve ({data.currency})"
+    images = [
+        Image(
+            charts.to_png(charts.spec("s_curve", _s_curve_rows(summed.sort("status_date")), title)),
+            "Cumulative planned value, earned value and actual cost by week",
+        )
+    ]
+    if len(ids) > 1:
+        images.append(
+            Image(
+                charts.to_png(charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency")),
+                "Each project's CPI against its SPI(t); above and right of 1.0 is under budget and ahead of schedule",
+            )
+        )
+    return images
+
+
+def pack_zip(data, projects: set[str] | None = None) -> bytes:
+    """The pack as sponsors and leadership may see it: never the PMO-only section; `projects` restricts it."""
+    return zip_pages(render_pack(data, projects=projects, include_pmo=False))
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("_") or "_"
+
+
+def leadership_email(
+    data,
+    figures: pl.DataFrame,
+    *,
+    sender: str,
+    recipient: str,
+    images: list[Image],
+    attachment: Attachment | None,
+    provisional: bool,
+    subject_prefix: str = "",
+    date: dt.datetime | None = None,
+) -> EmailMessage:
+    """The portfolio summary: tiles with RAG, the charts, the projects needing attention, the pack attached."""
+    total = with_status(
+        data.portfolio.filter((pl.col("group_level") == "total") & (pl.col("status_date") == data.status_date)),
+        data.look,
+    )
     context = {
-        "status_date": inp.status_date.isoformat(),
-        "currency": inp.currency,
-        "total": total[0] if total else None,
-        "watch": watch,
-        "projects": len(projects),
-        "chart_cid": cid[1:-1],
-        "snapshot": inp.snapshot[:12],
+        "total": total.to_dicts()[0] if total.height else None,
+        "watch": figures.filter(pl.col("severity") >= RAG_ORDER["amber"]).to_dicts(),
+        "projects": figures.height,
+    }  # fmt: skip
+    subject = f"Portfolio KPIs, week ending {data.status_date.isoformat()}"
+    return _message(
+        data, "email", context, subject, sender, recipient, images, attachment, provisional, subject_prefix, date
+    )
+
+
+def sponsor_email(
+    data,
+    figures: pl.DataFrame,
+    *,
+    sender: str,
+    recipient: str,
+    images: list[Image],
+    attachment: Attachment | None,
+    provisional: bool,
+    subject_prefix: str = "",
+    date: dt.datetime | None = None,
+) -> EmailMessage:
+    """A sponsor's projects: a table of CPI, SPI(t), EAC, VAC and RAG (with the manager's override beside it),
+    the charts, and the pack of just those projects attached."""
+    ids = figures.get_column("project_id").to_list()
+    about = f"{ids[0]} {figures.get_column('name')[0]}" if len(ids) == 1 else f"your {len(ids)} projects"
+    subject = f"Project KPIs for {about}, week ending {data.status_date.isoformat()}"
+    context = {"rows": figures.sort("project_id").to_dicts()}
+    return _message(
+        data, "email_sponsor", context, subject, sender, recipient, images, attachment, provisional, subject_prefix,
+        date,
+    )  # fmt: skip
+
+
+def _message(
+    data, template, context, subject, sender, recipient, images, attachment, provisional, prefix, date
+) -> EmailMessage:
+    """multipart/mixed → (multipart/alternative → text/plain + multipart/related(text/html + image/png…)) + zip."""
+    env = environment()
+    cids = [make_msgid(domain=MESSAGE_DOMAIN) for _ in images]
+    common = {
+        "status_date": data.status_date.isoformat(),
+        "currency": data.currency,
+        "snapshot": data.snapshot[:12],
+        "provisional": provisional,
+        "colours": COLOURS,
+        "green": ratio(data.look.green),
+        "amber": ratio(data.look.amber),
+        "images": [{"cid": cid[1:-1], "alt": image.alt} for cid, image in zip(cids, images, strict=True)],
+        "attachment": attachment.filename if attachment else "",
+        "attachment_what": "The full pack" if template == "email" else "The pack of these projects",
     }
+    when = date or dt.datetime.now(dt.UTC)
     msg = EmailMessage()
-    msg["Subject"] = f"Portfolio KPIs for the week ending {inp.status_date.isoformat()}"
+    msg["Subject"] = " ".join(
+        part for part in (prefix, subject, "(provisional)" if provisional else "") if part
+    )  # fmt: skip
     msg["From"] = sender
-    msg["To"] = ", ".join(recipients) if recipients else sender
-    msg["Date"] = format_datetime(dt.datetime.combine(inp.status_date, dt.time(8, 0), tzinfo=dt.UTC))
-    msg["Message-ID"] = make_msgid(idstring=f"kpi-{inp.status_date.isoformat()}", domain="pmo-kpi.local")
-    msg.set_content(env.get_template("email.txt.j2").render(**context, money=money, ratio=ratio))
-    msg.add_alternative(env.get_template("email.html.j2").render(**context), subtype="html")
-    msg.get_payload()[1].add_related(chart_png, maintype="image", subtype="png", cid=cid, filename="portfolio.png")
+    msg["To"] = recipient
+    msg["Date"] = format_datetime(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+    msg["Message-ID"] = make_msgid(idstring=f"pmo-kpi-{data.status_date.isoformat()}", domain=MESSAGE_DOMAIN)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(env.get_template(f"{template}.txt.j2").render(**common, **context, money=money, ratio=ratio))
+    msg.add_alternative(env.get_template(f"{template}.html.j2").render(**common, **context), subtype="html")
+    html = msg.get_payload()[1]
+    for cid, image, n in zip(cids, images, range(1, len(images) + 1), strict=True):
+        html.add_related(image.png, maintype="image", subtype="png", cid=cid, filename=f"chart-{n}.png")
+    if attachment is not None:
+        msg.add_attachment(attachment.content, maintype="application", subtype="zip", filename=attachment.filename)
     return msg

@@ -31,6 +31,7 @@ def test_the_documented_example_is_a_valid_settings_file():
         ("[timesheets]\ncontracted_hours_week = 0\n", "timesheets.contracted_hours_week"),
         ("[service_desk.sla_hours]\nurgent = 2\n", "service_desk.sla_hours.urgent"),
         ("[resources]\nmax_projects = 0\n", "resources.max_projects"),
+        ("[freshness.per_source]\ntempo = 7\n", "freshness.per_source"),  # the kind is tempo_worklogs
     ],
 )
 def test_a_bad_evm_risk_or_timesheet_setting_is_named_with_its_key(tmp_path, toml, key):

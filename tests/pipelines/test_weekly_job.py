@@ -3,6 +3,7 @@
 import datetime as dt
 import email
 import json
+import re
 from email import policy
 
 import dagster as dg
@@ -11,19 +12,26 @@ import polars as pl
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.delivery import EMAIL_OP
 from pipelines.resources import Mailer, PmoHome
 
 ASSETS = list(defs.assets)  # every asset of the one Definitions object
 
 
 def _materialize(home, inbox):
-    return dg.materialize(ASSETS, resources={"pmo": PmoHome(home=str(home), inbox=str(inbox)), "mailer": Mailer()})
+    return dg.materialize(
+        ASSETS,
+        resources={"pmo": PmoHome(home=str(home), inbox=str(inbox)), "mailer": Mailer()},
+        run_config={"ops": {EMAIL_OP: {"config": {"send": True}}}},  # as the schedule and `pmo run` do
+    )
 
 
 @pytest.fixture
 def built(tmp_path, small_inbox, monkeypatch):
     monkeypatch.delenv("PMO_SMTP_HOST", raising=False)
     home = tmp_path / "home"
+    home.mkdir()
+    (home / "pmo.toml").write_text('[email]\nleadership = ["cio@example.org"]\n', encoding="utf-8")
     result = _materialize(home, small_inbox)
     assert result.success
     return home, small_inbox
@@ -37,15 +45,17 @@ def test_asset_keys_are_pinned():
         "staging/work_items",
         "staging/worklogs",
         "staging/baselines",
+        "staging/status_reports",
         "audit/files",
         "audit/rejects",
         "marts/worklog_costs",
         "marts/cost_exceptions",
         "marts/evm_weekly",
         "marts/portfolio_weekly",
+        "marts/source_freshness",
         "published/pmo",
         "reports/pack",
-        "reports/leadership_email",
+        "reports/email",
     } <= keys
 
 
@@ -58,11 +68,11 @@ def test_every_row_is_accounted_for_and_bad_rows_are_rejected_with_their_line(bu
             " FROM audit.rejects r JOIN audit.files f USING (file_id)"
             " ORDER BY f.path, r.line, r.column"
         ).pl()
-    assert files.height == 15
+    assert files.height == 17
     balance = files.select(
         pl.col("rows_in_file") - pl.col("rows_loaded") - pl.col("rows_duplicate") - pl.col("rows_rejected")
     )
-    assert balance.to_series().to_list() == [0] * 15
+    assert balance.to_series().to_list() == [0] * 17
     tempo = rejects.filter(pl.col("path").str.starts_with("tempo/"))
     # The generator writes the negative-hours row first (line 2) and the impossible date (31 Feb) last.
     assert tempo.row(0) == (tempo.row(0)[0], 2, "Hours", "min:0", "-3.00")
@@ -115,14 +125,17 @@ def test_outputs_exist_and_open(built):
     for project in ("PRJ-001", "PRJ-002", "PRJ-003"):
         assert f'href="projects/{project}.html"' in index
         assert (home / "reports" / "2026-03-15" / "projects" / f"{project}.html").exists()
-    assert "<svg" in index and "cdn" not in index.lower() and "<script" not in index
+    # Offline: the only script the page loads is the Vega runtime shipped inside the pack (no CDN, no network).
+    sources = re.findall(r'<script[^>]*\bsrc="([^"]+)"', index)
+    assert sources == ["assets/vega.js"] and "://" not in "".join(sources)
+    assert (home / "reports" / "2026-03-15" / "assets" / "vega.js").exists()
     message = email.message_from_bytes(
-        (home / "outbox" / "2026-03-15-leadership.eml").read_bytes(), policy=policy.default
+        (home / "outbox" / "2026-03-15-leadership-cio@example.org.eml").read_bytes(), policy=policy.default
     )
     html = message.get_body(("html",)).get_content()
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
-    assert message.get_body(("plain",)) is not None and len(images) == 1
-    assert f"cid:{images[0]['Content-ID'].strip('<>')}" in html
+    assert message.get_body(("plain",)) is not None and len(images) == 2
+    assert all(f"cid:{image['Content-ID'].strip('<>')}" in html for image in images)
 
 
 def test_schedule_reports_the_week_that_has_just_ended():
