@@ -152,13 +152,27 @@ def freeze_baseline(home: Path, project: str, reason: str, effective_from: str |
     return DONE
 
 
+def _held_elsewhere(paths) -> bool:
+    """Whether another run holds the home (said, with the lock file). The run itself takes the lock again."""
+    from pipelines.home import HomeLocked, RunLock
+
+    probe = RunLock(paths.root)
+    try:
+        probe.acquire()
+    except HomeLocked as exc:
+        _say(f"error: {exc}")
+        return True
+    probe.release()
+    return False
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
 def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
     """Run the weekly job in process against the home's Dagster instance, so the run shows in the UI."""
-    from pipelines.home import Home, HomeLocked, RunLock, SettingsError
+    from pipelines.home import Home, SettingsError
     from transforms.calendar import is_week_end
 
     paths = Home(home.resolve())
@@ -175,13 +189,8 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
         _say(f"error: inbox {inbox} is not a folder")
         return USAGE
     paths.prepare()
-    probe = RunLock(paths.root)
-    try:
-        probe.acquire()
-    except HomeLocked as exc:
-        _say(f"error: {exc}")
+    if _held_elsewhere(paths):
         return LOCKED
-    probe.release()
 
     _say(f"running the weekly pipeline on {inbox} (home {paths.root}) …")
     config = {"home": str(paths.root), "inbox": str(inbox.resolve()), "as_of": as_of}
@@ -240,7 +249,7 @@ def _email_summary(result) -> str:
 
 def send(home: Path, as_of: str, audience: str, to: str) -> int:
     """`pmo send`: deliver a week's e-mails again on purpose, under the home's run lock."""
-    from pipelines.home import Home, HomeLocked, RunLock, SettingsError
+    from pipelines.home import Home, SettingsError
     from transforms.calendar import is_week_end
 
     paths = Home(home.resolve())
@@ -262,13 +271,8 @@ def send(home: Path, as_of: str, audience: str, to: str) -> int:
     if to and to.strip().lower() not in allowed:
         _say(f"error: {to} is not on the [email] {audience} lists of {paths.settings_file}")
         return USAGE
-    probe = RunLock(paths.root)
-    try:
-        probe.acquire()
-    except HomeLocked as exc:
-        _say(f"error: {exc}")
+    if _held_elsewhere(paths):
         return LOCKED
-    probe.release()
     _say(f"sending the e-mails of {as_of} again ({audience}{f', to {to}' if to else ''}) …")
     config = {"resend": True, "audience": audience, "to": to}
     result = _execute(paths, {"home": str(paths.root), "as_of": as_of}, config, only_email=True)

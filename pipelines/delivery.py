@@ -113,23 +113,28 @@ def record(conn: duckdb.DuckDBPyConnection, key: list, state: str, detail: str, 
 class Messages:
     """Builds each message on demand; charts and attachments are made once per project set."""
 
-    def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool):
+    def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool, pack: Path):
         self.data, self.settings, self.figures, self.projects_of = data, settings, figures, projects_of
+        self.pack_folder = pack
         self.stale = stale
         self.attachments: dict[str, object] = {}
         self._images: dict[tuple, list] = {}
 
     def attachment(self, recipient: Recipient):
-        from reports.email import Attachment, pack_zip, slug
+        """The pack for this recipient, zipped once per run: leadership's is the weekly pack as written (without
+        pmo/), a sponsor's is rendered for their projects. Past [email] max_attachment_mb it is not attached and
+        the message says where the pack is."""
+        from reports.email import Attachment, folder_zip, pack_zip, slug
 
         day = self.data.status_date.isoformat()
-        if recipient.audience == "leadership":
-            name, projects = f"pmo-kpi-{day}-portfolio.zip", None
-        else:
-            name = f"pmo-kpi-{day}-{slug('+'.join(recipient.sponsors))}.zip"
-            projects = set(self.projects_of[recipient.address])
+        leadership = recipient.audience == "leadership"
+        name = f"pmo-kpi-{day}-{'portfolio' if leadership else slug('+'.join(recipient.sponsors))}.zip"
         if name not in self.attachments:
-            self.attachments[name] = Attachment(name, pack_zip(self.data, projects))
+            content = (folder_zip(self.pack_folder) if leadership
+                       else pack_zip(self.data, set(self.projects_of[recipient.address])))  # fmt: skip
+            where = (f"it is in the shared folder {self.settings.shared_folder}" if self.settings.shared_folder
+                     else "ask the PMO for it")  # fmt: skip
+            self.attachments[name] = Attachment(name, content, self.settings.max_attachment_mb, where)
         return self.attachments[name]
 
     def build(self, recipient: Recipient):
@@ -232,7 +237,8 @@ def weekly_email(
         )
         if config.to and not recipients:
             raise dg.Failure(f"{config.to} is not on the {config.audience} e-mail lists for {data.status_date}")
-        messages = Messages(data, settings, figures, projects_of, data.provisional)
+        pack = pmo.paths.reports / data.status_date.isoformat()
+        messages = Messages(data, settings, figures, projects_of, data.provisional, pack)
         outcome = deliver_all(context, conn, pmo, mailer, messages, recipients, config.resend)
         frozen = freeze(conn, data.status_date) if not config.resend else None
     shared = share(settings.shared_folder, pmo.paths.root, messages.attachments)

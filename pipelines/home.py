@@ -43,6 +43,7 @@ class EmailSettings(_Strict):
     sponsors: dict[str, list[Address]] = {}  # sponsor → addresses that get that sponsor's projects
     shared_folder: str = ""  # where each audience's pack zip is also written; relative to the home
     subject_prefix: str = Field("", max_length=40)  # e.g. "[PMO]"
+    max_attachment_mb: float = Field(10, gt=0)  # a larger pack is not attached: the message says where it is
 
 
 Technique = Literal["0/100", "50/50", "percent_complete", "weighted_milestones", "level_of_effort"]

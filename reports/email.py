@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 
 import polars as pl
 
@@ -33,6 +34,16 @@ class Image:
 class Attachment:
     filename: str
     content: bytes  # a zip of pack pages
+    limit_mb: float = float("inf")  # larger than this, the message says where the pack is instead of carrying it
+    elsewhere: str = ""  # where the pack can be found when it is not attached
+
+    @property
+    def attached(self) -> bool:
+        return len(self.content) <= self.limit_mb * 1_000_000
+
+    @property
+    def size_mb(self) -> str:
+        return f"{len(self.content) / 1_000_000:.1f}"
 
 
 def project_figures(data, projects: set[str] | None = None) -> pl.DataFrame:
@@ -134,6 +145,12 @@ def pack_zip(data, projects: set[str] | None = None) -> bytes:
     return zip_pages(render_pack(data, projects=projects, include_pmo=False))
 
 
+def folder_zip(folder: Path) -> bytes:
+    """A pack already written (the weekly run's), zipped without its PMO-only section: no second rendering."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.relative_to(folder).parts[0] != "pmo")
+    return zip_pages({p.relative_to(folder).as_posix(): p.read_bytes() for p in files})
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("_") or "_"
 
@@ -205,7 +222,8 @@ def _message(
         "green": ratio(data.look.green),
         "amber": ratio(data.look.amber),
         "images": [{"cid": cid[1:-1], "alt": image.alt} for cid, image in zip(cids, images, strict=True)],
-        "attachment": attachment.filename if attachment else "",
+        "attachment": attachment.filename if attachment and attachment.attached else "",
+        "too_large": None if attachment is None or attachment.attached else attachment,
         "attachment_what": "The full pack" if template == "email" else "The pack of these projects",
     }
     when = date or dt.datetime.now(dt.UTC)
@@ -223,6 +241,6 @@ def _message(
     html = msg.get_payload()[1]
     for cid, image, n in zip(cids, images, range(1, len(images) + 1), strict=True):
         html.add_related(image.png, maintype="image", subtype="png", cid=cid, filename=f"chart-{n}.png")
-    if attachment is not None:
+    if attachment is not None and attachment.attached:
         msg.add_attachment(attachment.content, maintype="application", subtype="zip", filename=attachment.filename)
     return msg

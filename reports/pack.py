@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,8 +127,11 @@ def with_status(frame: pl.DataFrame, look: Look) -> pl.DataFrame:
     )
 
 
+SLUG = r"[^\w-]"  # a project id's characters that are not safe in a file name become "_"
+
+
 def slug(project_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in project_id)
+    return re.sub(SLUG, "_", project_id)
 
 
 def script_json(value: object) -> Markup:
@@ -207,11 +211,16 @@ def render_pack(data: PackData, projects: set[str] | None = None, include_pmo: b
     evm = data.evm if not subset else data.evm.filter(pl.col("project_id").is_in(sorted(projects)))
     register = data.projects if not subset else data.projects.filter(pl.col("project_id").is_in(sorted(projects)))
     evm = with_status(evm.sort("project_id", "status_date"), data.look)
-    now = evm.filter(pl.col("status_date") == data.status_date).join(
-        register.select("project_id", "name", "portfolio", "manager", "sponsor", "ev_technique", "status"),
-        on="project_id", how="left", suffix="_register",
-    ).with_columns(href=pl.lit("projects/") + pl.col("project_id").map_elements(slug, return_dtype=pl.String)
-                   + pl.lit(".html"))  # fmt: skip
+    now = (
+        evm.filter(pl.col("status_date") == data.status_date)
+        .join(
+            register.select("project_id", "name", "portfolio", "manager", "sponsor", "ev_technique", "status"),
+            on="project_id",
+            how="left",
+            suffix="_register",
+        )
+        .with_columns(href=pl.lit("projects/") + pl.col("project_id").str.replace_all(SLUG, "_") + pl.lit(".html"))
+    )
     now = _with_overrides(now, data)
     baselines = ", ".join(
         f"{p} v{v}" for p, v in now.select("project_id", "baseline_version").sort("project_id").iter_rows()

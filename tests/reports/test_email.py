@@ -348,3 +348,23 @@ def test_pmo_send_waits_for_no_one_when_a_run_holds_the_home(sent, capsys):
     finally:
         lock.release()
     assert "another run holds" in capsys.readouterr().out
+
+
+def test_a_pack_past_the_size_limit_is_not_attached_and_the_message_says_where_it_is(sent):
+    from pipelines.pack import pack_data
+    from reports.email import Attachment, leadership_email, project_figures
+
+    data = pack_data(PmoHome(home=str(sent.home)))
+    content = b"z" * 2_000  # 0.002 MB
+    kinds = {}
+    for limit in (0.001, 10.0):
+        message = leadership_email(
+            data, project_figures(data), sender="pmo@example.org", recipient="cio@example.org", images=[],
+            attachment=Attachment("pack.zip", content, limit, "it is in the shared folder shared"), provisional=False,
+        )  # fmt: skip
+        text = message.get_body(("plain",)).get_content()
+        kinds[limit] = ([p.get_content_type() for p in _parts(message)], text)
+    too_big, fits = kinds[0.001], kinds[10.0]
+    assert "application/zip" not in too_big[0] and "application/zip" in fits[0]
+    assert "too large to attach" in too_big[1] and "shared folder shared" in too_big[1]
+    assert "too large" not in fits[1]
