@@ -3,15 +3,14 @@
 Asset keys are [layer, table] and equal the DuckDB schema.table they write.
 """
 
-import datetime as dt
 import json
 
 import dagster as dg
 import polars as pl
 
 from pipelines import warehouse
-from pipelines.dictionary import comment_statements
 from pipelines.ingest import ingest
+from pipelines.publish import MARTS, STORAGE_VERSION, publish  # MARTS: the pack and tests import it from here
 from pipelines.resources import PmoHome
 from transforms.canonical import KEYS
 from transforms.staging import KINDS, READERS
@@ -71,6 +70,8 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
             " FROM audit.rejects r JOIN audit.files f USING (file_id) GROUP BY 1, 2"
             " QUALIFY row_number() OVER (PARTITION BY kind ORDER BY n DESC) <= 5) GROUP BY kind"
         ).fetchall())  # fmt: skip
+    context.log.info(f"{summary.new_files} new file(s) loaded, {summary.skipped_known} already loaded; "
+                     f"{rejects:,} rejected row rule(s) in all")  # fmt: skip
     for problem in summary.problems:
         context.log.warning(problem)
     for kind, key in RAW_KEYS.items():
@@ -139,40 +140,18 @@ def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
     )  # fmt: skip
 
 
-MARTS = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.baseline_versions", "marts.actual_cost_weekly",
-         "marts.planned_value_weekly", "marts.cost_exceptions", "marts.evm_flags", "marts.evm_forecast",
-         "marts.evm_restatements", "marts.eac_backtest", "marts.eac_backtest_summary", "marts.risk_exposure",
-         "marts.milestone_variance", "marts.milestone_slips", "marts.project_timesheet_completeness",
-         "marts.project_closure", "marts.closure_drivers", "marts.team_utilisation", "marts.itam_cost",
-         "marts.itam_renewals", "marts.itam_gaps", "marts.ticket_flow", "marts.ticket_flow_items",
-         "marts.source_freshness"]  # fmt: skip
-# Per-person marts (timesheet_completeness, resource_utilisation, utilisation_by_project, worklog_costs with rates)
-# stay in the PMO's warehouse.
-PUBLISHED_TABLES = [*MARTS, "audit.files",
-                    "audit.rejects", "audit.skipped", "audit.contract_suites", "audit.contract_validations",
-                    "staging.projects", "staging.project_map", "staging.baselines",
-                    "staging.work_items", "staging.assets", "staging.licences", "staging.evm_status",
-                    "staging.risks", "staging.status_reports"]  # fmt: skip
-
-
 @dg.asset(key=["published", "pmo"], deps=[[*name.split(".")] for name in MARTS] + [["audit", "contract_validations"]],
           kinds={"duckdb"}, pool="warehouse")  # fmt: skip
 def published_snapshot(pmo: PmoHome) -> dg.MaterializeResult:
-    """The analysts' read-only copy, <home>/published/pmo.duckdb: marts, audit and the non-personal staging
-    tables. Built aside and swapped in whole, so a reader never sees half of it."""
-    target = pmo.paths.published / "pmo.duckdb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".pmo.{dt.datetime.now().strftime('%H%M%S%f')}.duckdb")
+    """The analysts' read-only copy under <home>/published/ (pipelines/publish.py): pmo.duckdb with the marts, audit
+    and the non-personal staging tables less the [privacy] columns, and every mart as Parquet. Built aside and
+    swapped in whole with one rename, so a reader never sees half of it and never blocks the run."""
+    exclude = pmo.settings().privacy.exclude_columns
     with pmo.connect() as conn:
-        conn.sql(f"ATTACH '{tmp}' AS pub")
-        try:
-            for schema in ("marts", "audit", "staging"):
-                conn.sql(f"CREATE SCHEMA pub.{schema}")
-            for name in PUBLISHED_TABLES:
-                conn.sql(f"CREATE TABLE pub.{name} AS SELECT * FROM {name}")
-                for statement in comment_statements(name, prefix="pub."):
-                    conn.sql(statement)
-        finally:
-            conn.sql("DETACH pub")
-    tmp.replace(target)
-    return dg.MaterializeResult(metadata={"path": str(target), "tables": len(PUBLISHED_TABLES)})
+        result = publish(conn, pmo.paths.published, exclude)
+    return dg.MaterializeResult(
+        metadata={"path": str(pmo.paths.published / "pmo.duckdb"), "parquet": str(pmo.paths.published / "parquet"),
+                  "build": result["build"], "tables": result["tables"], "storage_version": STORAGE_VERSION,
+                  "columns_left_out": {t: c for t, c in exclude.items() if c},
+                  "old_builds_removed": result["old_builds_removed"]}
+    )  # fmt: skip

@@ -69,6 +69,28 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
     run.add_argument("--as-of", type=_date, default=None, help="status date (a week end); default: the last "
                      "complete week in the data")  # fmt: skip
+    run.add_argument("--wait", nargs="?", type=float, const=float("inf"), default=None, metavar="SECONDS",
+                     help="if another run holds the home, wait for it (at most SECONDS), not exit 4")  # fmt: skip
+    status = sub.add_parser(
+        "status",
+        help="the last run, each source's freshness, failed checks and the latest pack",
+        description="Show the home's last run (its failing step if it failed), how fresh each source is, the "
+        "checks whose latest evaluation failed and the latest pack. Exit code 0, or 1 when the last run failed.",
+    )
+    status.add_argument("--home", type=Path, default=Path("var"), help="the home to describe (default: var)")
+    fill = sub.add_parser(
+        "backfill",
+        help="build the packs of a range of weeks in one run (no e-mail)",
+        description="Ingest the inbox, build the marts once up to --to and write one pack per status date from "
+        "--from to --to, in one run (as a backfill launched from the Dagster UI). Sends no e-mail.",
+    )
+    fill.add_argument("--from", dest="start", type=_date, required=True, help="first status date (a week end)")
+    fill.add_argument("--to", dest="end", type=_date, required=True, help="last status date (a week end)")
+    fill.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
+    fill.add_argument("--inbox", type=Path, default=None, help="folder of exports (default: <home>/inbox)")
+    fill.add_argument("--wait", nargs="?", type=float, const=float("inf"), default=None, metavar="SECONDS",
+                      help="when another run holds the home, wait for it (at most SECONDS) instead of "
+                      "exiting 4")  # fmt: skip
     demo = sub.add_parser("demo", help="generate the demo portfolio's exports and run the weekly pipeline on it")
     demo.add_argument("--home", type=Path, default=Path("var"), help="where everything is written (default: var)")
     send = sub.add_parser(
@@ -82,6 +104,16 @@ def parser() -> argparse.ArgumentParser:
                       help="which messages (default: all)")  # fmt: skip
     send.add_argument("--to", default="", metavar="ADDRESS", help="only this recipient (one on the [email] lists)")
     send.add_argument("--home", type=Path, default=Path("var"), help="the home to send from (default: var)")
+    ask = sub.add_parser(
+        "query",
+        help="run SQL on the analysts' published snapshot and print the result",
+        description="Run one SQL statement on <home>/published/pmo.duckdb, opened read-only (it never blocks a "
+        "run), and print every row as a table, or as CSV with --csv. The CSV is raw: cells are not neutralised "
+        "against spreadsheet formulas (the pack's CSV files are), so open it in a spreadsheet with care.",
+    )
+    ask.add_argument("sql", help='e.g. "SELECT project_id, cpi, spi FROM marts.evm_weekly"')
+    ask.add_argument("--csv", action="store_true", help="CSV with a header row instead of a table (raw values)")
+    ask.add_argument("--home", type=Path, default=Path("var"), help="the home whose snapshot to read (default: var)")
     baseline = sub.add_parser("baseline", help="baseline versions (see docs/baselines.md)")
     actions = baseline.add_subparsers(dest="action", required=True, metavar="ACTION")
     freeze = actions.add_parser(
@@ -152,13 +184,14 @@ def freeze_baseline(home: Path, project: str, reason: str, effective_from: str |
     return DONE
 
 
-def _held_elsewhere(paths) -> bool:
-    """Whether another run holds the home (said, with the lock file). The run itself takes the lock again."""
+def _held_elsewhere(paths, wait: float | None = None) -> bool:
+    """Whether another run holds the home (said, with the lock file). The run itself takes the lock again.
+    wait: seconds to wait for the holder to finish first (`--wait`), saying once that it waits."""
     from pipelines.home import HomeLocked, RunLock
 
     probe = RunLock(paths.root)
     try:
-        probe.acquire()
+        probe.acquire(wait, on_wait=lambda: _say(f"waiting for the run holding {paths.root} …"))
     except HomeLocked as exc:
         _say(f"error: {exc}")
         return True
@@ -170,7 +203,7 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
+def run_pipeline(home: Path, inbox: Path, as_of: str, wait: float | None = None) -> int:
     """Run the weekly job in process against the home's Dagster instance, so the run shows in the UI."""
     from pipelines.home import Home, SettingsError
     from transforms.calendar import is_week_end
@@ -189,20 +222,101 @@ def run_pipeline(home: Path, inbox: Path, as_of: str) -> int:
         _say(f"error: inbox {inbox} is not a folder")
         return USAGE
     paths.prepare()
-    if _held_elsewhere(paths):
+    if _held_elsewhere(paths, wait):
         return LOCKED
 
     _say(f"running the weekly pipeline on {inbox} (home {paths.root}) …")
-    config = {"home": str(paths.root), "inbox": str(inbox.resolve()), "as_of": as_of}
-    result = _execute(paths, config, {"send": True})  # `pmo run` sends; runs from the UI do not
+    problem = _partition_problem(paths, settings, [as_of] if as_of else [])
+    if problem:
+        _say(f"error: --as-of {problem}")
+        return USAGE
+    config = {"home": str(paths.root), "inbox": str(inbox.resolve())}
+    if as_of:  # one run: partition as_of
+        result = _execute(paths, config, {"send": True}, partition_key=as_of)  # `pmo run` sends; the UI does not
+    else:  # the last complete week in the data: known once the inbox is loaded, so ingest first, then build it
+        result = _execute(paths, config, None, job="ingest_inbox")
+        if isinstance(result, int):
+            return result
+        try:
+            day = _data_status_date(paths)
+        except ValueError as exc:
+            _say(f"error: {exc}")
+            return FAILED
+        result = _execute(paths, config, {"send": True}, job="weekly_build", partition_key=day)
     if isinstance(result, int):
         return result
     return _report(paths, result)
 
 
-def _execute(paths, pmo_config: dict, email_config: dict, only_email: bool = False):
-    """Run the weekly job (or just its e-mail asset) in process against the home's Dagster instance, so the run
-    shows in the UI. The result, or an exit code when it failed."""
+def _partition_problem(paths, settings, days: list[str]) -> str:
+    """What is wrong with these status dates as partition keys: not a week end, before [schedule]
+    first_status_date, or a week that has not started yet. "" when they are fine."""
+    from transforms.calendar import is_week_end
+
+    os.environ["PMO_HOME"] = str(paths.root)  # the partitions are read from this home's settings
+    from pipelines.partitions import first_status_date, last_status_date
+
+    week_ends_on = settings.pipeline.week_ends_on
+    first, last = first_status_date(settings), last_status_date(settings)
+    for day in days:
+        date = dt.date.fromisoformat(day)
+        if not is_week_end(date, week_ends_on):
+            return f"{day} is not a status date: weeks end on {week_ends_on}"
+        if not first <= date <= last:
+            return f"{day} is outside the weekly partitions, {first} to {last} ([schedule] first_status_date)"
+    return ""
+
+
+def backfill(home: Path, inbox: Path | None, start: str, end: str, wait: float | None = None) -> int:
+    """`pmo backfill`: build every week from `start` to `end` (status dates) in ONE run — the marts once, up to
+    `end`, then one pack per week — against the home's Dagster instance, as a backfill from the UI does. No e-mail."""
+    from pipelines.home import Home, SettingsError
+
+    paths = Home(home.resolve())
+    try:
+        settings = paths.settings()
+    except SettingsError as exc:
+        _say(f"error: {exc}")
+        return USAGE
+    problem = _partition_problem(paths, settings, [start, end])
+    if problem:
+        _say(f"error: {problem}")
+        return USAGE
+    if start > end:
+        _say(f"error: --from {start} is after --to {end}")
+        return USAGE
+    inbox = inbox or paths.inbox
+    if not inbox.is_dir():
+        _say(f"error: inbox {inbox} is not a folder")
+        return USAGE
+    paths.prepare()
+    if _held_elsewhere(paths, wait):
+        return LOCKED
+    weeks = (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days // 7 + 1
+    _say(f"building {weeks} week(s), {start} to {end}, in one run (home {paths.root}) …")
+    config = {"home": str(paths.root), "inbox": str(inbox.resolve())}
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    result = _execute(paths, config, {"send": False}, tags=tags)  # a backfill never sends
+    if isinstance(result, int):
+        return result
+    _say(f"{weeks} pack(s) written under {paths.reports}, {start} to {end}")
+    return _report(paths, result)
+
+
+def _data_status_date(paths) -> str:
+    """The last complete week in the loaded data (PmoHome.status_date's fallback), as a partition key."""
+    from pipelines import warehouse
+    from pipelines.resources import data_status_date
+
+    with warehouse.connect(paths.warehouse, read_only=True) as conn:
+        return data_status_date(conn, paths.settings().pipeline.week_ends_on).isoformat()
+
+
+def _execute(paths, pmo_config: dict, email_config: dict | None, only_email: bool = False,
+             partition_key: str | None = None, tags: dict | None = None, job: str = "weekly_pack"):  # fmt: skip
+    """Run the weekly job (or just its e-mail asset, or another job of the definitions) in process against the
+    home's Dagster instance, so the run shows in the UI. The result, or an exit code when it failed.
+    partition_key: the week to build; a range of weeks goes in `tags` (dagster/asset_partition_range_*)."""
     os.environ["DAGSTER_HOME"] = str(paths.dagster_home)
     os.environ["PMO_HOME"] = str(paths.root)
     import dagster as dg
@@ -210,16 +324,20 @@ def _execute(paths, pmo_config: dict, email_config: dict, only_email: bool = Fal
     from pipelines.definitions import defs
     from pipelines.delivery import EMAIL_OP
 
+    job_def = defs.resolve_job_def(job)
+    steps = 1 if only_email else len(job_def.graph.nodes)
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("weekly_pack").execute_in_process(
+        result = job_def.execute_in_process(
             run_config={
                 "resources": {"pmo": {"config": pmo_config}},
-                "ops": {EMAIL_OP: {"config": email_config}},
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                **({"ops": {EMAIL_OP: {"config": email_config}}} if email_config is not None else {}),
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {"config": {"steps": steps}}},
             },
             instance=instance,
             raise_on_error=False,
             asset_selection=[dg.AssetKey(["reports", "email"])] if only_email else None,
+            partition_key=partition_key,
+            tags=tags,
         )
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure or e.event_type_value == "RUN_FAILURE"]
@@ -275,7 +393,7 @@ def send(home: Path, as_of: str, audience: str, to: str) -> int:
         return LOCKED
     _say(f"sending the e-mails of {as_of} again ({audience}{f', to {to}' if to else ''}) …")
     config = {"resend": True, "audience": audience, "to": to}
-    result = _execute(paths, {"home": str(paths.root), "as_of": as_of}, config, only_email=True)
+    result = _execute(paths, {"home": str(paths.root), "as_of": as_of}, config, only_email=True, partition_key=as_of)
     if isinstance(result, int):
         return result
     _say(f"e-mail: {_email_summary(result)}")
@@ -317,6 +435,23 @@ def _report(paths, result) -> int:
     return DONE
 
 
+def show_status(home: Path) -> int:
+    """`pmo status`: exit 0, or 1 when the last run failed."""
+    if not home.is_dir():
+        _say(f"error: no home at {home}: run `pmo run` or `pmo demo` first")
+        return USAGE
+    from pipelines.status import status
+
+    try:
+        lines, failed = status(home)
+    except Exception as exc:  # noqa: BLE001 - a status report never ends in a traceback
+        _say(f"error: cannot read the status of {home}: {' '.join(str(exc).split())}")
+        return FAILED
+    for line in lines:
+        _say(line)
+    return FAILED if failed else DONE
+
+
 def demo(home: Path) -> int:
     from transforms.demo_portfolio import generate
 
@@ -336,15 +471,55 @@ def demo(home: Path) -> int:
     return code
 
 
+def query(home: Path, sql: str, as_csv: bool) -> int:
+    """`pmo query`: one statement on the published snapshot, read-only; no Dagster import, so it answers at once."""
+    import duckdb
+    import polars as pl
+
+    published = home.resolve() / "published" / "pmo.duckdb"
+    if not published.exists():
+        _say(f"error: no published snapshot at {published}: run `pmo run` (or `pmo demo`) first")
+        return USAGE
+    try:
+        with duckdb.connect(str(published), read_only=True) as conn:
+            relation = conn.sql(sql)
+            if relation is None:  # a statement without a result (SET, …)
+                return DONE
+            if as_csv:  # nested values (lists, structs) as DuckDB writes them, since CSV has no nesting
+                relation = relation.project(", ".join(
+                    f'CAST("{name}" AS VARCHAR) AS "{name}"' if str(kind).endswith("]") or
+                    str(kind).startswith(("STRUCT", "MAP", "UNION")) else f'"{name}"'
+                    for name, kind in zip(relation.columns, relation.types, strict=True)
+                ))  # fmt: skip
+            frame = relation.pl()
+    except duckdb.Error as exc:
+        _say(f"error: {str(exc).strip()}")
+        return USAGE
+    if as_csv:
+        sys.stdout.write(frame.write_csv())
+        return DONE
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=30_000, fmt_str_lengths=10_000,
+                   fmt_table_cell_list_len=-1, tbl_hide_dataframe_shape=True):  # fmt: skip
+        _say(str(frame))
+    _say(f"({frame.height} row{'' if frame.height == 1 else 's'})")
+    return DONE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
         return demo(args.home)
     if args.command == "send":
         return send(args.home, args.as_of, args.audience, args.to)
+    if args.command == "status":
+        return show_status(args.home)
+    if args.command == "backfill":
+        return backfill(args.home, args.inbox, args.start, args.end, args.wait)
     if args.command == "baseline":
         return freeze_baseline(args.home, args.project, args.reason, args.effective_from)
-    return run_pipeline(args.home, args.inbox, args.as_of or "")
+    if args.command == "query":
+        return query(args.home, args.sql, args.csv)
+    return run_pipeline(args.home, args.inbox, args.as_of or "", args.wait)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import assets, delivery, marts, pack
+from pipelines import assets, checks, delivery, marts, notices, pack, partitions, sensors
 from pipelines.home import Home
+from pipelines.progress import progress_logger
 from pipelines.resources import Mailer, PmoHome
 from transforms.calendar import isodow, week_end
 
@@ -37,19 +38,20 @@ def _cron(weekday: str, time: str) -> str:
     execution_timezone=SETTINGS.schedule.timezone,
     name="weekly_pack_schedule",
 )
-def weekly_pack_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Every week: the pack for the week that has just ended."""
+def weekly_pack_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """Every week: the pack for the week that has just ended, i.e. that week's partition (keyed by its status
+    date, pipelines/partitions.py)."""
     tick = context.scheduled_execution_time.date()
     week_ends_on = SETTINGS.pipeline.week_ends_on
     status_date = week_end(tick, week_ends_on)
     if status_date >= tick:
         status_date -= dt.timedelta(days=7)
+    if status_date < partitions.first_status_date(SETTINGS):
+        return dg.SkipReason(f"{status_date} is before [schedule] first_status_date")
     return dg.RunRequest(
         run_key=status_date.isoformat(),
-        run_config={
-            "resources": {"pmo": {"config": {"home": HOME, "as_of": status_date.isoformat()}}},
-            "ops": {delivery.EMAIL_OP: {"config": {"send": True}}},  # only the schedule and `pmo run` send
-        },
+        partition_key=status_date.isoformat(),
+        run_config={"ops": {delivery.EMAIL_OP: {"config": {"send": True}}}},  # only the schedule and `pmo run` send
         tags={"status_date": status_date.isoformat()},
     )
 
@@ -63,7 +65,14 @@ defs = dg.Definitions(
         pack.report_pack,
         delivery.weekly_email,
     ],
-    jobs=[weekly_pack],
+    asset_checks=[checks.source_freshness_checks],
+    jobs=[weekly_pack, sensors.ingest_inbox, sensors.weekly_build],
     schedules=[weekly_pack_schedule],
+    sensors=[
+        notices.failure_notice,
+        sensors.inbox_sensor(Path(HOME).resolve() / "inbox"),
+        sensors.after_ingestion(Path(HOME).resolve()),
+    ],
     resources={"pmo": PmoHome(home=HOME), "mailer": Mailer()},
+    loggers={"console": dg.colored_console_logger, "progress": progress_logger},
 )

@@ -13,9 +13,11 @@ import polars as pl
 from pipelines.home import EmailSettings
 from pipelines.marts import record_sent
 from pipelines.pack import pack_data
+from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.resources import DeliveryError, Mailer, PmoHome
 
 NOT_SENT = "not sent: only the weekly schedule and `pmo run` send e-mail"
+NOT_SENT_BACKFILL = "not sent: a run over several weeks (a backfill) never sends"
 IN_DOUBT = "may have been sent: not resent; `pmo send` resends"
 EMAIL_OP = "reports__email"  # the asset's op name, for run_config
 
@@ -217,7 +219,7 @@ def share(folder: str, home: Path, attachments: dict) -> list[str]:
     return [str(target / name) for name in attachments]
 
 
-@dg.asset(key=["reports", "email"], deps=[["reports", "pack"]], kinds={"email"}, pool="warehouse")
+@dg.asset(key=["reports", "email"], deps=[["reports", "pack"]], kinds={"email"}, pool="warehouse", **WEEKLY_ASSET)
 def weekly_email(
     context: dg.AssetExecutionContext, config: EmailConfig, pmo: PmoHome, mailer: Mailer
 ) -> dg.MaterializeResult:
@@ -229,7 +231,11 @@ def weekly_email(
     if not (config.send or config.resend):
         context.log.info(NOT_SENT)
         return dg.MaterializeResult(metadata={"delivery": NOT_SENT})
-    data, settings = pack_data(pmo), pmo.settings().email
+    days = status_dates(context)
+    if len(days) > 1:
+        context.log.info(NOT_SENT_BACKFILL)
+        return dg.MaterializeResult(metadata={"delivery": NOT_SENT_BACKFILL})
+    data, settings = pack_data(pmo, days[0] if days else None), pmo.settings().email
     with pmo.connect() as conn:
         figures = project_figures(data)
         recipients, projects_of, idle = plan(

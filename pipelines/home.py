@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 import shutil
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -33,6 +36,18 @@ class ScheduleSettings(_Strict):
     weekday: Weekday = "monday"
     time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     timezone: str = "UTC"
+    # The first weekly partition (a week end, YYYY-MM-DD); default: the first week end of 2020.
+    first_status_date: str = ""
+
+    @field_validator("first_status_date")
+    @classmethod
+    def _a_date(cls, value: str) -> str:
+        if value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        return value
 
 
 class EmailSettings(_Strict):
@@ -44,6 +59,7 @@ class EmailSettings(_Strict):
     shared_folder: str = ""  # where each audience's pack zip is also written; relative to the home
     subject_prefix: str = Field("", max_length=40)  # e.g. "[PMO]"
     max_attachment_mb: float = Field(10, gt=0)  # a larger pack is not attached: the message says where it is
+    operator: Address | None = None  # who is told when a scheduled run fails (pipelines/notices.py)
 
 
 Technique = Literal["0/100", "50/50", "percent_complete", "weighted_milestones", "level_of_effort"]
@@ -126,6 +142,34 @@ class ReportSettings(_Strict):
         return self
 
 
+class PrivacySettings(_Strict):
+    """Columns left out of the analysts' published snapshot (<home>/published: the DuckDB file and the Parquet),
+    by published table. Setting it replaces the defaults: repeat them to keep them. The defaults leave out people
+    next to their hours or rates: the person and rate of a cost exception (its worklog's hours), a ticket's assignee
+    (beside its hours spent and estimates), and who holds an asset. Business roles stay: project sponsor and
+    manager, risk owner, status report author."""
+
+    exclude_columns: dict[str, list[str]] = {
+        "marts.cost_exceptions": ["person_id", "person_name", "hourly_rate"],
+        "staging.work_items": ["assignee", "assignee_account_id"],
+        "staging.assets": ["owner_id"],
+    }
+
+    @field_validator("exclude_columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from pipelines.publish import known_columns  # lazy: the settings load before anything else
+
+        known = known_columns()
+        for table, columns in value.items():
+            if table not in known:
+                raise ValueError(f"{table!r} is not a published table (tables: {', '.join(known)})")
+            unknown = [c for c in columns if c not in known[table]]
+            if unknown:
+                raise ValueError(f"{table} has no column {unknown} (columns: {', '.join(known[table])})")
+        return value
+
+
 class Settings(_Strict):
     """The schema of <home>/pmo.toml. Secrets never live here: SMTP credentials come from the environment."""
 
@@ -139,6 +183,14 @@ class Settings(_Strict):
     service_desk: ServiceDeskSettings = ServiceDeskSettings()
     freshness: FreshnessSettings = FreshnessSettings()
     report: ReportSettings = ReportSettings()
+    privacy: PrivacySettings = PrivacySettings()
+
+    @model_validator(mode="after")
+    def _first_status_date_is_a_week_end(self):
+        first, ends_on = self.schedule.first_status_date, self.pipeline.week_ends_on
+        if first and get_args(Weekday)[dt.date.fromisoformat(first).weekday()] != ends_on:
+            raise ValueError(f"schedule.first_status_date {first} is not a week end: weeks end on {ends_on}")
+        return self
 
 
 class SettingsError(ValueError):
@@ -216,14 +268,26 @@ class RunLock:
         self.path = home / ".run.lock"
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, wait: float | None = None, on_wait: Callable[[], None] | None = None) -> None:
+        """Take the lock, or raise HomeLocked. wait: seconds to wait for the holder to let go (None: do not wait;
+        math.inf: as long as it takes); on_wait is called once, when the lock is found held and waiting starts."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise HomeLocked(f"another run holds {self.path.parent} (lock file {self.path})") from None
+        deadline = None if wait is None else time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is None or time.monotonic() >= deadline:
+                    os.close(fd)
+                    waited = f" after waiting {wait:g} s" if wait else ""
+                    raise HomeLocked(f"another run holds {self.path.parent} (lock file {self.path}){waited}") from None
+                if on_wait is not None and not told:
+                    on_wait()
+                told = True
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

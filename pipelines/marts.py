@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines import warehouse
+from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
 from transforms import baselines as bl
@@ -70,7 +71,7 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
                      description="Hours not in AC or costed with a caveat (unknown project, unmatched person, no "
                                  "rate, unapproved), one row per worklog, with the reason. Never dropped."),
     ],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def actual_cost(pmo: PmoHome):
     """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
@@ -107,12 +108,13 @@ EVM_SPECS = {
     specs=[dg.AssetSpec(["marts", name], kinds={"duckdb", "polars"}, description=text,
                         deps=[["marts", "worklog_costs"], *[staging_key(t) for t in EVM_INPUTS]])
            for name, text in EVM_SPECS.items()],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
     """The weekly earned value of every project, measured against the baseline version in force."""
     with pmo.connect() as conn:
-        as_of = pmo.status_date(conn)
+        # Every week up to the run's (latest) status date: a backfill's range is computed once, here.
+        as_of = pmo.status_date(conn, max(status_dates(context), default=None))
         frozen = freeze_missing(conn, as_of, "derived from ticket estimates (first freeze, automatic)")
         for project_id in frozen:
             context.log.info(f"{project_id}: baseline version 1 frozen from ticket estimates")
@@ -140,7 +142,7 @@ def _evm(conn) -> pl.DataFrame:
 
 
 @dg.asset(key=["marts", "portfolio_weekly"], deps=[["marts", "evm_weekly"], ["marts", "planned_value_weekly"]],
-          kinds={"duckdb"}, pool="warehouse")  # fmt: skip
+          kinds={"duckdb"}, pool="warehouse", **WEEKLY_ASSET)  # fmt: skip
 def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """Earned value per portfolio, programme and in total per status date, from summed PV, EV, AC and BAC (never
     averaged ratios); earned schedule on the summed PV curve; eac_sum beside the roll-up's EAC."""
@@ -153,7 +155,7 @@ def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
 
 
-@dg.asset(key=["marts", "risk_exposure"], kinds={"duckdb"}, pool="warehouse",
+@dg.asset(key=["marts", "risk_exposure"], kinds={"duckdb"}, pool="warehouse", **WEEKLY_ASSET,
           deps=[["marts", "evm_weekly"], staging_key("risks"), staging_key("assets"), staging_key("licences"),
                 staging_key("work_items")])  # fmt: skip
 def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
@@ -183,7 +185,7 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
                         deps=[["marts", "evm_weekly"], staging_key("work_items"), staging_key("holidays")]),
            dg.AssetSpec(["marts", "milestone_slips"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
                         description="Per project and week: items due, slipped, overdue and the slip trend.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def milestones(pmo: PmoHome):
     with pmo.connect() as conn:
@@ -224,7 +226,7 @@ def _elements(conn) -> pl.DataFrame:
                         deps=[["marts", "timesheet_completeness"]],
                         description="Per project and week: how complete the timesheets of its people are, shown "
                                     "beside CPI.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def timesheets(pmo: PmoHome):
     settings = pmo.settings()
@@ -245,7 +247,9 @@ def timesheets(pmo: PmoHome):
                                metadata={"dagster/row_count": projects.height})  # fmt: skip
 
 
-@dg.asset(key=["marts", "evm_forecast"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse")
+@dg.asset(
+    key=["marts", "evm_forecast"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse", **WEEKLY_ASSET
+)
 def evm_forecast_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """p10/p50/p90 of EAC and of the finish date from each project's own week-to-week CPI and SPI(t)."""
     with pmo.connect() as conn:
@@ -261,7 +265,7 @@ def evm_forecast_mart(pmo: PmoHome) -> dg.MaterializeResult:
            dg.AssetSpec(["marts", "eac_backtest_summary"], kinds={"duckdb"}, deps=[["marts", "eac_backtest"]],
                         description="Per EAC method and checkpoint over all closed projects: mean and median "
                                     "error and the method's rank.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def backtest(pmo: PmoHome):
     with pmo.connect() as conn:
@@ -275,7 +279,7 @@ def backtest(pmo: PmoHome):
 
 
 @dg.asset(key=["marts", "evm_flags"], deps=[["marts", "evm_weekly"], ["marts", "worklog_costs"]], kinds={"duckdb"},
-          pool="warehouse")  # fmt: skip
+          pool="warehouse", **WEEKLY_ASSET)  # fmt: skip
 def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """Findings beside the figures: EV > BAC, EV without AC, AC ≥ BAC, worklogs outside the project's dates,
     negative or absurd hours, unbaselined work (scope change), weeks not reconstructable."""
@@ -299,7 +303,13 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
                                           "findings": dict(frame.group_by("finding").len().iter_rows())})  # fmt: skip
 
 
-@dg.asset(key=["marts", "evm_restatements"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse")
+@dg.asset(
+    key=["marts", "evm_restatements"],
+    deps=[["marts", "evm_weekly"]],
+    kinds={"duckdb"},
+    pool="warehouse",
+    **WEEKLY_ASSET,
+)
 def evm_restatements(pmo: PmoHome) -> dg.MaterializeResult:
     """Figures of weeks already sent that have changed since: as sent, restated, and the difference."""
     with pmo.connect() as conn:
@@ -330,7 +340,7 @@ def record_sent(conn, status_date: dt.date) -> int:
                         deps=[["marts", t] for t in ("project_closure", "worklog_costs", "actual_cost_weekly")],
                         description="Per closed project: budget vs actual by work type, team and cost category, "
                                     "ranked by the size of the variance.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def closure(pmo: PmoHome):
     """What the closed projects' numbers say at the end, and what drove their variance."""
@@ -357,7 +367,7 @@ def closure(pmo: PmoHome):
            dg.AssetSpec(["marts", "team_utilisation"], kinds={"duckdb"}, deps=[["marts", "resource_utilisation"]],
                         description="Per team and week: capacity, logged hours and utilisation as ratios of sums, "
                                     "people over-allocated or spread thin — the leadership view.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def utilisation(pmo: PmoHome):
     """People's time: capacity from the calendar and contracted hours (the same transform as timesheet
@@ -395,7 +405,7 @@ def utilisation(pmo: PmoHome):
                                     "with their cost."),
            dg.AssetSpec(["marts", "itam_gaps"], kinds={"duckdb"}, deps=[["marts", "itam_cost"]],
                         description="Assets without an owner or a location.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def itam(pmo: PmoHome):
     """Assets and licences: what they cost by project and cost centre, and what expires soon."""
@@ -422,7 +432,7 @@ def itam(pmo: PmoHome):
                                     "resolved, backlog and its age, time to resolve, reopened, SLA breaches."),
            dg.AssetSpec(["marts", "ticket_flow_items"], kinds={"duckdb"}, deps=[["marts", "ticket_flow"]],
                         description="The tickets behind each SLA breach and reopen, with their export row.")],
-    pool="warehouse",
+    pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def service_desk(pmo: PmoHome):
     """Is the service desk keeping up: ticket flow from the ticket exports' snapshots."""
@@ -444,22 +454,24 @@ def service_desk(pmo: PmoHome):
     yield dg.MaterializeResult(asset_key=["marts", "ticket_flow_items"], metadata={"dagster/row_count": behind.height})
 
 
-@dg.asset(key=["marts", "source_freshness"], kinds={"duckdb", "polars"}, pool="warehouse",
+@dg.asset(key=["marts", "source_freshness"], kinds={"duckdb", "polars"}, pool="warehouse", **WEEKLY_ASSET,
           deps=[["audit", "files"], *[staging_key(t) for t in DATED_COLUMNS]])  # fmt: skip
-def source_freshness_mart(pmo: PmoHome) -> dg.MaterializeResult:
+def source_freshness_mart(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
     """How fresh each source is at the status date: one row per export kind with files, the newest day its data
     covers (from its rows, else the date in its file name), its age, the maximum age allowed ([freshness]) and
-    whether it is stale. A stale source makes the week's figures provisional."""
+    whether it is stale. A stale source makes the week's figures provisional. A backfill has one set of rows
+    per status date of its range."""
     settings = pmo.settings().freshness
     with pmo.connect() as conn:
-        status_date = pmo.status_date(conn)
+        days = status_dates(context) or [pmo.status_date(conn)]
         files = conn.sql("SELECT file_id, path, source_kind, status FROM audit.files").pl()
         dated = {t: conn.sql(f"SELECT _source_file, {', '.join(cols)} FROM staging.{t}").pl()
                  for t, cols in DATED_COLUMNS.items()}  # fmt: skip
-        frame = source_freshness(files, dated, status_date, max_age_days=settings.max_age_days,
-                                 per_source=dict(settings.per_source))  # fmt: skip
+        frame = pl.concat([source_freshness(files, dated, day, max_age_days=settings.max_age_days,
+                                            per_source=dict(settings.per_source))
+                           for day in days])  # one frame per week of the run, not per row  # fmt: skip
         warehouse.replace_table(conn, "marts.source_freshness", frame, ["status_date", "source_kind"])
-    stale = frame.filter(pl.col("stale")).get_column("source_kind").to_list()
+    stale = frame.filter(pl.col("stale") & (pl.col("status_date") == days[-1])).get_column("source_kind").to_list()
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height, "stale": ", ".join(stale) or "none"})
 
 

@@ -12,16 +12,18 @@ import polars as pl
 
 from pipelines import warehouse
 from pipelines.assets import MARTS
+from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.resources import PmoHome
 
 
-def pack_data(pmo: PmoHome):
-    """Everything the pack shows, read from the warehouse up to the status date."""
+def pack_data(pmo: PmoHome, as_of: dt.date | None = None):
+    """Everything the pack shows, read from the warehouse up to the status date (`as_of`, the run's partition key,
+    else the resource's as-of date, else the last complete week in the data)."""
     from reports.pack import Look, PackData
 
     settings = pmo.settings()
     with pmo.connect() as conn:
-        day = pmo.status_date(conn)
+        day = pmo.status_date(conn, as_of)
 
         def upto(name: str, extra: str = "") -> pl.DataFrame:
             return conn.sql(f"SELECT * FROM {name} WHERE status_date <= ? {extra}", params=[day]).pl()
@@ -110,20 +112,24 @@ def write_pack(pages: dict[str, str | bytes], target: Path) -> None:
 
 
 @dg.asset(key=["reports", "pack"], deps=[[*name.split(".")] for name in MARTS] + [["staging", "status_reports"]],
-          kinds={"html"})  # fmt: skip
+          kinds={"html"}, **WEEKLY_ASSET)  # fmt: skip
 def report_pack(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
     """The weekly HTML pack, <home>/reports/<status_date>/: portfolio, one page per project, IT pages, data
     quality, methodology, month end, every table as CSV, and the PMO-only pmo/ section. Works offline (the Vega
-    runtime is shipped inside); written aside and swapped in whole."""
+    runtime is shipped inside); written aside and swapped in whole. A backfill writes one pack per status date of
+    its range, from the marts built once for the whole range."""
     from reports.pack import render_pack
 
-    data = pack_data(pmo)
-    pages = render_pack(data)
-    target = pmo.paths.reports / data.status_date.isoformat()
-    write_pack(pages, target)
-    html = sum(name.endswith(".html") for name in pages)
-    context.log.info(f"pack written to {target}: {html} pages")
+    written = []
+    for day in status_dates(context) or [None]:  # one pack per week of the run
+        data = pack_data(pmo, day)
+        pages = render_pack(data)
+        target = pmo.paths.reports / data.status_date.isoformat()
+        write_pack(pages, target)
+        html = sum(name.endswith(".html") for name in pages)
+        context.log.info(f"pack written to {target}: {html} pages")
+        written.append(data.status_date.isoformat())
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(target / "index.html")), "pages": html,
-                  "files": len(pages), "status_date": data.status_date.isoformat(), "provisional": data.provisional}
+        metadata={"path": dg.MetadataValue.path(str(target / "index.html")), "pages": html, "files": len(pages),
+                  "status_date": written[-1], "packs": len(written), "provisional": data.provisional}
     )  # fmt: skip

@@ -55,21 +55,28 @@ class PmoHome(dg.ConfigurableResource):
         finally:
             conn.close()
 
-    def status_date(self, conn: duckdb.DuckDBPyConnection) -> dt.date:
-        """The configured as-of date (which must be a week end), else the last complete week in the data."""
+    def status_date(self, conn: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dt.date:
+        """The run's status date: `as_of` (the run's partition key, from the asset's context: a resource cannot see
+        the partition), else the configured as-of date (which must be a week end), else the last complete week in
+        the data."""
         week_ends_on = self.settings().pipeline.week_ends_on
-        if self.as_of:
-            day = dt.date.fromisoformat(self.as_of)
+        if as_of is not None or self.as_of:
+            day = as_of if as_of is not None else dt.date.fromisoformat(self.as_of)
             if not is_week_end(day, week_ends_on):
                 raise ValueError(f"as-of date {day} is not a status date: weeks end on {week_ends_on}")
             return day
-        latest = conn.sql(
-            "SELECT greatest((SELECT max(work_date) FROM staging.worklogs),"
-            " (SELECT max(snapshot_date) FROM staging.work_items))"
-        ).fetchall()[0][0]
-        if latest is None:
-            raise ValueError("no dated data (worklogs or work items) to choose an as-of date from; pass --as-of")
-        return last_complete_week_end(latest, week_ends_on)
+        return data_status_date(conn, week_ends_on)
+
+
+def data_status_date(conn: duckdb.DuckDBPyConnection, week_ends_on: str) -> dt.date:
+    """The last complete week in the data: the status date of a run that is given none."""
+    latest = conn.sql(
+        "SELECT greatest((SELECT max(work_date) FROM staging.worklogs),"
+        " (SELECT max(snapshot_date) FROM staging.work_items))"
+    ).fetchall()[0][0]
+    if latest is None:
+        raise ValueError("no dated data (worklogs or work items) to choose an as-of date from; pass --as-of")
+    return last_complete_week_end(latest, week_ends_on)
 
 
 class DeliveryError(RuntimeError):
