@@ -199,24 +199,36 @@ def _held_elsewhere(paths, wait: float | None = None) -> bool:
     return False
 
 
+def _open(home: Path):
+    """The home's paths and its checked settings; settings None (after saying why) when pmo.toml is bad."""
+    from pipelines.home import Home, SettingsError
+
+    paths = Home(home.resolve())
+    try:
+        return paths, paths.settings()
+    except SettingsError as exc:
+        _say(f"error: {exc}")
+        return paths, None
+
+
+def _off_grid(flag: str, day: str, week_ends_on: str) -> bool:
+    """Whether `day` is not a status date (said, naming the flag)."""
+    from transforms.calendar import is_week_end
+
+    if is_week_end(dt.date.fromisoformat(day), week_ends_on):
+        return False
+    _say(f"error: {flag} {day} is not a status date: weeks end on {week_ends_on}")
+    return True
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
 def run_pipeline(home: Path, inbox: Path, as_of: str, wait: float | None = None) -> int:
     """Run the weekly job in process against the home's Dagster instance, so the run shows in the UI."""
-    from pipelines.home import Home, SettingsError
-    from transforms.calendar import is_week_end
-
-    paths = Home(home.resolve())
-    try:
-        settings = paths.settings()
-    except SettingsError as exc:
-        _say(f"error: {exc}")
-        return USAGE
-    week_ends_on = settings.pipeline.week_ends_on
-    if as_of and not is_week_end(dt.date.fromisoformat(as_of), week_ends_on):
-        _say(f"error: --as-of {as_of} is not a status date: weeks end on {week_ends_on}")
+    paths, settings = _open(home)
+    if settings is None or (as_of and _off_grid("--as-of", as_of, settings.pipeline.week_ends_on)):
         return USAGE
     if not inbox.is_dir():
         _say(f"error: inbox {inbox} is not a folder")
@@ -270,13 +282,8 @@ def _partition_problem(paths, settings, days: list[str]) -> str:
 def backfill(home: Path, inbox: Path | None, start: str, end: str, wait: float | None = None) -> int:
     """`pmo backfill`: build every week from `start` to `end` (status dates) in ONE run — the marts once, up to
     `end`, then one pack per week — against the home's Dagster instance, as a backfill from the UI does. No e-mail."""
-    from pipelines.home import Home, SettingsError
-
-    paths = Home(home.resolve())
-    try:
-        settings = paths.settings()
-    except SettingsError as exc:
-        _say(f"error: {exc}")
+    paths, settings = _open(home)
+    if settings is None:
         return USAGE
     problem = _partition_problem(paths, settings, [start, end])
     if problem:
@@ -367,18 +374,8 @@ def _email_summary(result) -> str:
 
 def send(home: Path, as_of: str, audience: str, to: str) -> int:
     """`pmo send`: deliver a week's e-mails again on purpose, under the home's run lock."""
-    from pipelines.home import Home, SettingsError
-    from transforms.calendar import is_week_end
-
-    paths = Home(home.resolve())
-    try:
-        settings = paths.settings()
-    except SettingsError as exc:
-        _say(f"error: {exc}")
-        return USAGE
-    week_ends_on = settings.pipeline.week_ends_on
-    if not is_week_end(dt.date.fromisoformat(as_of), week_ends_on):
-        _say(f"error: --as-of {as_of} is not a status date: weeks end on {week_ends_on}")
+    paths, settings = _open(home)
+    if settings is None or _off_grid("--as-of", as_of, settings.pipeline.week_ends_on):
         return USAGE
     if not paths.warehouse.exists() or not (paths.reports / as_of / "index.html").exists():
         _say(f"error: no pack for {as_of} in {paths.reports}: run `pmo run --as-of {as_of}` first")
