@@ -199,6 +199,12 @@ def _held_elsewhere(paths, wait: float | None = None) -> bool:
     return False
 
 
+def _wait_seconds(wait: float | None) -> float:
+    """--wait for the run itself too: a run that slips in between the probe and this run's start is waited for,
+    not met with exit 4 (a resource config holds no infinity: "as long as it takes" is a year)."""
+    return 0.0 if wait is None else min(wait, 365 * 86400.0)
+
+
 def _open(home: Path):
     """The home's paths and its checked settings; settings None (after saying why) when pmo.toml is bad."""
     from pipelines.home import Home, SettingsError
@@ -242,7 +248,7 @@ def run_pipeline(home: Path, inbox: Path, as_of: str, wait: float | None = None)
     if problem:
         _say(f"error: --as-of {problem}")
         return USAGE
-    config = {"home": str(paths.root), "inbox": str(inbox.resolve())}
+    config = {"home": str(paths.root), "inbox": str(inbox.resolve()), "wait_seconds": _wait_seconds(wait)}
     if as_of:  # one run: partition as_of
         result = _execute(paths, config, {"send": True}, partition_key=as_of)  # `pmo run` sends; the UI does not
     else:  # the last complete week in the data: known once the inbox is loaded, so ingest first, then build it
@@ -301,7 +307,7 @@ def backfill(home: Path, inbox: Path | None, start: str, end: str, wait: float |
         return LOCKED
     weeks = (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days // 7 + 1
     _say(f"building {weeks} week(s), {start} to {end}, in one run (home {paths.root}) …")
-    config = {"home": str(paths.root), "inbox": str(inbox.resolve())}
+    config = {"home": str(paths.root), "inbox": str(inbox.resolve()), "wait_seconds": _wait_seconds(wait)}
     tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
     result = _execute(paths, config, {"send": False}, tags=tags)  # a backfill never sends
     if isinstance(result, int):

@@ -23,6 +23,7 @@ class PmoHome(dg.ConfigurableResource):
     home: str = "var"
     inbox: str = ""  # default: <home>/inbox
     as_of: str = ""  # status date to report; default: the last complete week end in the data
+    wait_seconds: float = 0.0  # wait this long for another run to release the home (`--wait`); 0: fail at once
 
     _lock: RunLock | None = PrivateAttr(default=None)
 
@@ -40,7 +41,7 @@ class PmoHome(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self.paths.prepare()
         lock = RunLock(self.paths.root)
-        lock.acquire()
+        lock.acquire(self.wait_seconds or None)
         self._lock = lock
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

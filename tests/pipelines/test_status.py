@@ -210,3 +210,26 @@ def test_a_failed_run_started_by_hand_is_not_notified(failed, monkeypatch):
         skipped = failure_notice(context)
     assert isinstance(skipped, dg.SkipReason) and "started by hand" in skipped.skip_message
     assert server.mailbox.received == []
+
+
+def test_the_run_itself_waits_for_a_run_that_slipped_in_after_the_cli_probe(tmp_path):
+    """`--wait` reaches the run's own lock (PmoHome.wait_seconds): a run that takes the home between the CLI's
+    probe and this run's start is waited for; without a wait the run stops at once."""
+    import dagster as dg
+
+    from pipelines.home import HomeLocked
+    from pipelines.resources import PmoHome
+
+    home = tmp_path / "home"
+    context = dg.build_init_resource_context()  # before the holder starts: building it takes a moment
+    holder = _hold(home, 3)
+    try:
+        with pytest.raises(HomeLocked):
+            PmoHome(home=str(home)).setup_for_execution(context)
+        waiting = PmoHome(home=str(home), wait_seconds=30)
+        started = time.monotonic()
+        waiting.setup_for_execution(context)
+        assert time.monotonic() - started > 0.5  # it waited for the rest of the holder's 3 s, then took the lock
+        waiting.teardown_after_execution(context)
+    finally:
+        holder.wait(timeout=30)
