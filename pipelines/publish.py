@@ -9,8 +9,9 @@
 
 A build is written aside and `current` is replaced by one rename, so a reader sees the old snapshot or the new
 one, never half of either. A reader that opened the old file keeps it (Linux keeps an open file's data after it
-is removed); the next connection gets the new one. A run killed mid-build leaves `current` as it was; the next
-run removes the unfinished build. No Dagster import here: `pmo query` and the settings use this module.
+is removed; the replaced build is also kept until the next run, for a reader that resolved the link just before
+the swap); the next connection gets the new one. A run killed mid-build leaves `current` as it was; the next run
+removes the unfinished build. No Dagster import here: `pmo query` and the settings use this module.
 """
 
 from __future__ import annotations
@@ -85,8 +86,12 @@ def publish(conn: duckdb.DuckDBPyConnection, folder: Path, exclude: dict[str, li
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
+    current = folder / "current"
+    previous = current.resolve().name if current.is_symlink() else ""
     _swap(folder, build)
-    removed = _remove_old_builds(folder, keep=build.name)
+    # The build just replaced stays one run longer: a reader that resolved the old link a moment before the swap
+    # still finds its file. Older builds, and unfinished ones from a killed run, go.
+    removed = _remove_old_builds(folder, keep={build.name, previous})
     return {"build": build_id, "tables": len(PUBLISHED_TABLES), "rows": rows, "old_builds_removed": removed}
 
 
@@ -159,12 +164,12 @@ def _link(path: Path, target: Path) -> None:
     tmp.replace(path)
 
 
-def _remove_old_builds(folder: Path, keep: str) -> int:
+def _remove_old_builds(folder: Path, keep: set[str]) -> int:
     """Builds other than `keep`: older snapshots and unfinished ones from a killed run (one run per home at a
     time, so nothing else is building). Also the temporary files of older versions of this step."""
     removed = 0
     for old in (folder / ".builds").iterdir():
-        if old.name != keep:
+        if old.name not in keep:
             shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
             removed += 1
     for stale in [*folder.glob(".pmo.*.duckdb"), *folder.glob(".*.tmp")]:
