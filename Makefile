@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 HOME_DIR ?= var
 
-.PHONY: demo test dev lint bench-ingest bench-marts clean
+.PHONY: demo test dev lint bench bench-ingest bench-marts clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -30,6 +30,9 @@ lint: .venv/.synced
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 SCALE ?= full
+bench: .venv/.synced
+	.venv/bin/python -m bench.run --scale $(SCALE)
+
 bench-ingest: .venv/.synced
 	.venv/bin/python -m bench.ingest --scale $(SCALE)
 
