@@ -98,7 +98,8 @@ base AS (
     FROM pmo_baseline),
 grid AS (SELECT wk, project_id FROM weeks CROSS JOIN (SELECT DISTINCT project_id FROM base)),
 finished AS (  -- a budget whose planned finish falls in a week counts whole from that week on
-    SELECT project_id, (pf + ((7 - isodow(pf)) % 7)::INTEGER)::DATE AS wk, sum(budget) AS budget FROM base GROUP BY ALL),
+    SELECT project_id, (pf + ((7 - isodow(pf)) % 7)::INTEGER)::DATE AS wk, sum(budget) AS budget
+    FROM base GROUP BY ALL),
 partial AS (  -- the prorated part of the elements under way at a week end
     SELECT b.project_id, w.wk, sum(b.budget * (datediff('day', b.ps, w.wk) + 1) / b.days) AS budget
     FROM base b JOIN weeks w ON w.wk >= b.ps AND w.wk < b.pf GROUP BY ALL),

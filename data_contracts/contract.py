@@ -8,6 +8,7 @@ one reject per rule broken.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,7 @@ import polars as pl
 import yaml
 
 from transforms.calendar import isodow
+from transforms.textio import DEFECT, DEFECT_SEP, clip
 
 CONTRACT_DIR = Path(__file__).parent
 TYPES = {"string", "integer", "decimal", "date", "datetime", "boolean"}
@@ -24,6 +26,12 @@ REJECT_SCHEMA = {
 }  # fmt: skip
 # error: the row is rejected; warning: the row loads and the finding is kept; critical: the file is quarantined.
 SEVERITIES = ("error", "warning", "critical")
+# No export of the tools this project reads holds real dates before this: earlier ones are typos or a
+# spreadsheet's day zero (1899-12-30, 1900-01-00). A column may set its own `earliest`.
+EARLIEST = dt.date(1990, 1, 1)
+# A `not_future` date (work done, a ticket created or updated) may be at most this many days after the day its
+# file was loaded: time zones ahead of the server, and a worklog entered for tomorrow. Later is a typo (2062).
+FUTURE_DAYS = 1
 _TRUE = ["yes", "true", "1", "y", "billable"]
 _FALSE = ["no", "false", "0", "n", "non-billable", ""]
 
@@ -42,6 +50,8 @@ class Column:
     on_week_end: bool = False  # a status date: must fall on the week-end grid (pmo.toml: week_ends_on)
     same_within: str | None = None  # must hold one value within each group of this column (e.g. project_id)
     severity: str = "error"  # of every rule on this column: error | warning | critical
+    earliest: dt.date | None = None  # dates and datetimes: the first plausible day (EARLIEST unless set)
+    not_future: bool = False  # a date that has happened: at most FUTURE_DAYS after its file was loaded
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,7 @@ class Contract:
         return [c.name for c in self.columns if c.required and c.name not in present]
 
 
-def _column(spec: dict) -> Column:
+def _column(spec: dict, earliest: dt.date = EARLIEST) -> Column:
     col = Column(
         name=spec["name"],
         type=spec.get("type", "string"),
@@ -92,6 +102,8 @@ def _column(spec: dict) -> Column:
         on_week_end=bool(spec.get("on_week_end", False)),
         same_within=spec.get("same_within"),
         severity=spec.get("severity", "error"),
+        earliest=spec.get("earliest"),
+        not_future=bool(spec.get("not_future", False)),
     )
     if col.severity not in SEVERITIES:
         raise ValueError(f"column {col.name!r}: unknown severity {col.severity!r} (one of {list(SEVERITIES)})")
@@ -102,6 +114,10 @@ def _column(spec: dict) -> Column:
     # Excel cells holding real dates read as ISO text: every date column accepts it, after its own formats.
     iso = {"date": ("%Y-%m-%d",), "datetime": ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")}.get(col.type, ())
     col = replace(col, formats=col.formats + tuple(f for f in iso if f not in col.formats))
+    if col.type in {"date", "datetime"} and col.earliest is None:
+        col = replace(col, earliest=earliest)
+    if (col.not_future or spec.get("earliest")) and col.type not in {"date", "datetime"}:
+        raise ValueError(f"column {col.name!r}: not_future and earliest need a date or datetime column")
     if col.on_week_end and col.type != "date":
         raise ValueError(f"column {col.name!r}: on_week_end needs a date column")
     return col
@@ -124,7 +140,8 @@ def _row_rule(spec: dict, names: set[str], source: str) -> RowRule:
 
 def load(path: Path) -> Contract:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    columns = tuple(_column(c) for c in spec["columns"])
+    # A contract may lower the first plausible day for all its dates (an asset register holds old purchases).
+    columns = tuple(_column(c, spec.get("earliest", EARLIEST)) for c in spec["columns"])
     aliases = {}
     for c in columns:
         for name in (c.name, *c.aliases):
@@ -246,19 +263,30 @@ class Conformed:
     formats: pl.DataFrame  # _source_file, column, format: the date format or decimal comma found per file
 
 
-def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday") -> Conformed:
+def conform(
+    frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday", loaded: dict[int, dt.date] | None = None
+) -> Conformed:
     """Type a frame of strings by its contract and check every row rule.
 
     A row with an error or critical reject has `_valid = false`; a warning leaves it valid.
-    `frame` carries `_source_file` and `_line`.
+    `frame` carries `_source_file` and `_line`, and `_defect` where reading the file found rows it spoils
+    (transforms/textio.py): each becomes a reject of its own severity.
     `same_within` compares the values of every file of the kind together: the rule is about the data, not
     one file.
+    `loaded`: the day each file (by `_source_file`) was loaded, which `not_future` dates are checked against;
+    today for a file it does not name.
     """
     frame = rename_to_contract(frame, contract)
     if _FILE not in frame.columns:
         frame = frame.with_columns(pl.lit(0, pl.Int64).alias(_FILE))
-    lineage = [c for c in frame.columns if c.startswith("_")]
-    checks: list[pl.Expr] = []
+    lineage = [c for c in frame.columns if c.startswith("_") and c != DEFECT]
+    checks: list[pl.Expr] = [_defect_reject()] if DEFECT in frame.columns else []
+    today = pl.lit(dt.date.today(), pl.Date)
+    loaded_on = (
+        pl.col(_FILE).replace_strict(list(loaded), list(loaded.values()), default=today, return_dtype=pl.Date)
+        if loaded
+        else today
+    )
     typed: list[pl.Expr] = []
     detected: list[pl.Expr] = []
     for col in contract.columns:
@@ -285,6 +313,12 @@ def conform(frame: pl.DataFrame, contract: Contract, week_ends_on: str = "sunday
                 checks.append(_reject(value < col.min, name, f"min:{col.min}", col.severity))
             if col.max is not None:
                 checks.append(_reject(value > col.max, name, f"max:{col.max}", col.severity))
+            if col.earliest is not None:
+                early = value.cast(pl.Date) < col.earliest
+                checks.append(_reject(early, name, f"min_date:{col.earliest.isoformat()}", col.severity))
+            if col.not_future:
+                late = value.cast(pl.Date) > loaded_on + pl.duration(days=FUTURE_DAYS)
+                checks.append(_reject(late, name, f"max_date:loaded+{FUTURE_DAYS}d", col.severity))
             if col.on_week_end:
                 off_grid = value.dt.weekday() != isodow(week_ends_on)
                 checks.append(_reject(off_grid, name, f"week_end:{week_ends_on}", col.severity))
@@ -351,9 +385,26 @@ def _reject(condition: pl.Expr, column: str, rule: str, severity: str) -> pl.Exp
             pl.struct(
                 pl.lit(column).alias("column"),
                 pl.lit(rule).alias("rule"),
-                pl.col(column).alias("raw_value"),
+                clip(pl.col(column)).alias("raw_value"),
                 pl.lit(severity).alias("severity"),
             )
         )
         .alias(f"{column}|{rule}")
+    )
+
+
+def _defect_reject() -> pl.Expr:
+    """The reject a `_defect` row gets: the column, rule, raw value and severity reading the file found."""
+    parts = pl.col(DEFECT).str.splitn(DEFECT_SEP, 4)
+    return (
+        pl.when(pl.col(DEFECT).is_not_null())
+        .then(
+            pl.struct(
+                parts.struct.field("field_1").alias("column"),
+                parts.struct.field("field_2").alias("rule"),
+                parts.struct.field("field_3").alias("raw_value"),
+                parts.struct.field("field_0").alias("severity"),
+            )
+        )
+        .alias(f"{DEFECT}|file")
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from data_contracts.contract import Contract
+from data_contracts.contract import FUTURE_DAYS, Contract
 
 _STRFTIME = {
     "%d": r"\d{1,2}", "%m": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}", "%b": r"[A-Za-zÀ-ÿ]{3,4}\.?",
@@ -76,6 +76,14 @@ def rules(contract: Contract, week_ends_on: str = "sunday") -> list[Rule]:
         if col.max is not None:
             out.append(Rule(name, f"max:{col.max}", "expect_column_values_to_be_between",
                             {"column": name, "max_value": col.max}, sev))  # fmt: skip
+        if col.earliest is not None:
+            query = f"SELECT * FROM {{batch}} WHERE CAST(\"{name}\" AS DATE) < DATE '{col.earliest.isoformat()}'"
+            out.append(Rule(name, f"min_date:{col.earliest.isoformat()}", "unexpected_rows_expectation",
+                            {"unexpected_rows_query": query}, sev))  # fmt: skip
+        if col.not_future:  # against the day the batch is validated: the load day is not in the batch
+            query = f'SELECT * FROM {{batch}} WHERE CAST("{name}" AS DATE) > current_date + {FUTURE_DAYS}'
+            out.append(Rule(name, f"max_date:loaded+{FUTURE_DAYS}d", "unexpected_rows_expectation",
+                            {"unexpected_rows_query": query}, sev))  # fmt: skip
         if col.on_week_end:
             query = f"SELECT * FROM {{batch}} WHERE dayname(\"{name}\") <> '{week_ends_on.capitalize()}'"
             out.append(Rule(name, f"week_end:{week_ends_on}", "unexpected_rows_expectation",

@@ -51,7 +51,8 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
 def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
     """Load the inbox's new exports into raw and rebuild staging from every raw row, in one transaction."""
     with pmo.connect() as conn:
-        summary = ingest(conn, pmo.inbox_dir, pmo.settings().pipeline.week_ends_on)
+        settings = pmo.settings()
+        summary = ingest(conn, pmo.inbox_dir, settings.pipeline.week_ends_on, retention=settings.retention)
         files = conn.sql("SELECT status, count(*) FROM audit.files GROUP BY ALL").fetchall()
         rejects = conn.sql("SELECT count(*) FROM audit.rejects").fetchall()[0][0]
         raw_counts = {k: conn.sql(f"SELECT count(*) FROM raw.{k}").fetchall()[0][0]
@@ -74,6 +75,8 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
                      f"{rejects:,} rejected row rule(s) in all")  # fmt: skip
     for problem in summary.problems:
         context.log.warning(problem)
+    for removed in summary.retention:
+        context.log.info(removed)
     for kind, key in RAW_KEYS.items():
         yield dg.MaterializeResult(asset_key=key, metadata={"dagster/row_count": raw_counts[kind]})
     for table, key in STAGING_KEYS.items():
@@ -81,7 +84,8 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
     yield dg.MaterializeResult(
         asset_key=AUDIT_FILES,
         metadata={"new_files": summary.new_files, "already_loaded": summary.skipped_known,
-                  "by_status": dict(files)},
+                  "by_status": dict(files), "seconds_load": summary.seconds["load"],
+                  "seconds_staging": summary.seconds["staging"]},
     )  # fmt: skip
     yield dg.MaterializeResult(asset_key=AUDIT_REJECTS, metadata={"dagster/row_count": rejects})
     for kind, key in RAW_KEYS.items():

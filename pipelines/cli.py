@@ -114,6 +114,18 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("sql", help='e.g. "SELECT project_id, cpi, spi FROM marts.evm_weekly"')
     ask.add_argument("--csv", action="store_true", help="CSV with a header row instead of a table (raw values)")
     ask.add_argument("--home", type=Path, default=Path("var"), help="the home whose snapshot to read (default: var)")
+    erase = sub.add_parser(
+        "forget",
+        help="erase one person's personal data from the home (a stable pseudonym in its place)",
+        description="Replace a person's name, e-mail and ids with a stable pseudonym everywhere the home keeps "
+        "them (raw rows, staging, marts, audit, the published snapshot, report packs, the outbox, loaded inbox "
+        "files), figures unchanged, and record it in audit.erasures. Exports loaded later are pseudonymised as "
+        "they are loaded. Exit codes: 0 done, 2 unknown person, 4 another run holds the home.",
+    )
+    erase.add_argument("--person", required=True, metavar="ID", help="the person_id (people file, staging.people)")
+    erase.add_argument("--reason", default="", help="why, for audit.erasures (e.g. the request's reference)")
+    erase.add_argument("--home", type=Path, default=Path("var"), help="the home to erase from (default: var)")
+    erase.add_argument("--inbox", type=Path, default=None, help="the inbox its runs read (default: <home>/inbox)")
     baseline = sub.add_parser("baseline", help="baseline versions (see docs/baselines.md)")
     actions = baseline.add_subparsers(dest="action", required=True, metavar="ACTION")
     freeze = actions.add_parser(
@@ -336,28 +348,38 @@ def _execute(paths, pmo_config: dict, email_config: dict | None, only_email: boo
 
     from pipelines.definitions import defs
     from pipelines.delivery import EMAIL_OP
+    from pipelines.runs import PROCESS_TAG, process_tag, release_killed_runs
 
     job_def = defs.resolve_job_def(job)
     steps = 1 if only_email else len(job_def.graph.nodes)
     with dg.DagsterInstance.get() as instance:
+        for run_id in release_killed_runs(instance):  # else its warehouse slot would stall this run for ever
+            _say(f"note: run {run_id} stopped when its process was killed: marked failed, its warehouse slot freed")
         result = job_def.execute_in_process(
             run_config={
                 "resources": {"pmo": {"config": pmo_config}},
                 **({"ops": {EMAIL_OP: {"config": email_config}}} if email_config is not None else {}),
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}, "progress": {"config": {"steps": steps}}},
+                # The progress logger prints what each step says, and `error:` lines say why a run failed: Dagster's
+                # console logger would repeat both, with the stack trace of a failed step (never shown to users).
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}, "progress": {"config": {"steps": steps}}},
             },
             instance=instance,
             raise_on_error=False,
             asset_selection=[dg.AssetKey(["reports", "email"])] if only_email else None,
             partition_key=partition_key,
-            tags=tags,
+            tags={**(tags or {}), PROCESS_TAG: process_tag()},
         )
     if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure or e.event_type_value == "RUN_FAILURE"]
+        # The failed steps; else the run's failure, such as a resource that could not start (the home's lock held by
+        # another run). Its type value is the legacy "PIPELINE_FAILURE": ask the event, not the name.
+        failures = [e for e in result.all_events if e.is_step_failure] or [
+            e for e in result.all_events if e.is_run_failure
+        ]
         messages = [_root_cause(e.event_specific_data.error) for e in failures
                     if getattr(e.event_specific_data, "error", None)]  # fmt: skip
-        if any("another run holds" in m for m in messages):
-            _say(f"error: another run holds {paths.root}")
+        locked = [m for m in messages if "another run holds" in m]
+        if locked:  # the lock's own words (the home and its lock file), without the exception's name
+            _say(f"error: {locked[0][locked[0].index('another run holds') :]}")
             return LOCKED
         for message in messages or ["the run failed; see the Dagster UI for its log"]:
             _say(f"error: {message}")
@@ -407,7 +429,7 @@ def _root_cause(error) -> str:
     """The innermost error's message: what went wrong, without Dagster's wrapping."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
-    return str(error.message).strip()
+    return str(error.message).strip().removeprefix("dagster._core.definitions.events.Failure: ")
 
 
 def _report(paths, result) -> int:
@@ -418,12 +440,15 @@ def _report(paths, result) -> int:
             "SELECT path, status, rows_in_file, rows_rejected, message FROM audit.files ORDER BY file_id"
         ).fetchall()
         status_date = conn.sql("SELECT max(status_date) FROM marts.evm_weekly").fetchall()[0][0]
+    from transforms.ingest import display_name  # a file name with a line end or a bidi override is escaped
+
     problems = 0
     for path, status, rows, rejected, message in files:
         if status != "parsed" or rejected:
             problems += 1
-            detail = f"{rejected} of {rows} rows rejected" if status == "parsed" else message
-            _say(f"  {status:<12} {path}: {detail}")
+            name = display_name(path)
+            detail = f"{rejected} of {rows} rows rejected" if status == "parsed" else message.removeprefix(f"{name}: ")
+            _say(f"  {status:<12} {name}: {detail}")
     day = status_date.isoformat() if status_date else "?"
     _say("outputs:")
     _say(f"  warehouse      {paths.warehouse}")
@@ -508,6 +533,18 @@ def query(home: Path, sql: str, as_csv: bool) -> int:
     return DONE
 
 
+def forget(home: Path, person: str, reason: str, inbox: Path | None) -> int:
+    """`pmo forget`: under the home's run lock (pipelines/forget.py)."""
+    from pipelines.forget import forget as erase
+    from pipelines.home import SettingsError
+
+    try:
+        return erase(home, person, reason, inbox, _say)
+    except SettingsError as exc:
+        _say(f"error: {exc}")
+        return USAGE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
@@ -522,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         return freeze_baseline(args.home, args.project, args.reason, args.effective_from)
     if args.command == "query":
         return query(args.home, args.sql, args.csv)
+    if args.command == "forget":
+        return forget(args.home, args.person, args.reason, args.inbox)
     return run_pipeline(args.home, args.inbox, args.as_of or "", args.wait)
 
 

@@ -170,6 +170,18 @@ class PrivacySettings(_Strict):
         return value
 
 
+class RetentionSettings(_Strict):
+    """How long a run keeps what it has already loaded (pipelines/retention.py); unset keeps it for ever. Figures
+    already built never change: only rows no staging table uses any more, and files whose rows are in the
+    warehouse, are removed, each with a row in audit.retention."""
+
+    # Raw rows of an export that newer exports have replaced entirely (none of its rows loaded) are deleted this many
+    # days after the export was loaded; its accounting, rejects and skipped rows stay.
+    raw_days: int | None = Field(None, ge=0)
+    # Files in the run's inbox are deleted this many days after they were loaded (their rows stay in raw.*).
+    inbox_days: int | None = Field(None, ge=0)
+
+
 class Settings(_Strict):
     """The schema of <home>/pmo.toml. Secrets never live here: SMTP credentials come from the environment."""
 
@@ -184,6 +196,7 @@ class Settings(_Strict):
     freshness: FreshnessSettings = FreshnessSettings()
     report: ReportSettings = ReportSettings()
     privacy: PrivacySettings = PrivacySettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _first_status_date_is_a_week_end(self):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +19,13 @@ import polars as pl
 
 from data_contracts.contract import all_contracts
 from pipelines import warehouse
+from pipelines.faults import crash_point
+from pipelines.home import RetentionSettings
+from pipelines.retention import delete_inbox_files, prune_raw
 from transforms import resolve
 from transforms.canonical import KEYS
-from transforms.ingest import parse_export
+from transforms.erasure import apply_erasure_list
+from transforms.ingest import display_name, parse_export, recorded_path
 from transforms.staging import KINDS, stage_all
 
 
@@ -29,6 +35,8 @@ class IngestSummary:
     skipped_known: int = 0
     problems: list[str] = field(default_factory=list)
     staging_rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # "load" (files → raw) and "staging", wall time
+    retention: list[str] = field(default_factory=list)  # what [retention] removed, one line each
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -40,18 +48,29 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
+def _read_regular(path: Path) -> bytes:
+    """A file's bytes, refusing a symbolic link even if one replaced the file after the listing."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()
+
+
 def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: IngestSummary) -> None:
     known = {r[0] for r in conn.sql("SELECT sha256 FROM audit.files").fetchall()}
     next_id = conn.sql("SELECT coalesce(max(file_id), 0) + 1 FROM audit.files").fetchall()[0][0]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     for path in inbox_files(inbox):
-        data = path.read_bytes()
+        relative = recorded_path(path.relative_to(inbox).as_posix())
+        try:
+            data = _read_regular(path)
+        except OSError as exc:  # gone, or swapped for a symbolic link, since the listing: the next run sees it
+            summary.problems.append(f"{display_name(relative)}: not read ({exc.strerror or exc})")
+            continue
         sha = hashlib.sha256(data).hexdigest()
         if sha in known:
             summary.skipped_known += 1
             continue
         known.add(sha)
-        relative = path.relative_to(inbox).as_posix()
         parsed = parse_export(relative, data)
         file_id, next_id = next_id, next_id + 1
         rows = None if parsed.rows is None else parsed.rows.height
@@ -71,7 +90,7 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
                 pl.lit(file_id).alias("file_id"),
                 pl.col("_line").alias("line"),
                 pl.lit(None, pl.String).alias("column"),
-                pl.lit("file quarantined: " + parsed.message.split(": ", 1)[1]).alias("rule"),
+                pl.lit("file quarantined: " + parsed.reason).alias("rule"),
                 pl.lit(None, pl.String).alias("raw_value"),
                 pl.lit("critical").alias("severity"),
                 pl.lit("file").alias("stage"),
@@ -82,6 +101,12 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
         else:
             raw = parsed.rows.with_columns(pl.lit(file_id, pl.Int64).alias("_source_file"))
             warehouse.append_raw(conn, f"raw.{parsed.kind}", raw)
+            erased = apply_erasure_list(conn, f"raw.{parsed.kind}", file_id)
+            if erased:  # an old export re-dropped after `pmo forget`: the person does not come back
+                summary.problems.append(
+                    f"{display_name(relative)}: {erased} row(s) name a person erased by `pmo forget`; they were "
+                    "pseudonymised as they were loaded (delete the file from the inbox)"
+                )
 
 
 def _raw(conn: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
@@ -106,7 +131,8 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, wee
     """Stage every raw row again (so a run is idempotent) and write the per-file accounting."""
     raws = {kind: _raw(conn, kind) for kind in KINDS}
     _check_raw_complete(conn, raws)
-    staged = stage_all(raws, week_ends_on)
+    loaded = dict(conn.sql("SELECT file_id, CAST(loaded_at AS DATE) FROM audit.files").fetchall())
+    staged = stage_all(raws, week_ends_on, loaded)
     tables = dict(staged.tables)
     tables["work_items"] = resolve.work_items(tables["work_items"], tables["project_map"])
     tables["worklogs"] = resolve.worklogs(
@@ -116,7 +142,11 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, wee
     tables["licences"] = resolve.assets(tables["licences"], tables["project_map"])
     for table, frame in tables.items():
         summary.staging_rows[table] = warehouse.replace_table(conn, f"staging.{table}", frame, list(KEYS[table]))
-    conn.sql("DELETE FROM audit.rejects WHERE stage = 'row'")
+    crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
+    # An export whose raw rows [retention] removed keeps its rejects and skipped rows (and its accounting in
+    # audit.files, which only files with raw rows get again), as it was when they were removed.
+    pruned = "SELECT file_id FROM audit.retention WHERE action = 'raw rows removed'"
+    conn.sql(f"DELETE FROM audit.rejects WHERE stage = 'row' AND file_id NOT IN ({pruned})")
     conn.register("_r", staged.rejects)
     conn.sql(
         "INSERT INTO audit.rejects SELECT _source_file, line, \"column\", rule, raw_value, severity, 'row' FROM _r"
@@ -125,7 +155,10 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, wee
         'CREATE OR REPLACE TABLE audit.rejects AS SELECT * FROM audit.rejects ORDER BY file_id, line, "column", rule'
     )
     conn.register("_s", staged.skipped)
-    conn.sql("CREATE OR REPLACE TABLE audit.skipped AS SELECT _source_file AS file_id, line, reason FROM _s")
+    conn.sql(
+        "CREATE OR REPLACE TABLE audit.skipped AS SELECT * FROM (SELECT _source_file AS file_id, line, reason FROM _s"
+        f" UNION ALL SELECT * FROM audit.skipped WHERE file_id IN ({pruned})) ORDER BY ALL"
+    )
     conn.register("_c", staged.files)
     conn.sql(
         """
@@ -152,20 +185,32 @@ def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, wee
             ),
         ]
     )
-    summary.problems.extend(
-        f"{path}: {note}" for path, note in notes.join(paths, on="_source_file").select("path", "note").rows()
-    )
+    noted = notes.join(paths, on="_source_file").select("path", "note").rows()
+    summary.problems.extend(f"{display_name(path)}: {note}" for path, note in noted)
 
 
-def ingest(conn: duckdb.DuckDBPyConnection, inbox: Path, week_ends_on: str = "sunday") -> IngestSummary:
-    """Load the inbox's new files and rebuild staging, all or nothing."""
+def ingest(
+    conn: duckdb.DuckDBPyConnection,
+    inbox: Path,
+    week_ends_on: str = "sunday",
+    retention: RetentionSettings | None = None,
+) -> IngestSummary:
+    """Load the inbox's new files and rebuild staging, all or nothing; then apply [retention] (pipelines/retention.py):
+    raw rows nothing uses any more go in the same transaction, inbox files after it."""
     summary = IngestSummary()
     conn.sql("BEGIN TRANSACTION")
     try:
+        started = time.perf_counter()
         load_new_files(conn, inbox, summary)
+        loaded = time.perf_counter()
         rebuild_staging(conn, summary, week_ends_on)
+        if retention is not None:
+            summary.retention.extend(prune_raw(conn, retention))
         conn.sql("COMMIT")
+        summary.seconds = {"load": round(loaded - started, 3), "staging": round(time.perf_counter() - loaded, 3)}
     except BaseException:
         conn.sql("ROLLBACK")
         raise
+    if retention is not None:
+        summary.retention.extend(delete_inbox_files(conn, inbox, retention))
     return summary

@@ -62,6 +62,19 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
     )
 
 
+def write_worklog_costs(conn, settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """marts.worklog_costs and marts.cost_exceptions from staging (also `pmo forget`, after it rebuilds staging)."""
+    read = _read(conn, "worklogs", "people", "rates", "work_items")
+    desk = read["work_items"].filter(pl.col("source_kind").is_in(settings.resources.service_desk_tools))
+    costed = cost_worklogs(read["worklogs"], read["people"], read["rates"],
+                           count_unapproved=settings.evm.count_unapproved_hours,
+                           operational_items=desk["item_key"].unique())  # fmt: skip
+    exceptions = costed.filter(pl.col("exception").is_not_null())
+    warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
+    warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
+    return costed, exceptions
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["marts", "worklog_costs"], deps=[staging_key(t) for t in ("worklogs", "people", "rates",
@@ -76,15 +89,7 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 def actual_cost(pmo: PmoHome):
     """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
     with pmo.connect() as conn:
-        read = _read(conn, "worklogs", "people", "rates", "work_items")
-        settings = pmo.settings()
-        desk = read["work_items"].filter(pl.col("source_kind").is_in(settings.resources.service_desk_tools))
-        costed = cost_worklogs(read["worklogs"], read["people"], read["rates"],
-                               count_unapproved=settings.evm.count_unapproved_hours,
-                               operational_items=desk["item_key"].unique())  # fmt: skip
-        exceptions = costed.filter(pl.col("exception").is_not_null())
-        warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
-        warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
+        costed, exceptions = write_worklog_costs(conn, pmo.settings())
     yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed.height})
     yield dg.MaterializeResult(
         asset_key=["marts", "cost_exceptions"],

@@ -12,6 +12,7 @@ import polars as pl
 
 from pipelines import warehouse
 from pipelines.assets import MARTS
+from pipelines.faults import crash_point
 from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.resources import PmoHome
 
@@ -92,7 +93,9 @@ def write_pack(pages: dict[str, str | bytes], target: Path) -> None:
     builds = target.parent / ".builds"
     builds.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=builds))
-    for relative, content in pages.items():
+    for done, (relative, content) in enumerate(pages.items()):
+        if done == len(pages) // 2:
+            crash_point("pack")  # tests/reliability: killed with half of the pack's files written
         path = build / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, str):

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.dictionary import comment_statements
+from pipelines.faults import crash_point
 
 # DuckDB 2.0 writes storage format 69 by default, which DuckDB 1.x cannot open ("can only read versions between 64
 # and 68" in the 1.5 CLI). v1.0.0 is format 64: it opens in every DuckDB from 1.0 on, including the 1.5 CLI.
@@ -73,9 +74,12 @@ class PublishError(RuntimeError):
     """The snapshot could not be built as configured; the message says why. The old snapshot stays in force."""
 
 
-def publish(conn: duckdb.DuckDBPyConnection, folder: Path, exclude: dict[str, list[str]]) -> dict:
+def publish(
+    conn: duckdb.DuckDBPyConnection, folder: Path, exclude: dict[str, list[str]], keep_previous: bool = True
+) -> dict:
     """Build a new snapshot of the warehouse `conn` under `folder` (<home>/published), leaving out the `exclude`d
-    columns ([privacy]), swap it in, and remove older builds. Returns what was published."""
+    columns ([privacy]), swap it in, and remove older builds. Returns what was published. keep_previous=False (`pmo
+    forget`) also removes the build just replaced, at once: it holds what was erased."""
     builds = folder / ".builds"
     builds.mkdir(parents=True, exist_ok=True)
     build_id = f"{dt.datetime.now():%Y%m%dT%H%M%S%f}-{os.getpid()}"
@@ -91,7 +95,7 @@ def publish(conn: duckdb.DuckDBPyConnection, folder: Path, exclude: dict[str, li
     _swap(folder, build)
     # The build just replaced stays one run longer: a reader that resolved the old link a moment before the swap
     # still finds its file. Older builds, and unfinished ones from a killed run, go.
-    removed = _remove_old_builds(folder, keep={build.name, previous})
+    removed = _remove_old_builds(folder, keep={build.name, previous} if keep_previous else {build.name})
     return {"build": build_id, "tables": len(PUBLISHED_TABLES), "rows": rows, "old_builds_removed": removed}
 
 
@@ -126,6 +130,8 @@ def _write_build(conn: duckdb.DuckDBPyConnection, build: Path, exclude: dict[str
             if name in MARTS:
                 folder = build / "parquet" / Path(*name.split("."))
                 _write_parquet(conn, f"pub.{name}", folder, by_week="status_date" in kept and rows[name] > 0)
+            if name == MARTS[-1]:
+                crash_point("publish")  # tests/reliability: killed with the build's marts written, the rest not
     finally:
         conn.sql("DETACH pub")
     return rows

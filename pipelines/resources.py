@@ -1,5 +1,6 @@
 """Dagster resources: the home (warehouse, folders, settings, run lock) and the mailer."""
 
+import base64
 import datetime as dt
 import os
 import smtplib
@@ -133,7 +134,7 @@ class Mailer(dg.ConfigurableResource):
                 if security == "starttls":
                     smtp.starttls(context=context)
                 if user:
-                    smtp.login(user, password)
+                    _login(smtp, user, password)
             except smtplib.SMTPAuthenticationError:
                 raise DeliveryError(f"{where} refused the login of PMO_SMTP_USER {user!r}", maybe_sent=False) from None
             except (OSError, smtplib.SMTPException) as exc:
@@ -153,6 +154,21 @@ class Mailer(dg.ConfigurableResource):
         if refused:
             raise DeliveryError(f"{where} refused {', '.join(sorted(refused))}", maybe_sent=False)
         return f"sent through {where}"
+
+
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib's login, which sends only ASCII (a UnicodeEncodeError holding the password otherwise); a user or
+    password with other characters goes as UTF-8 in AUTH PLAIN (RFC 4616), which every server offering PLAIN takes."""
+    if user.isascii() and password.isascii():
+        smtp.login(user, password)
+        return
+    smtp.ehlo_or_helo_if_needed()
+    if "PLAIN" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPException("the server offers no AUTH PLAIN; PMO_SMTP_USER or PMO_SMTP_PASSWORD is not ASCII")
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, reply = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _reason(exc: BaseException) -> str:

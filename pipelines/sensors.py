@@ -70,7 +70,7 @@ def scan(inbox: Path, known: dict[str, list]) -> tuple[dict[str, list], list[str
         return seen, changed
     for path in sorted(inbox.rglob("*")):  # files of the inbox, not data rows
         relative = path.relative_to(inbox)
-        if _ignored(relative) or not path.is_file():
+        if _ignored(relative) or path.is_symlink() or not path.is_file():  # a link may point outside the inbox
             continue
         try:
             stat = path.stat()

@@ -91,6 +91,37 @@ CREATE TABLE IF NOT EXISTS audit.skipped (
     line BIGINT NOT NULL,
     reason VARCHAR NOT NULL  -- why the row is not data, e.g. a totals row
 );
+-- Each table `replace_table` writes and the natural key its rows are in order of (a test checks the order).
+CREATE TABLE IF NOT EXISTS audit.table_order (table_name VARCHAR PRIMARY KEY, order_by VARCHAR[] NOT NULL);
+-- Retention ([retention] in pmo.toml): what a run removed, and when.
+CREATE TABLE IF NOT EXISTS audit.retention (
+    done_at TIMESTAMP NOT NULL,
+    action VARCHAR NOT NULL,  -- raw rows removed | inbox file deleted
+    file_id BIGINT NOT NULL,
+    path VARCHAR NOT NULL,
+    rows BIGINT NOT NULL
+);
+-- `pmo forget`: one row per erasure, where it changed what, the salt of the home's pseudonyms, and salted digests of
+-- the erased identifiers (never the values), so an export loaded later is pseudonymised as it is loaded.
+CREATE TABLE IF NOT EXISTS audit.erasures (
+    erasure_id BIGINT PRIMARY KEY,
+    erased_at TIMESTAMP NOT NULL,
+    requested_by VARCHAR NOT NULL,  -- the operating-system user who ran `pmo forget`
+    reason VARCHAR NOT NULL,
+    pseudonym VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit.erasure_counts (
+    erasure_id BIGINT NOT NULL,
+    place VARCHAR NOT NULL,  -- a table, or a folder of files (inbox, reports, outbox, shared)
+    items BIGINT NOT NULL,  -- rows changed, or files rewritten or deleted
+    action VARCHAR NOT NULL  -- pseudonymised | rebuilt | deleted | rewritten
+);
+CREATE TABLE IF NOT EXISTS audit.erasure_salt (salt VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS audit.erased_identifiers (
+    digest VARCHAR PRIMARY KEY,  -- sha256(salt || lower(trim(value)))
+    replacement VARCHAR NOT NULL,
+    pseudonym VARCHAR NOT NULL
+);
 """
 
 
@@ -113,6 +144,7 @@ def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
         conn.unregister("_frame")
     for statement in comment_statements(name):
         conn.sql(statement)
+    conn.sql("INSERT OR REPLACE INTO audit.table_order VALUES (?, ?)", params=[name, list(order_by)])
     return frame.height
 
 

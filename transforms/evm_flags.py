@@ -19,23 +19,25 @@ from transforms.duck import query
 
 FLAG_SCHEMA = {
     "project_id": pl.String, "status_date": pl.Date, "finding": pl.String, "detail": pl.String,
-    "value": pl.Float64, "rows": pl.Int64, "source_rows": pl.String,
+    "value": pl.Decimal(18, 4), "rows": pl.Int64, "source_rows": pl.String,  # money, hours or items: DECIMAL
 }  # fmt: skip
 
 _SQL = """
 WITH
 figures AS (
     SELECT project_id, status_date, 'ev_over_bac' AS finding,
-           'EV ' || round(ev, 2) || ' exceeds BAC ' || round(bac, 2) AS detail, CAST(ev - bac AS DOUBLE) AS value,
+           'EV ' || round(ev, 2) || ' exceeds BAC ' || round(bac, 2) AS detail,
+           CAST(ev - bac AS DECIMAL(18, 4)) AS value,
            0 AS n_rows, NULL AS source_rows
     FROM evm WHERE ev > bac
     UNION ALL
     SELECT project_id, status_date, 'ev_without_ac', 'earned value ' || round(ev, 2)
-           || ' with no actual cost: timesheets missing? CPI is undefined', CAST(ev AS DOUBLE), 0, NULL
+           || ' with no actual cost: timesheets missing? CPI is undefined', CAST(ev AS DECIMAL(18, 4)), 0, NULL
     FROM evm WHERE ev > 0 AND ac = 0
     UNION ALL
     SELECT project_id, status_date, 'ac_at_or_over_bac', 'AC ' || round(ac, 2) || ' has reached BAC '
-           || round(bac, 2) || ': the budget can no longer be met (TCPI to BAC undefined)', CAST(ac - bac AS DOUBLE),
+           || round(bac, 2) || ': the budget can no longer be met (TCPI to BAC undefined)',
+           CAST(ac - bac AS DECIMAL(18, 4)),
            0, NULL
     FROM evm WHERE bac > 0 AND ac >= bac
     UNION ALL
@@ -64,7 +66,7 @@ worklog_findings AS (
     SELECT project_id, status_date, 'negative_hours', hours < 0, 'negative hours', hours, ref FROM placed
 ),
 worklog_rows AS (
-    SELECT project_id, status_date, finding, any_value(detail) AS detail, CAST(sum(hours) AS DOUBLE) AS value,
+    SELECT project_id, status_date, finding, any_value(detail) AS detail, CAST(sum(hours) AS DECIMAL(18, 4)) AS value,
            count(*) AS n_rows, string_agg(ref, '; ' ORDER BY ref) FILTER (WHERE rn <= 20) AS source_rows
     FROM (SELECT *, row_number() OVER (PARTITION BY project_id, status_date, finding ORDER BY ref) AS rn
           FROM worklog_findings WHERE hit)
@@ -79,7 +81,7 @@ days AS (
 absurd AS (
     SELECT project_id, status_date, 'absurd_hours' AS finding,
            'a person logged more than ' || $absurd || ' hours in one day' AS detail,
-           CAST(max(day_hours) AS DOUBLE) AS value, count(*) AS n_rows,
+           CAST(max(day_hours) AS DECIMAL(18, 4)) AS value, count(*) AS n_rows,
            string_agg(ref, '; ' ORDER BY ref) FILTER (WHERE rn <= 20) AS source_rows
     FROM (SELECT *, row_number() OVER (PARTITION BY project_id, status_date ORDER BY ref) AS rn
           FROM days WHERE day_hours > $absurd)
@@ -94,7 +96,7 @@ unbaselined AS (
     -- baseline is made of tickets (at least one element is an item key).
     SELECT s.project_id, s.status_date, 'unbaselined_work' AS finding,
            'items earning against no budget (scope change until a rebaseline takes them in)' AS detail,
-           CAST(count(DISTINCT s.item_key) AS DOUBLE) AS value, count(DISTINCT s.item_key) AS n_rows,
+           CAST(count(DISTINCT s.item_key) AS DECIMAL(18, 4)) AS value, count(DISTINCT s.item_key) AS n_rows,
            string_agg(DISTINCT s.item_key, ', ' ORDER BY s.item_key) AS source_rows
     FROM snap_weeks s
     JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
@@ -108,7 +110,7 @@ unbaselined AS (
 not_budgeted AS (
     SELECT u.project_id, $as_of AS status_date, 'items_not_budgeted' AS finding,
            'items the ticket-derived baseline could not budget: ' || string_agg(DISTINCT u.problem, '; ') AS detail,
-           CAST(count(*) AS DOUBLE) AS value, count(*) AS n_rows,
+           CAST(count(*) AS DECIMAL(18, 4)) AS value, count(*) AS n_rows,
            string_agg(u.item_key, ', ' ORDER BY u.item_key) AS source_rows
     FROM undated u GROUP BY ALL
 )

@@ -11,6 +11,7 @@ once there is a register: without one the run stops before the marts anyway, on 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
@@ -56,6 +57,7 @@ TABLES: list[str] = list(canonical.TABLES)
 # any other project is rejected, so its author sees it on the data-quality page instead of the pack dropping it.
 REGISTERED = {"status_reports": "project_id"}
 UNKNOWN_PROJECT = "unknown_project"
+MAX_DAY_HOURS = 24  # one person's hours on one day in one tool; more is flagged on every worklog of the day
 assert all(TABLES.index("projects") < TABLES.index(t) for t in REGISTERED)  # the register is staged first
 
 FILE_SCHEMA = {
@@ -91,7 +93,7 @@ class _KindResult:
     quarantined: pl.DataFrame  # _source_file, reason
 
 
-def _stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str) -> _KindResult:
+def _stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str, loaded: dict[int, dt.date] | None) -> _KindResult:
     readers = [r for r in READERS if r.kind == kind]
     reasons = [r.skip(raw) for r in readers if r.skip is not None]
     if reasons:
@@ -102,7 +104,7 @@ def _stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str) -> _KindResult:
         raw = marked.filter(pl.col("_skip").is_null()).drop("_skip")
     else:
         skipped = pl.DataFrame(schema=SKIP_SCHEMA)
-    result = conform(raw, all_contracts()[kind], week_ends_on)
+    result = conform(raw, all_contracts()[kind], week_ends_on, loaded)
     rejects = result.rejects.select(list(REJECTS_EMPTY.columns)).cast(REJECTS_EMPTY.schema)
     quarantined, rejects = _quarantine(raw, rejects)
     valid = result.typed.filter(
@@ -281,11 +283,32 @@ def _warnings(raws: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def stage_all(raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday") -> Staged:
+def _day_totals(worklogs: pl.DataFrame) -> pl.DataFrame:
+    """A warning on every worklog of a person-day that adds up to more than 24 hours in one tool: no one works
+    25 hours in a day, but which of the day's worklogs is wrong is not known, so they load and are shown."""
+    person = pl.coalesce("person_source_id", "person_email", "person_name")
+    total = pl.col("hours").sum().over("source_kind", person, "work_date")
+    return (
+        worklogs.filter(person.is_not_null() & pl.col("work_date").is_not_null() & (total > MAX_DAY_HOURS))
+        .select(
+            "_source_file", pl.col("_line").alias("line"), pl.lit("hours").alias("column"),
+            pl.lit(f"max_day_total:{MAX_DAY_HOURS}").alias("rule"),
+            pl.format("{} h of {} h on {}", pl.col("hours").cast(pl.Float64).round(2),
+                      total.cast(pl.Float64).round(2), "work_date").alias("raw_value"),
+            pl.lit("warning").alias("severity"),
+        )
+        .cast(REJECTS_EMPTY.schema)
+    )  # fmt: skip
+
+
+def stage_all(
+    raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday", loaded: dict[int, dt.date] | None = None
+) -> Staged:
     """Stage every kind's raw rows (kind → frame of strings with `_source_file`, `_line`) into the
-    canonical tables and account for every row of every file."""
+    canonical tables and account for every row of every file. `loaded`: the day each file was loaded (a date
+    that has happened, such as a work date, may not be later; see `contract.conform`)."""
     raws = {k: v.cast({"_source_file": pl.Int64}) for k, v in raws.items() if k in KINDS}
-    results = {kind: _stage_kind(kind, raws[kind], week_ends_on) for kind in KINDS if kind in raws}
+    results = {kind: _stage_kind(kind, raws[kind], week_ends_on, loaded) for kind in KINDS if kind in raws}
     by_table: dict[str, list[tuple[Reader, pl.DataFrame]]] = {t: [] for t in TABLES}
     for result in results.values():
         for reader, frame in result.outputs:
@@ -300,7 +323,8 @@ def stage_all(raws: dict[str, pl.DataFrame], week_ends_on: str = "sunday") -> St
             unregistered.append(unknown)
         tables[table], gone = _dedup_table(table, parts)
         dropped.append(gone)
-    rejects = pl.concat([REJECTS_EMPTY, *(r.rejects for r in results.values()), *unregistered], how="vertical_relaxed")
+    rejects = pl.concat([REJECTS_EMPTY, *(r.rejects for r in results.values()), *unregistered,
+                         _day_totals(tables["worklogs"])], how="vertical_relaxed")  # fmt: skip
     skipped = pl.concat([pl.DataFrame(schema=SKIP_SCHEMA), *(r.skipped for r in results.values())])
     in_file = pl.concat(
         [pl.DataFrame(schema={"_source_file": pl.Int64, "rows_in_file": pl.UInt32})]
