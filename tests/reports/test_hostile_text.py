@@ -17,7 +17,6 @@ import polars as pl
 import pytest
 
 from pipelines.cli import main
-from tests.browser import Browser, find_chromium
 from tests.conftest import SMALL, write_inbox
 from transforms.demo_portfolio import generate
 
@@ -176,17 +175,6 @@ def test_every_email_and_every_file_it_carries_is_inert(home):
                     _inert_csv(archive.read(name).decode(), f"{where}: {name}")
     # PRJ-001's name reaches the leadership message and Almeida's (her project), as text.
     assert sum(FORMULA in text for text in shown) >= 2
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = find_chromium()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium package is not installed (CI is set: the browser tests must run there)")
-        pytest.skip("Debian's chromium package is not installed: apt-get install chromium")
-    with Browser(executable) as chromium:
-        yield chromium
 
 
 @pytest.mark.parametrize("page", ["index.html", "projects/PRJ-001.html", "projects/PRJ-002.html"])

@@ -9,26 +9,13 @@ from pathlib import Path
 import pytest
 
 from pipelines import cli
-from tests.browser import MAX_SHOT_HEIGHT, Browser, PageResult, find_chromium
+from tests.browser import MAX_SHOT_HEIGHT, PageResult
 from tests.conftest import SMALL, write_inbox
 from transforms.demo_portfolio import generate
 
 DESKTOP, PHONE = 1280, 375
 # Paper in PostScript points (1/72 in): A4 is 210 × 297 mm = 595.3 × 841.9 pt; Letter 8.5 × 11 in = 612 × 792 pt.
 PAPER_POINTS = {"A4": (595.3, 841.9), "Letter": (612.0, 792.0)}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """The one place that decides between skip and fail: on CI a missing chromium is an error."""
-    executable = find_chromium()
-    if executable is None:
-        reason = "Debian's chromium package is not installed: apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set: the browser tests must run there)")
-        pytest.skip(reason)
-    with Browser(executable) as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")
