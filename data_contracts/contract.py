@@ -210,6 +210,9 @@ _SPACES = r"[\s\u00a0\u202f']"  # thousands separators: spaces (GLPI's "2 553"),
 # A decimal comma: 1,5 or 1.234,56 or 0,125; a decimal point: 1.5 or 1,234.56.
 _COMMA_DECIMAL = r"^-?(\d{1,3}(\.\d{3})+|\d+),\d+$"
 _POINT_DECIMAL = r"^-?(\d{1,3}(,\d{3})+|\d+)\.\d+$"
+_TYPED = "typed\x1f"  # prefixes a column's typed value inside `conform`
+# A file's date format is decided on at most this many of its values in a column, spread through the file.
+SAMPLE = 10_000
 
 
 def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
@@ -218,6 +221,8 @@ def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
     Formats are decided per file, never per value: a file is written in one date format, so 03/04/2025
     is read the way the rest of its file reads (the format that parses most of its values; ties go to
     the contract's first). Likewise a file writes decimals with a comma or with a point, never both.
+    Every format is tried on every value here; `conform` decides a date column's format from a sample of
+    each file first (`_chosen_formats`) and parses with that format alone.
     """
     text = raw.str.strip_chars()
     if col.type == "string":
@@ -238,14 +243,7 @@ def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
     if col.type == "boolean":
         low = text.str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False), None
-    dtype = pl.Date if col.type == "date" else pl.Datetime("us")
-    parsed = [
-        # Offsets are normalised to UTC and dropped: the warehouse keeps naive timestamps.
-        text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None).cast(dtype)
-        if "%z" in fmt
-        else text.str.strptime(dtype, fmt, strict=False, exact=True)
-        for fmt in col.formats
-    ]
+    parsed = [_strptime(col, text, fmt) for fmt in col.formats]
     if len(parsed) == 1:
         return parsed[0], pl.when(text.is_not_null().any().over(_FILE)).then(pl.lit(col.formats[0]))
     hits = [p.is_not_null().sum().over(_FILE) for p in parsed]
@@ -254,6 +252,65 @@ def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
     for p, h, fmt in zip(parsed[1:], hits[1:], col.formats[1:], strict=True):
         value, chosen = value.when(h == best).then(p), chosen.when(h == best).then(pl.lit(fmt))
     return value, pl.when(best > 0).then(chosen)
+
+
+def _strptime(col: Column, text: pl.Expr, fmt: str) -> pl.Expr:
+    """A date or datetime column's stripped text read in one format (NULL where it does not fit)."""
+    dtype = pl.Date if col.type == "date" else pl.Datetime("us")
+    if "%z" in fmt:
+        # Offsets are normalised to UTC and dropped: the warehouse keeps naive timestamps.
+        return text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None).cast(dtype)
+    return text.str.strptime(dtype, fmt, strict=False, exact=True)
+
+
+def _chosen_formats(frame: pl.DataFrame, name: str, col: Column) -> pl.DataFrame:
+    """Each file's format for a date column of several formats: `_source_file`, `format` (NULL: none parses).
+
+    The format that parses most of the file's non-blank values, ties to the contract's first, as
+    `parse_column` decides, but counted on a sample: at most SAMPLE values, every k-th non-blank value of
+    the file with k = ceil(n / SAMPLE), so that a file of up to SAMPLE values counts every value and a
+    bigger one is sampled from its first line to its last.
+    """
+    text = pl.col(name).str.strip_chars()
+    values = frame.select(pl.col(_FILE), text.alias("text")).filter(
+        pl.col("text").is_not_null() & (pl.col("text") != "")
+    )
+    step = (pl.len().over(_FILE) + SAMPLE - 1) // SAMPLE
+    sample = values.filter(pl.int_range(pl.len()).over(_FILE) % step == 0)
+    counts = [f"hits{i}" for i in range(len(col.formats))]
+    hits = sample.group_by(_FILE).agg(
+        _strptime(col, pl.col("text"), fmt).is_not_null().sum().alias(c)
+        for c, fmt in zip(counts, col.formats, strict=True)
+    )
+    best = pl.max_horizontal(counts)
+    chosen = pl.when(pl.col(counts[0]) == best).then(pl.lit(col.formats[0]))
+    for c, fmt in zip(counts[1:], col.formats[1:], strict=True):
+        chosen = chosen.when(pl.col(c) == best).then(pl.lit(fmt))
+    return hits.select(_FILE, pl.when(best > 0).then(chosen).alias("format"))
+
+
+def _parse_chosen(col: Column, raw: pl.Expr, chosen: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
+    """A date column parsed, each file in its chosen format only, and that format per file (`_chosen_formats`).
+
+    Files that chose the same format are parsed together, once: the other rows are NULL before strptime, so
+    each distinct format reads only its own files' values. A file that chose none reads as NULL.
+    """
+    text = raw.str.strip_chars()
+    dtype = pl.Date if col.type == "date" else pl.Datetime("us")
+    picked = chosen.drop_nulls("format")
+    if picked.is_empty():
+        return pl.lit(None, dtype), pl.lit(None, pl.String)
+    found = pl.col(_FILE).replace_strict(
+        picked.get_column(_FILE), picked.get_column("format"), default=None, return_dtype=pl.String
+    )
+    groups = picked.group_by("format", maintain_order=True).agg(_FILE)
+    if groups.height == 1 and picked.height == chosen.height:  # every file with a value chose one format
+        return _strptime(col, text, groups.item(0, "format")), found
+    parsed = [
+        _strptime(col, pl.when(pl.col(_FILE).is_in(files.implode())).then(text), fmt)
+        for fmt, files in zip(groups.get_column("format"), groups.get_column(_FILE), strict=True)
+    ]
+    return (parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)), found
 
 
 @dataclass(frozen=True)
@@ -275,6 +332,9 @@ def conform(
     one file.
     `loaded`: the day each file (by `_source_file`) was loaded, which `not_future` dates are checked against;
     today for a file it does not name.
+    A date column of several formats is read in the format that parses most of its file's values (ties: the
+    contract's first), decided before parsing on at most SAMPLE of them spread through the file: the sample
+    decides for a bigger file, and every row is then parsed with its file's format alone.
     """
     frame = rename_to_contract(frame, contract)
     if _FILE not in frame.columns:
@@ -288,6 +348,7 @@ def conform(
         else today
     )
     typed: list[pl.Expr] = []
+    values: list[pl.Expr] = []  # each typed value, computed once into a column of its own that the checks read
     detected: list[pl.Expr] = []
     for col in contract.columns:
         names = [c for c in frame.columns if c == col.name or c.startswith(col.name + "__")]
@@ -297,8 +358,13 @@ def conform(
         for name in names if col.repeated else names[:1]:
             raw = pl.col(name)
             blank = raw.is_null() | (raw.str.strip_chars() == "")
-            parsed, found = parse_column(col, pl.when(blank).then(None).otherwise(raw))
-            value = pl.when(blank).then(None).otherwise(parsed)
+            nulled = pl.when(blank).then(None).otherwise(raw)
+            if col.type in {"date", "datetime"} and len(col.formats) > 1:
+                parsed, found = _parse_chosen(col, nulled, _chosen_formats(frame, name, col))
+            else:
+                parsed, found = parse_column(col, nulled)
+            values.append(pl.when(blank).then(None).otherwise(parsed).alias(_TYPED + name))
+            value = pl.col(_TYPED + name)
             typed.append(value.alias(name))
             if found is not None and name == col.name:
                 detected.append(found.alias(name))
@@ -332,10 +398,13 @@ def conform(
             checks.append(_reject(~_blank(frame, rule.when_filled) & missing, rule.when_filled, rule.name,
                                   rule.severity))  # fmt: skip
     keys = [c for c in lineage if c != "_line"]
+    work = frame.with_columns(values)
     if not checks:
         rejects = pl.DataFrame(schema={c: frame.schema[c] for c in keys} | REJECT_SCHEMA)
     else:
-        flagged = frame.select(*lineage, *checks)
+        flagged = work.select(*lineage, *checks)
+        # Only rows that broke a rule are unpivoted: one row per check and row would be most of the memory.
+        flagged = flagged.filter(pl.any_horizontal(pl.exclude(lineage).is_not_null()))
         rejects = (
             flagged.unpivot(index=lineage, value_name="hit")
             .drop_nulls("hit")
@@ -345,7 +414,7 @@ def conform(
         )
     errors = rejects.filter(pl.col("severity") != "warning")
     bad = errors.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
-    out = frame.select(*lineage, *typed).join(bad.with_columns(_bad=True), on=lineage, how="left")
+    out = work.select(*lineage, *typed).join(bad.with_columns(_bad=True), on=lineage, how="left")
     out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
     formats = pl.DataFrame(schema={_FILE: pl.Int64, "column": pl.String, "format": pl.String})
     if detected:

@@ -49,7 +49,8 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
     pool="warehouse",
 )  # fmt: skip
 def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
-    """Load the inbox's new exports into raw and rebuild staging from every raw row, in one transaction."""
+    """Load the inbox's new exports into raw, type and check each new file once (conformed.*) and merge every file
+    into staging, in one transaction."""
     with pmo.connect() as conn:
         settings = pmo.settings()
         summary = ingest(conn, pmo.inbox_dir, settings.pipeline.week_ends_on, retention=settings.retention)

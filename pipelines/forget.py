@@ -8,11 +8,12 @@ Under the home's run lock:
    pseudonym and swapped in whole; the shared folder's pack zips likewise; e-mails in the outbox that name the
    person are deleted (`pmo send` writes them again from the rewritten pack); inbox files already loaded that name
    the person are deleted (their rows are in raw.*, pseudonymised, and a copy dropped again is known by its SHA-256).
-2. One transaction: raw.* rows are pseudonymised, staging is rebuilt from them (synthetic worklog ids that hash the
-   person's name change with it), worklog costs are computed again, the person's cells in every mart, audit, history
-   and plans table are replaced (tables whose order key changed are written again in key order), and
-   audit.erasures, audit.erasure_counts and audit.erased_identifiers (salted digests: an export naming the person
-   that is loaded later is pseudonymised as it is loaded) are written. Figures do not change: only text does.
+2. One transaction: raw.* rows are pseudonymised, every file is staged again from them (conformed.*, then staging;
+   synthetic worklog ids that hash the person's name change with it), worklog costs are computed again, the
+   person's cells in every mart, audit, history and plans table are replaced (tables whose order key changed are
+   written again in key order), and audit.erasures, audit.erasure_counts and audit.erased_identifiers (salted
+   digests: an export naming the person that is loaded later is pseudonymised as it is loaded) are written.
+   Figures do not change: only text does.
 3. The warehouse file is copied into a fresh file and swapped in (DuckDB keeps replaced values in freed blocks
    until then), and the published snapshot is built again, with the build it replaced removed at once.
 
@@ -103,12 +104,13 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
             for table in (t for t in tables if t.startswith("raw.")):
                 counts.append((table, scrubber.update(table), "pseudonymised"))
             _rebuild(conn, settings)
-            counts += [(t, planned[t], "rebuilt") for t in tables if t.startswith("staging.")]
+            counts += [(t, planned[t], "rebuilt") for t in tables if t.startswith(("conformed.", "staging."))]
             counts += [(t, planned[t], "rebuilt") for t in ("marts.worklog_costs", "marts.cost_exceptions")
                        if t in planned]  # fmt: skip
             order = dict(conn.sql("SELECT table_name, order_by FROM audit.table_order").fetchall())
             for table in tables:
-                if table.startswith(("raw.", "staging.")) or table in ("marts.worklog_costs", "marts.cost_exceptions"):
+                rebuilt = table.startswith(("raw.", "conformed.", "staging."))
+                if rebuilt or table in ("marts.worklog_costs", "marts.cost_exceptions"):
                     continue
                 changed = scrubber.update(table)
                 counts.append((table, changed, "pseudonymised"))
@@ -165,7 +167,7 @@ def _rebuild(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Staging from the pseudonymised raw rows, and the worklog costs from staging, as a run would."""
     from pipelines.ingest import IngestSummary, rebuild_staging
 
-    rebuild_staging(conn, IngestSummary(), settings.pipeline.week_ends_on)
+    rebuild_staging(conn, IngestSummary(), settings.pipeline.week_ends_on, everything=True)
     if warehouse.table_exists(conn, "marts", "worklog_costs"):
         from pipelines.marts import write_worklog_costs
 

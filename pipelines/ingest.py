@@ -1,8 +1,9 @@
-"""Inbox → raw → staging, in one transaction: every row of every file is loaded or accounted for.
+"""Inbox → raw → conformed → staging, in one transaction: every row of every file is loaded or accounted for.
 
-Raw tables are append-only and keyed by the file's SHA-256, so the same file twice loads once; staging is
-rebuilt from all raw rows each run, so a run is idempotent and a corrected re-export replaces what an
-earlier export said for the same natural keys.
+Raw tables are append-only and keyed by the file's SHA-256, so the same file twice loads once. Each file's raw
+rows are typed, checked and read once, into candidate rows (conformed.*), and staged again only when the code or
+settings that staged them change (`fingerprint`). Every run merges all candidates into the staging tables in SQL,
+so a run is idempotent and a corrected re-export replaces what an earlier export said for the same natural keys.
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from data_contracts.contract import all_contracts
 from pipelines import warehouse
 from pipelines.faults import crash_point
 from pipelines.home import RetentionSettings
 from pipelines.retention import delete_inbox_files, prune_raw
-from transforms import resolve
+from transforms import canonical, merge, resolve
 from transforms.canonical import KEYS
 from transforms.erasure import apply_erasure_list
 from transforms.ingest import display_name, parse_export, recorded_path
-from transforms.staging import KINDS, stage_all
+from transforms.staging import CROSS_FILE_KINDS, KINDS, accounting, stage_kind
 
 
 @dataclass
@@ -109,84 +110,160 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
                 )
 
 
-def _raw(conn: duckdb.DuckDBPyConnection, kind: str) -> pl.DataFrame:
-    if warehouse.table_exists(conn, "raw", kind):
-        return warehouse.read(conn, f"raw.{kind}")
-    contract = all_contracts()[kind]
-    schema = {c.name: pl.String for c in contract.columns} | {"_line": pl.Int64, "_source_file": pl.Int64}
-    return pl.DataFrame(schema=schema)
+@cache
+def fingerprint(week_ends_on: str) -> str:
+    """What a file's staging depends on besides its rows: the contracts, the staging and reader code, and the week's
+    end. A file staged under another fingerprint is staged again (an upgrade, or a changed pmo.toml)."""
+    root = Path(__file__).resolve().parents[1]
+    sources = sorted(
+        [*(root / "data_contracts").glob("*.yaml"), root / "data_contracts" / "contract.py",
+         *(root / "transforms" / "readers").glob("*.py"), root / "transforms" / "staging.py",
+         root / "transforms" / "canonical.py", root / "transforms" / "calendar.py"]
+    )  # fmt: skip
+    digest = hashlib.sha256(week_ends_on.encode())
+    for source in sources:  # files of code, not data rows
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
-def _check_raw_complete(conn: duckdb.DuckDBPyConnection, raws: dict[str, pl.DataFrame]) -> None:
-    """Every raw row the warehouse counts is in the frames staging reads, or the run stops (and rolls back)
-    instead of losing rows silently: a guard against engine faults, such as the one `append_raw` avoids."""
-    for kind, frame in raws.items():
-        if warehouse.table_exists(conn, "raw", kind):
-            stored = conn.sql(f"SELECT count(*) FROM raw.{kind}").fetchall()[0][0]
-            if stored != frame.height:
-                raise RuntimeError(f"raw.{kind} holds {stored} rows but {frame.height} were read back; nothing saved")
+def _to_stage(conn: duckdb.DuckDBPyConnection, week_ends_on: str) -> dict[str, list[int]]:
+    """Per kind, the files with raw rows that are not staged under the current fingerprint; a kind with a rule
+    across files (staging.CROSS_FILE_KINDS) then has all its files staged again, together."""
+    current = fingerprint(week_ends_on)
+    out: dict[str, list[int]] = {}
+    for kind in KINDS:
+        if not warehouse.table_exists(conn, "raw", kind):
+            continue
+        files = [r[0] for r in conn.sql(f"SELECT DISTINCT _source_file FROM raw.{kind} ORDER BY 1").fetchall()]
+        staged = {r[0] for r in conn.sql(
+            "SELECT file_id FROM audit.staged_files WHERE source_kind = ? AND fingerprint = ?", params=[kind, current]
+        ).fetchall()}  # fmt: skip
+        if any(f not in staged for f in files):
+            out[kind] = files if kind in CROSS_FILE_KINDS else [f for f in files if f not in staged]
+    return out
 
 
-def rebuild_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str) -> None:
-    """Stage every raw row again (so a run is idempotent) and write the per-file accounting."""
-    raws = {kind: _raw(conn, kind) for kind in KINDS}
-    _check_raw_complete(conn, raws)
-    loaded = dict(conn.sql("SELECT file_id, CAST(loaded_at AS DATE) FROM audit.files").fetchall())
-    staged = stage_all(raws, week_ends_on, loaded)
-    tables = dict(staged.tables)
-    tables["work_items"] = resolve.work_items(tables["work_items"], tables["project_map"])
-    tables["worklogs"] = resolve.worklogs(
-        tables["worklogs"], tables["work_items"], tables["project_map"], tables["people"], tables["person_aliases"]
-    )
-    tables["assets"] = resolve.assets(tables["assets"], tables["project_map"])
-    tables["licences"] = resolve.assets(tables["licences"], tables["project_map"])
-    for table, frame in tables.items():
-        summary.staging_rows[table] = warehouse.replace_table(conn, f"staging.{table}", frame, list(KEYS[table]))
-    crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
-    # An export whose raw rows [retention] removed keeps its rejects and skipped rows (and its accounting in
-    # audit.files, which only files with raw rows get again), as it was when they were removed.
-    pruned = "SELECT file_id FROM audit.retention WHERE action = 'raw rows removed'"
-    conn.sql(f"DELETE FROM audit.rejects WHERE stage = 'row' AND file_id NOT IN ({pruned})")
-    conn.register("_r", staged.rejects)
-    conn.sql(
-        "INSERT INTO audit.rejects SELECT _source_file, line, \"column\", rule, raw_value, severity, 'row' FROM _r"
-    )
-    conn.sql(
-        'CREATE OR REPLACE TABLE audit.rejects AS SELECT * FROM audit.rejects ORDER BY file_id, line, "column", rule'
-    )
-    conn.register("_s", staged.skipped)
-    conn.sql(
-        "CREATE OR REPLACE TABLE audit.skipped AS SELECT * FROM (SELECT _source_file AS file_id, line, reason FROM _s"
-        f" UNION ALL SELECT * FROM audit.skipped WHERE file_id IN ({pruned})) ORDER BY ALL"
-    )
-    conn.register("_c", staged.files)
+def stage_files(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str) -> None:
+    """Type, check and read each file's raw rows once (transforms/staging.py stage_kind), keeping its candidate
+    rows in conformed.*, its rejects and skipped rows in audit, and its formats and warnings in the manifest."""
+    merge.create_candidates(conn, "conformed")
+    current = fingerprint(week_ends_on)
+    for kind, file_ids in _to_stage(conn, week_ends_on).items():
+        for batch in [file_ids] if kind in CROSS_FILE_KINDS else [[f] for f in file_ids]:
+            _stage_batch(conn, summary, kind, batch, week_ends_on)
+            conn.executemany(
+                "INSERT OR REPLACE INTO audit.staged_files VALUES (?, ?, ?)", [(f, kind, current) for f in batch]
+            )
+
+
+def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: str, file_ids: list[int],
+                 week_ends_on: str) -> None:  # fmt: skip
+    ids = ", ".join(str(int(f)) for f in file_ids)
+    raw = conn.sql(f"SELECT * FROM raw.{kind} WHERE _source_file IN ({ids}) ORDER BY _source_file, _line").pl()
+    expected = conn.sql(f"SELECT sum(rows_in_file) FROM audit.files WHERE file_id IN ({ids})").fetchall()[0][0]
+    if raw.height != expected:  # a guard against engine faults, such as the one append_raw avoids
+        raise RuntimeError(f"raw.{kind} gave {raw.height} rows of files {ids}, which hold {expected}; nothing saved")
+    loaded = dict(conn.sql(f"SELECT file_id, CAST(loaded_at AS DATE) FROM audit.files WHERE file_id IN ({ids})")
+                  .fetchall())  # fmt: skip
+    staged = stage_kind(kind, raw, week_ends_on, loaded)
+    del raw
+    for table in canonical.TABLES:
+        conn.sql(f"DELETE FROM conformed.{table} WHERE _source_file IN ({ids})")
+    conn.sql(f"DELETE FROM audit.rejects WHERE stage = 'row' AND file_id IN ({ids})")
+    conn.sql(f"DELETE FROM audit.skipped WHERE file_id IN ({ids})")
+    merge.append_candidates(conn, "conformed", staged.rows)
+    for name, frame in (("_r", staged.rejects), ("_s", staged.skipped), ("_n", staged.notes),
+                        ("_q", staged.quarantined)):  # fmt: skip
+        conn.register(name, frame)
+    conn.sql(f"INSERT INTO audit.rejects SELECT {merge.REJECT_COLUMNS}, 'row' FROM _r")
+    conn.sql("INSERT INTO audit.skipped SELECT _source_file, line, reason FROM _s")
     conn.sql(
         """
-        UPDATE audit.files f SET rows_in_file = c.rows_in_file, rows_loaded = c.rows_loaded,
-            rows_duplicate = c.rows_duplicate, rows_skipped = c.rows_skipped, rows_rejected = c.rows_rejected,
-            covers = c.covers, formats = c.formats,
-            message = CASE WHEN c.warning IS NULL OR f.message LIKE '%' || c.warning || '%' THEN f.message
-                           ELSE concat_ws('; ', nullif(f.message, ''), c.warning) END
-        FROM _c c WHERE f.file_id = c._source_file
+        UPDATE audit.files f SET formats = n.formats,
+            message = CASE WHEN n.warning IS NULL OR f.message LIKE '%' || n.warning || '%' THEN f.message
+                           ELSE concat_ws('; ', nullif(f.message, ''), n.warning) END
+        FROM _n n WHERE f.file_id = n._source_file
         """
     )
-    conn.register("_q", staged.quarantined)
     conn.sql(
         "UPDATE audit.files f SET status = 'rejected', message = q.reason FROM _q q WHERE f.file_id = q._source_file"
     )
-    for name in ("_r", "_s", "_c", "_q"):
-        conn.unregister(name)
-    paths = conn.sql("SELECT file_id AS _source_file, path FROM audit.files").pl()
     notes = pl.concat(
         [
             staged.quarantined.select("_source_file", pl.format("quarantined: {}", "reason").alias("note")),
-            staged.files.filter(pl.col("warning").is_not_null()).select(
+            staged.notes.filter(pl.col("warning").is_not_null()).select(
                 "_source_file", pl.col("warning").alias("note")
             ),
         ]
     )
-    noted = notes.join(paths, on="_source_file").select("path", "note").rows()
+    conn.register("_notes", notes)
+    noted = conn.sql("SELECT path, note FROM _notes JOIN audit.files ON file_id = _source_file ORDER BY ALL").fetchall()
     summary.problems.extend(f"{display_name(path)}: {note}" for path, note in noted)
+    for name in ("_r", "_s", "_n", "_q", "_notes"):
+        conn.unregister(name)
+
+
+def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+    """Merge every staged file's candidates into the staging tables (transforms/merge.py), resolve projects and
+    people across the tools (transforms/resolve.py), and write each file's accounting."""
+    merge.create_candidates(conn, "conformed")
+    merged = merge.merge(conn, "conformed")
+    queries = {table: f"SELECT * FROM {merge.kept(table)}" for table in canonical.TABLES}
+    queries["work_items"] = resolve.work_items_sql(merge.kept("work_items"), merge.kept("project_map"))
+    queries["worklogs"] = resolve.worklogs_sql(
+        merge.kept("worklogs"), "staging.work_items", merge.kept("project_map"), merge.kept("people"),
+        merge.kept("person_aliases"),
+    )  # fmt: skip
+    queries["assets"] = resolve.assets_sql(merge.kept("assets"), merge.kept("project_map"))
+    queries["licences"] = resolve.assets_sql(merge.kept("licences"), merge.kept("project_map"))
+    for table, query in queries.items():
+        summary.staging_rows[table] = warehouse.replace_query(conn, f"staging.{table}", query, list(KEYS[table]))
+        conn.sql(f"DROP TABLE IF EXISTS {merge.kept(table)}")
+    for table in canonical.TABLES:
+        conn.sql(f"DROP TABLE IF EXISTS temp.main._dropped_{table}")
+    crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
+    conn.sql("DELETE FROM audit.rejects WHERE stage = 'merge'")
+    conn.register("_m", merged.rejects)
+    conn.sql(f"INSERT INTO audit.rejects SELECT {merge.REJECT_COLUMNS}, 'merge' FROM _m")
+    conn.unregister("_m")
+    conn.sql(
+        'CREATE OR REPLACE TABLE audit.rejects AS SELECT * FROM audit.rejects ORDER BY file_id, line, "column", rule'
+    )
+    conn.sql("CREATE OR REPLACE TABLE audit.skipped AS SELECT * FROM audit.skipped ORDER BY ALL")
+    staged = "SELECT file_id FROM audit.staged_files"
+    in_file = conn.sql(
+        f"SELECT file_id AS _source_file, rows_in_file FROM audit.files WHERE file_id IN ({staged})"
+    ).pl()
+    rejected = conn.sql(
+        "SELECT file_id AS _source_file, count(DISTINCT line) AS rows_rejected FROM audit.rejects"
+        f" WHERE severity <> 'warning' AND stage <> 'file' AND file_id IN ({staged}) GROUP BY ALL"
+    ).pl()
+    skipped = conn.sql(
+        f"SELECT file_id AS _source_file, count(*) AS rows_skipped FROM audit.skipped WHERE file_id IN ({staged})"
+        " GROUP BY ALL"
+    ).pl()
+    files = accounting(in_file, rejected, skipped, merged.duplicates).join(merged.covers, on="_source_file", how="left")
+    conn.register("_c", files)
+    conn.sql(
+        """
+        UPDATE audit.files f SET rows_in_file = c.rows_in_file, rows_loaded = c.rows_loaded,
+            rows_duplicate = c.rows_duplicate, rows_skipped = c.rows_skipped, rows_rejected = c.rows_rejected,
+            covers = c.covers
+        FROM _c c WHERE f.file_id = c._source_file
+        """
+    )
+    conn.unregister("_c")
+
+
+def rebuild_staging(
+    conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str, everything: bool = False
+) -> None:
+    """Stage the files not staged yet (or, `everything`, every file again: after `pmo forget` changed raw rows),
+    then merge them all into the staging tables."""
+    if everything:
+        conn.sql("DELETE FROM audit.staged_files")
+    stage_files(conn, summary, week_ends_on)
+    merge_staging(conn, summary)
 
 
 def ingest(

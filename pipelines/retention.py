@@ -49,11 +49,14 @@ def prune_raw(conn: duckdb.DuckDBPyConnection, settings: RetentionSettings) -> l
             continue
         used = sum(
             conn.sql(f"SELECT count(*) FROM staging.{table} WHERE _source_file = ?", params=[file_id]).fetchall()[0][0]
-            for table in _staging_tables(conn)
+            for table in _tables(conn, "staging")
         )
         if used:  # the accounting said otherwise: keep them (never lose a row staging reads)
             continue
         conn.sql(f"DELETE FROM raw.{kind} WHERE _source_file = ?", params=[file_id])
+        for table in _tables(conn, "conformed"):  # its candidate rows, none of them kept by the merge
+            conn.sql(f"DELETE FROM conformed.{table} WHERE _source_file = ?", params=[file_id])
+        conn.sql("DELETE FROM audit.staged_files WHERE file_id = ?", params=[file_id])
         conn.sql(
             "INSERT INTO audit.retention VALUES (?, 'raw rows removed', ?, ?, ?)", params=[now, file_id, path, rows]
         )
@@ -61,10 +64,10 @@ def prune_raw(conn: duckdb.DuckDBPyConnection, settings: RetentionSettings) -> l
     return done
 
 
-def _staging_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+def _tables(conn: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in conn.sql(
-        "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'staging'"
-        " AND column_name = '_source_file' ORDER BY ALL"
+        "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ?"
+        " AND column_name = '_source_file' ORDER BY ALL", params=[schema]
     ).fetchall()]  # fmt: skip
 
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from pipelines.dictionary import comment_statements
 
-SCHEMAS = ("raw", "staging", "marts", "audit", "plans", "history")
+SCHEMAS = ("raw", "conformed", "staging", "marts", "audit", "plans", "history")
 
 AUDIT_DDL = """
 CREATE TABLE IF NOT EXISTS audit.files (
@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS audit.skipped (
     line BIGINT NOT NULL,
     reason VARCHAR NOT NULL  -- why the row is not data, e.g. a totals row
 );
+-- The files whose raw rows are typed, checked and read into conformed.* (pipelines/ingest.py), by the staging code
+-- and settings they were staged with: a file is staged again when its fingerprint is not the current one.
+CREATE TABLE IF NOT EXISTS audit.staged_files (
+    file_id BIGINT PRIMARY KEY, source_kind VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL
+);
 -- Each table `replace_table` writes and the natural key its rows are in order of (a test checks the order).
 CREATE TABLE IF NOT EXISTS audit.table_order (table_name VARCHAR PRIMARY KEY, order_by VARCHAR[] NOT NULL);
 -- Retention ([retention] in pmo.toml): what a run removed, and when.
@@ -136,16 +141,22 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, order_by: list[str]) -> int:
     """Replace `schema.table` with the frame, rows in natural-key order. `name` comes from code, not input."""
-    order = ", ".join(f'"{c}"' for c in order_by) if order_by else "ALL"
     conn.register("_frame", frame)
     try:
-        conn.sql(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _frame ORDER BY {order}")
+        return replace_query(conn, name, "SELECT * FROM _frame", order_by)
     finally:
         conn.unregister("_frame")
+
+
+def replace_query(conn: duckdb.DuckDBPyConnection, name: str, query: str, order_by: list[str]) -> int:
+    """Replace `schema.table` with a query's rows in natural-key order; returns the row count. The query and the
+    names come from code, not input."""
+    order = ", ".join(f'"{c}"' for c in order_by) if order_by else "ALL"
+    conn.sql(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
     for statement in comment_statements(name):
         conn.sql(statement)
     conn.sql("INSERT OR REPLACE INTO audit.table_order VALUES (?, ?)", params=[name, list(order_by)])
-    return frame.height
+    return conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 
 def append_raw(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -128,3 +128,27 @@ def conform_table(table: str, frame: pl.DataFrame) -> pl.DataFrame:
         *[(pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c) for c, t in target.items()],
         *private,
     )
+
+
+# A candidate row (transforms/merge.py): a reader's row before the merge, with its reader's flags.
+CANDIDATE = {"_scope": S, "_primary": B, "_fallback": B}
+
+
+def candidate_schema(table: str) -> dict[str, pl.DataType]:
+    return schema(table) | CANDIDATE
+
+
+def as_candidates(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Readers' rows (conform_table output plus `_primary`, `_fallback`) with every candidate column, typed."""
+    target = candidate_schema(table)
+    return frame.select((pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c) for c, t in target.items())
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    """The DuckDB type of a canonical column's polars type."""
+    if isinstance(dtype, pl.List):
+        return sql_type(dtype.inner) + "[]"
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    return {pl.String: "VARCHAR", pl.Date: "DATE", pl.Datetime: "TIMESTAMP", pl.Float64: "DOUBLE",
+            pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN"}[dtype.base_type()]  # fmt: skip

@@ -1,0 +1,167 @@
+"""Candidate rows of every file → one row per natural key, in DuckDB SQL (so 10 million worklogs never sit in memory).
+
+The candidates of each canonical table (`canonical.candidate_schema`: its columns, lineage, `_scope`, and the reader's
+`_primary`/`_fallback` flags) are in `<source>.<table>`: the warehouse keeps them per file in `conformed.*`, and
+`staging.stage_all` puts them in an in-memory database. `merge` leaves the kept rows in temporary tables
+(`kept(table)`) for the caller to write, and returns what the files' accounting needs:
+
+- a row of a table in REGISTERED naming a project the register does not have is rejected (`unknown_project`), once
+  there is a register;
+- a fallback row (Jira's Log Work cells) gives way to any other row of its table on the same item_key;
+- a row of a `_scope` whose date a newer file of the same scope covers (first..last date) is replaced by it: a
+  corrected re-export replaces what an earlier export said about those dates, deleted worklogs included;
+- of the rows left, the newest file's (highest file id), last line first, is kept for each natural key: the others
+  are duplicates;
+- every worklog of a person-day over MAX_DAY_HOURS in one tool gets a warning.
+
+Identifiers here come from code (canonical table and column names), never from input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from transforms import canonical
+
+REGISTERED = {"status_reports": "project_id"}  # table → its project column
+UNKNOWN_PROJECT = "unknown_project"
+MAX_DAY_HOURS = 24  # one person's hours on one day in one tool; more is flagged on every worklog of the day
+FALLBACK_DROP = "a timesheet export carries this item's worklogs"
+SUPERSEDED_DROP = "replaced by a newer export covering the same dates"
+REJECT_COLUMNS = '_source_file, line, "column", rule, raw_value, severity'
+REJECT_SCHEMA = {"_source_file": pl.Int64, "line": pl.Int64, "column": pl.String, "rule": pl.String,
+                 "raw_value": pl.String, "severity": pl.String}  # fmt: skip
+assert all(list(canonical.TABLES).index("projects") < list(canonical.TABLES).index(t) for t in REGISTERED)
+
+
+@dataclass(frozen=True)
+class Merged:
+    rejects: pl.DataFrame  # _source_file, line, column, rule, raw_value, severity: unknown projects, day totals
+    duplicates: pl.DataFrame  # _source_file, rows_duplicate: rows of primary readers another row replaced
+    covers: pl.DataFrame  # _source_file, covers: "worklogs 2026-03-01..2026-03-31" for the rows kept
+
+
+def kept(table: str) -> str:
+    """The temporary table `merge` leaves a canonical table's kept rows in (canonical columns and lineage)."""
+    return f"temp.main._kept_{table}"
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def create_candidates(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """`<schema>.<table>` for every canonical table, with explicit DDL (see warehouse.append_raw for why)."""
+    conn.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in canonical.TABLES:
+        columns = ", ".join(f"{_q(c)} {canonical.sql_type(t)}" for c, t in canonical.candidate_schema(table).items())
+        conn.sql(f"CREATE TABLE IF NOT EXISTS {schema}.{table} ({columns})")
+
+
+def append_candidates(conn: duckdb.DuckDBPyConnection, schema: str, rows: dict[str, pl.DataFrame]) -> None:
+    for table, frame in rows.items():
+        if frame.height:
+            conn.register("_candidates", frame)
+            try:
+                conn.sql(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM _candidates")
+            finally:
+                conn.unregister("_candidates")
+
+
+def merge(conn: duckdb.DuckDBPyConnection, schema: str) -> Merged:
+    """Merge every table's candidates in `<schema>` into `kept(table)`, in canonical.TABLES order."""
+    rejects: list[str] = []
+    for table in canonical.TABLES:
+        source = f"{schema}.{table}"
+        registered = REGISTERED.get(table)
+        if registered and conn.sql(f"SELECT count(*) FROM {kept('projects')}").fetchall()[0][0]:
+            unknown = f"{_q(registered)} IS NULL OR {_q(registered)} NOT IN (SELECT project_id FROM {kept('projects')})"
+            rejects.append(
+                f"SELECT _source_file, _line AS line, '{registered}' AS \"column\", '{UNKNOWN_PROJECT}' AS rule,"
+                f" {_q(registered)} AS raw_value, 'error' AS severity FROM {source} WHERE {unknown}"
+            )
+            source = f"(SELECT * FROM {source} WHERE NOT ({unknown}))"
+        _dedup(conn, table, source)
+    rejects.append(_day_totals_sql())
+    # One query each: with duckdb 2.0.0, `q1 UNION ALL q2` gave no rows at all when q1 had none and q2 had two.
+    found = pl.concat([conn.sql(query).pl().cast(REJECT_SCHEMA) for query in rejects])
+    duplicates = pl.concat(
+        [conn.sql(f"SELECT _source_file, n FROM temp.main._dropped_{t}").pl() for t in canonical.TABLES]
+    )
+    duplicates = duplicates.group_by("_source_file").agg(rows_duplicate=pl.col("n").sum().cast(pl.Int64))
+    return Merged(found, duplicates, _covers(conn))
+
+
+def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
+    """kept(table): the rows left; temp _dropped_<table>: per file, the primary rows another row replaced."""
+    key = ", ".join(_q(c) for c in canonical.KEYS[table])
+    columns = ", ".join(_q(c) for c in canonical.schema(table))
+    day = canonical.COVERS.get(table)
+    fallback = (
+        f"WHEN c._fallback AND c.item_key IN (SELECT item_key FROM c WHERE NOT _fallback AND item_key IS NOT NULL)"
+        f" THEN '{FALLBACK_DROP.replace(chr(39), chr(39) * 2)}'"
+        if "item_key" in canonical.TABLES[table]
+        else ""
+    )
+    superseded = (
+        f"WHEN s._scope IS NOT NULL THEN '{SUPERSEDED_DROP}'" if day else ""
+    )  # a newer file of the same scope covers the row's date
+    newer = (
+        f"""LEFT JOIN (
+            SELECT DISTINCT k._scope, k.d, k._source_file
+            FROM (SELECT DISTINCT _scope, {_q(day)} AS d, _source_file FROM c WHERE _scope IS NOT NULL) k
+            JOIN (SELECT _scope, _source_file, min({_q(day)}) AS first_day, max({_q(day)}) AS last_day
+                  FROM c WHERE _scope IS NOT NULL GROUP BY ALL) s
+              ON s._scope = k._scope AND s._source_file > k._source_file AND k.d BETWEEN s.first_day AND s.last_day
+        ) s ON s._scope = c._scope AND s.d = c.{_q(day)} AND s._source_file = c._source_file"""
+        if day
+        else ""
+    )
+    drop = f"CASE {fallback} {superseded} END" if fallback or superseded else "NULL::VARCHAR"
+    conn.sql(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _ranked AS
+        WITH c AS (SELECT * FROM {source}),
+        marked AS (SELECT c.*, {drop} AS _drop FROM c {newer})
+        SELECT *, CASE WHEN _drop IS NULL THEN row_number() OVER (
+            PARTITION BY {key}, _drop IS NULL ORDER BY _source_file DESC, _line DESC) END AS _rank
+        FROM marked
+        """
+    )
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _kept_{table} AS SELECT {columns} FROM _ranked WHERE _rank = 1")
+    conn.sql(
+        f"CREATE OR REPLACE TEMP TABLE _dropped_{table} AS SELECT _source_file, count(*) AS n FROM _ranked"
+        " WHERE _primary AND (_drop IS NOT NULL OR _rank > 1) GROUP BY ALL"
+    )
+    conn.sql("DROP TABLE _ranked")
+
+
+def _day_totals_sql() -> str:
+    """A warning on every worklog of a person-day that adds up to more than MAX_DAY_HOURS in one tool: no one works
+    25 hours in a day, but which of the day's worklogs is wrong is not known, so they load and are shown."""
+    return f"""
+        SELECT _source_file, _line AS line, 'hours' AS "column", 'max_day_total:{MAX_DAY_HOURS}' AS rule,
+            format('{{}} h of {{}} h on {{}}', round(hours::DOUBLE, 2), round(total::DOUBLE, 2), work_date)
+                AS raw_value,
+            'warning' AS severity
+        FROM (
+            SELECT *, CAST(sum(hours) OVER (PARTITION BY source_kind, person, work_date) AS DECIMAL(18, 4)) AS total
+            FROM (SELECT *, coalesce(person_source_id, person_email, person_name) AS person FROM {kept("worklogs")})
+            WHERE person IS NOT NULL AND work_date IS NOT NULL
+        ) WHERE total > CAST({MAX_DAY_HOURS} AS DECIMAL(18, 4))
+    """
+
+
+def _covers(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per file, the dates its kept rows cover, e.g. "worklogs 2026-03-01..2026-03-31"."""
+    parts = [
+        conn.sql(
+            f"SELECT _source_file::BIGINT AS _source_file, format('{{}} {{}}..{{}}', '{table}', min({_q(day)}),"
+            f" max({_q(day)})) AS covers FROM {kept(table)} GROUP BY _source_file HAVING min({_q(day)}) IS NOT NULL"
+        ).pl()
+        for table, day in canonical.COVERS.items()
+    ]
+    return pl.concat(parts).group_by("_source_file").agg(pl.col("covers").sort().str.join("; ")).sort("_source_file")
