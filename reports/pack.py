@@ -457,7 +457,12 @@ def _project_pages(data: PackData, evm: pl.DataFrame, now: pl.DataFrame) -> list
     """One page per project. Every frame is shaped once for all projects, then split by project: the per-project
     loop only picks its parts and renders (the pack is for 1,000 projects)."""
     day, look = data.status_date, data.look
-    s_curves = _parts(s_curve_rows(evm, data.forecast, day))
+    keep = now.get_column("project_id").implode()
+
+    def parts(frame: pl.DataFrame | None) -> dict[str, pl.DataFrame]:  # a sponsor's pack: a few of the thousand
+        return _parts(None if frame is None else frame.filter(pl.col("project_id").is_in(keep)))
+
+    s_curves = parts(s_curve_rows(evm, data.forecast, day))
     ratios = (
         evm.select("project_id", "status_date", "cpi", "spi", "spi_t")
         .unpivot(index=["project_id", "status_date"], variable_name="series", value_name="value")
@@ -472,12 +477,12 @@ def _project_pages(data: PackData, evm: pl.DataFrame, now: pl.DataFrame) -> list
         value="value",
         series=pl.col("series").replace_strict({"cpi": "CPI", "spi": "SPI", "spi_t": "SPI(t)"}),
     )
-    ratios = _parts(pl.concat([ratios, now.select("project_id").join(thresholds, how="cross")],
+    ratios = parts(pl.concat([ratios, now.select("project_id").join(thresholds, how="cross")],
                               how="diagonal_relaxed"))  # fmt: skip
-    eac = _parts(_eac_methods(now))
-    cost_rows = _parts(data.cost.select("project_id", date="status_date", category="cost_category", amount="ac"))
-    cost_now = _parts(data.cost.filter(pl.col("status_date") == day).sort("project_id", "cost_category"))
-    burn_up = _parts(
+    eac = parts(_eac_methods(now))
+    cost_rows = parts(data.cost.select("project_id", date="status_date", category="cost_category", amount="ac"))
+    cost_now = parts(data.cost.filter(pl.col("status_date") == day).sort("project_id", "cost_category"))
+    burn_up = parts(
         pl.concat(
             [
                 evm.select(
@@ -492,26 +497,26 @@ def _project_pages(data: PackData, evm: pl.DataFrame, now: pl.DataFrame) -> list
             ]
         ).filter(pl.col("project_id").is_in(now.filter(pl.col("ev_technique") == "agile")["project_id"].to_list()))
     )
-    milestones = _parts(data.milestones.filter(pl.col("is_milestone")).sort("project_id", "baseline_date", "item_key",
+    milestones = parts(data.milestones.filter(pl.col("is_milestone")).sort("project_id", "baseline_date", "item_key",
                                                                              nulls_last=True))  # fmt: skip
     risks_now = data.risks.filter(pl.col("status_date") == day)
-    heat = _parts(risks_now.filter(pl.col("probability_band").is_not_null() & pl.col("impact_band").is_not_null())
+    heat = parts(risks_now.filter(pl.col("probability_band").is_not_null() & pl.col("impact_band").is_not_null())
                   .group_by("project_id", probability="probability_band", impact="impact_band").agg(risks=pl.len())
                   .with_columns(score=pl.col("probability") * pl.col("impact")).sort("project_id", "probability",
                                                                                       "impact"))  # fmt: skip
-    risks = _parts(risks_now.sort("project_id", "exposure_cost", "risk_id", descending=[False, True, False],
+    risks = parts(risks_now.sort("project_id", "exposure_cost", "risk_id", descending=[False, True, False],
                                   nulls_last=True))  # fmt: skip
-    exceptions = _parts(data.exceptions.sort("project_id", "reason"))
-    timesheets = _parts(
+    exceptions = parts(data.exceptions.sort("project_id", "reason"))
+    timesheets = parts(
         _suppress_small(
             data.timesheets.sort("project_id", "status_date", descending=[False, True]),
             look,
             ["expected_hours", "logged_hours", "missing_hours", "completeness"],
         )
     )
-    flags = _parts(data.flags.sort("project_id", "finding"))
-    weeks = _parts(evm.sort("project_id", "status_date", descending=[False, True]))
-    forecast = {k: v.to_dicts()[0] for k, v in _parts(data.forecast.filter(pl.col("status_date") == day)).items()}
+    flags = parts(data.flags.sort("project_id", "finding"))
+    weeks = parts(evm.sort("project_id", "status_date", descending=[False, True]))
+    forecast = {k: v.to_dicts()[0] for k, v in parts(data.forecast.filter(pl.col("status_date") == day)).items()}
     baselines = {(b["project_id"], b["baseline_version"]): b for b in data.baselines.to_dicts()}
     none = pl.DataFrame()
     pages = []
