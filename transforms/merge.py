@@ -96,7 +96,8 @@ def merge(conn: duckdb.DuckDBPyConnection, schema: str) -> Merged:
 
 
 def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
-    """kept(table): the rows left; temp _dropped_<table>: per file, the primary rows another row replaced."""
+    """kept(table): the rows left; temp _dropped_<table>: per file, the primary rows another row replaced (a file
+    may appear twice: the caller sums)."""
     key = ", ".join(_q(c) for c in canonical.KEYS[table])
     columns = ", ".join(_q(c) for c in canonical.schema(table))
     day = canonical.COVERS.get(table)
@@ -121,22 +122,37 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
         else ""
     )
     drop = f"CASE {fallback} {superseded} END" if fallback or superseded else "NULL::VARCHAR"
+    same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM m.{_q(c)}" for c in canonical.KEYS[table])
     conn.sql(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _ranked AS
-        WITH c AS (SELECT * FROM {source}),
-        marked AS (SELECT c.*, {drop} AS _drop FROM c {newer})
-        SELECT *, CASE WHEN _drop IS NULL THEN row_number() OVER (
-            PARTITION BY {key}, _drop IS NULL ORDER BY _source_file DESC, _line DESC) END AS _rank
-        FROM marked
-        """
+        f"CREATE OR REPLACE TEMP TABLE _marked AS WITH c AS (SELECT * FROM {source}) SELECT c.*, {drop} AS _drop"
+        f" FROM c {newer}"
     )
-    conn.sql(f"CREATE OR REPLACE TEMP TABLE _kept_{table} AS SELECT {columns} FROM _ranked WHERE _rank = 1")
+    # Most keys have one row standing: only the keys several rows share are ranked (a window over millions of rows
+    # costs what the merge costs); one statement each, see `merge` for why not UNION ALL.
     conn.sql(
-        f"CREATE OR REPLACE TEMP TABLE _dropped_{table} AS SELECT _source_file, count(*) AS n FROM _ranked"
-        " WHERE _primary AND (_drop IS NOT NULL OR _rank > 1) GROUP BY ALL"
+        f"CREATE OR REPLACE TEMP TABLE _shared AS SELECT {key} FROM _marked WHERE _drop IS NULL GROUP BY ALL"
+        " HAVING count(*) > 1"
     )
-    conn.sql("DROP TABLE _ranked")
+    conn.sql(
+        f"CREATE OR REPLACE TEMP TABLE _ranked AS SELECT m.*, row_number() OVER (PARTITION BY {key}"
+        f" ORDER BY _source_file DESC, _line DESC) AS _rank FROM _marked m SEMI JOIN _shared s ON {same}"
+        " WHERE m._drop IS NULL"
+    )
+    conn.sql(
+        f"CREATE OR REPLACE TEMP TABLE _kept_{table} AS SELECT {columns} FROM _marked m ANTI JOIN _shared s ON {same}"
+        " WHERE m._drop IS NULL"
+    )
+    conn.sql(f"INSERT INTO _kept_{table} SELECT {columns} FROM _ranked WHERE _rank = 1")
+    conn.sql(
+        f"CREATE OR REPLACE TEMP TABLE _dropped_{table} AS SELECT _source_file, count(*) AS n FROM _marked"
+        " WHERE _primary AND _drop IS NOT NULL GROUP BY ALL"
+    )
+    conn.sql(
+        f"INSERT INTO _dropped_{table} SELECT _source_file, count(*) FROM _ranked WHERE _primary AND _rank > 1"
+        " GROUP BY ALL"
+    )
+    for name in ("_marked", "_shared", "_ranked"):
+        conn.sql(f"DROP TABLE {name}")
 
 
 def _day_totals_sql() -> str:

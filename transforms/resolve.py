@@ -134,10 +134,14 @@ def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: 
     person_id: an alias for the tool's user id, name or e-mail (the last alias in key order where several
     normalise alike); else the person's e-mail, Jira account id, Tempo user, or display name (ignoring case; a
     name two people share matches nobody)."""
-    log_keys = {
-        "_rk_project": "source_project_key", "_rk_source_id": "person_source_id", "_rk_email": "person_email",
-        "_rk_name": "person_name",
-    }  # fmt: skip
+    who = ("source_kind", "person_source_id", "person_email", "person_name")
+    same_who = " AND ".join(f'w."{c}" IS NOT DISTINCT FROM l."{c}"' for c in who)
+    who_keys = {"_rk_source_id": "person_source_id", "_rk_email": "person_email", "_rk_name": "person_name"}
+    projects = _with_keys(f'(SELECT DISTINCT "source_kind", "source_project_key" FROM {logs})',
+                          {"_rk_project": "source_project_key"})  # fmt: skip
+    users = _with_keys("(SELECT DISTINCT " + ", ".join(f'"{c}"' for c in who) + f" FROM {logs})", who_keys)
+    # Lookups run once per distinct tool and project key, and per distinct tool, user id, e-mail and name (thousands),
+    # not per worklog (millions); each worklog then joins its two answers.
     return f"""
     WITH {_keys_cte(project_map)},
     _rk_latest AS (
@@ -159,26 +163,39 @@ def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: 
     _rk_by_tempo AS ({_unique_person(people, "tempo_user")}
     ),
     _rk_by_name AS ({_unique_person(people, "display_name")}
+    ),
+    _rk_projects AS (
+        SELECT p."source_kind", p."source_project_key", k.project_id AS _rk_mapped
+        FROM {projects} AS p
+        LEFT JOIN _rk_keys AS k ON k.source_kind = p."source_kind" AND k.source_key = p._rk_project
+    ),
+    _rk_people AS (
+        SELECT {", ".join(f'w."{c}"' for c in who)},
+            coalesce(
+                alias_id.person_id, alias_email.person_id, alias_name.person_id, by_email.person_id,
+                by_email_id.person_id, by_account.person_id, by_tempo.person_id, by_name.person_id
+            ) AS _rk_person
+        FROM {users} AS w
+        LEFT JOIN _rk_alias AS alias_id ON alias_id.source_kind = w.source_kind AND alias_id._rk_user = w._rk_source_id
+        LEFT JOIN _rk_alias AS alias_email 
+            ON alias_email.source_kind = w.source_kind AND alias_email._rk_user = w._rk_email
+        LEFT JOIN _rk_alias AS alias_name ON alias_name.source_kind = w.source_kind AND alias_name._rk_user = w._rk_name
+        LEFT JOIN _rk_by_email AS by_email ON by_email._rk_user = w._rk_email
+        LEFT JOIN _rk_by_email AS by_email_id ON by_email_id._rk_user = w._rk_source_id
+        LEFT JOIN _rk_by_account AS by_account ON by_account._rk_user = w._rk_source_id
+        LEFT JOIN _rk_by_tempo AS by_tempo ON by_tempo._rk_user = w._rk_source_id
+        LEFT JOIN _rk_by_name AS by_name ON by_name._rk_user = w._rk_name
     )
-    SELECT l.* EXCLUDE ({", ".join(log_keys)}),
-        coalesce(k.project_id, latest.project_id) AS project_id,
+    SELECT l.*,
+        coalesce(p._rk_mapped, latest.project_id) AS project_id,
         CASE WHEN l."item_key" IS NOT NULL THEN latest.item_key IS NOT NULL END AS item_known,
-        coalesce(
-            alias_id.person_id, alias_email.person_id, alias_name.person_id, by_email.person_id,
-            by_email_id.person_id, by_account.person_id, by_tempo.person_id, by_name.person_id
-        ) AS person_id
-    FROM {_with_keys(logs, log_keys)} AS l
-    LEFT JOIN _rk_keys AS k ON k.source_kind = l."source_kind" AND k.source_key = l._rk_project
+        w._rk_person AS person_id
+    FROM {logs} AS l
+    LEFT JOIN _rk_projects AS p
+        ON p."source_kind" IS NOT DISTINCT FROM l."source_kind"
+        AND p."source_project_key" IS NOT DISTINCT FROM l."source_project_key"
     LEFT JOIN _rk_latest AS latest ON latest.item_key = l."item_key"
-    LEFT JOIN _rk_alias AS alias_id ON alias_id.source_kind = l."source_kind" AND alias_id._rk_user = l._rk_source_id
-    LEFT JOIN _rk_alias AS alias_email
-        ON alias_email.source_kind = l."source_kind" AND alias_email._rk_user = l._rk_email
-    LEFT JOIN _rk_alias AS alias_name ON alias_name.source_kind = l."source_kind" AND alias_name._rk_user = l._rk_name
-    LEFT JOIN _rk_by_email AS by_email ON by_email._rk_user = l._rk_email
-    LEFT JOIN _rk_by_email AS by_email_id ON by_email_id._rk_user = l._rk_source_id
-    LEFT JOIN _rk_by_account AS by_account ON by_account._rk_user = l._rk_source_id
-    LEFT JOIN _rk_by_tempo AS by_tempo ON by_tempo._rk_user = l._rk_source_id
-    LEFT JOIN _rk_by_name AS by_name ON by_name._rk_user = l._rk_name
+    LEFT JOIN _rk_people AS w ON {same_who}
     """
 
 
