@@ -100,11 +100,16 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
     may appear twice: the caller sums)."""
     key = ", ".join(_q(c) for c in canonical.KEYS[table])
     columns = ", ".join(_q(c) for c in canonical.schema(table))
-    day = canonical.COVERS.get(table)
+    # Which rules can drop a row here: a fallback reader's rows, a scope with a newer export (checked first, so the
+    # millions of rows of a table that has neither are not copied to be marked).
+    any_fallback, any_scope = conn.sql(
+        f"SELECT bool_or(_fallback), bool_or(_scope IS NOT NULL) FROM {source}"
+    ).fetchall()[0]
+    day = canonical.COVERS.get(table) if any_scope else None
     fallback = (
         f"WHEN c._fallback AND c.item_key IN (SELECT item_key FROM c WHERE NOT _fallback AND item_key IS NOT NULL)"
         f" THEN '{FALLBACK_DROP.replace(chr(39), chr(39) * 2)}'"
-        if "item_key" in canonical.TABLES[table]
+        if any_fallback and "item_key" in canonical.TABLES[table]
         else ""
     )
     superseded = (
@@ -123,8 +128,9 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
     )
     drop = f"CASE {fallback} {superseded} END" if fallback or superseded else "NULL::VARCHAR"
     same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM m.{_q(c)}" for c in canonical.KEYS[table])
+    marked = "TABLE" if fallback or superseded else "VIEW"
     conn.sql(
-        f"CREATE OR REPLACE TEMP TABLE _marked AS WITH c AS (SELECT * FROM {source}) SELECT c.*, {drop} AS _drop"
+        f"CREATE OR REPLACE TEMP {marked} _marked AS WITH c AS (SELECT * FROM {source}) SELECT c.*, {drop} AS _drop"
         f" FROM c {newer}"
     )
     # Most keys have one row standing: only the keys several rows share are ranked (a window over millions of rows
@@ -151,7 +157,8 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
         f"INSERT INTO _dropped_{table} SELECT _source_file, count(*) FROM _ranked WHERE _primary AND _rank > 1"
         " GROUP BY ALL"
     )
-    for name in ("_marked", "_shared", "_ranked"):
+    conn.sql(f"DROP {marked} _marked")
+    for name in ("_shared", "_ranked"):
         conn.sql(f"DROP TABLE {name}")
 
 
