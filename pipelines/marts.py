@@ -64,11 +64,18 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 
 def write_worklog_costs(conn, settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts.worklog_costs and marts.cost_exceptions from staging (also `pmo forget`, after it rebuilds staging)."""
-    read = _read(conn, "worklogs", "people", "rates", "work_items")
-    desk = read["work_items"].filter(pl.col("source_kind").is_in(settings.resources.service_desk_tools))
-    costed = cost_worklogs(read["worklogs"], read["people"], read["rates"],
+    # Only the columns costing reads: the worklogs' free text (description, e-mail, ...) never leaves DuckDB.
+    worklogs = conn.sql("SELECT worklog_id, project_id, person_id, person_name, source_kind, source_project_key, "
+                        "item_key, work_date, hours, approved, item_known, _source_file, _line "
+                        "FROM staging.worklogs").pl()  # fmt: skip
+    people = conn.sql("SELECT person_id, role FROM staging.people").pl()
+    desk = conn.sql("SELECT DISTINCT item_key FROM staging.work_items "
+                    "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)",
+                    params=[list(settings.resources.service_desk_tools)]).pl()  # fmt: skip
+    costed = cost_worklogs(worklogs, people, warehouse.read(conn, "staging.rates"),
                            count_unapproved=settings.evm.count_unapproved_hours,
-                           operational_items=desk["item_key"].unique())  # fmt: skip
+                           operational_items=desk["item_key"])  # fmt: skip
+    del worklogs
     exceptions = costed.filter(pl.col("exception").is_not_null())
     warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
     warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
@@ -123,13 +130,23 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         frozen = freeze_missing(conn, as_of, "derived from ticket estimates (first freeze, automatic)")
         for project_id in frozen:
             context.log.info(f"{project_id}: baseline version 1 frozen from ticket estimates")
+        # The big tables narrowed in SQL to what compute reads: the worklogs only for each item's first work date
+        # (min per item: the same minimum), the costed worklogs only those in AC, the tickets' used columns.
+        inputs = _read(conn, *(t for t in EVM_INPUTS if t not in ("worklogs", "work_items")))
+        inputs["worklogs"] = conn.sql("SELECT item_key, min(work_date) AS work_date FROM staging.worklogs "
+                                      "WHERE item_key IS NOT NULL GROUP BY item_key").pl()  # fmt: skip
+        inputs["work_items"] = conn.sql(
+            "SELECT item_key, snapshot_date, project_id, type, status_category, resolved, remaining_estimate_h, "
+            "time_spent_h, story_points, assignee, assignee_account_id FROM staging.work_items"
+        ).pl()
         result = compute(
-            **_read(conn, *EVM_INPUTS),
+            **inputs,
             frozen_versions=warehouse.read(conn, "plans.baseline_versions"),
             frozen_elements=warehouse.read(conn, "plans.baselines"),
-            costed=warehouse.read(conn, "marts.worklog_costs"),
+            costed=conn.sql("SELECT project_id, work_date, cost, in_ac FROM marts.worklog_costs WHERE in_ac").pl(),
             options=_options(pmo, as_of),
         )
+        del inputs
         tables = {
             "marts.evm_weekly": result.evm,
             "marts.baseline_versions": result.versions,
@@ -223,6 +240,29 @@ def _elements(conn) -> pl.DataFrame:
     return elements
 
 
+def _evm_weeks(conn) -> list[dt.date]:
+    """The status dates of marts.evm_weekly, sorted (without reading the rest of the table)."""
+    return [row[0] for row in conn.sql("SELECT DISTINCT status_date FROM marts.evm_weekly ORDER BY 1").fetchall()]
+
+
+def _weekly_worklogs(conn, desk_kinds: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The worklogs of known people summed per person, project and reporting week of marts.evm_weekly, dated on
+    that status date (calendar.in_weeks' rule: the first status date on or after the work date, less than 7 days
+    after it), so that the people transforms read a few million rows rather than every worklog. item_key is NULL,
+    or for hours on tickets of `desk_kinds`, one of those tickets (the transforms only ask whether it is one)."""
+    query = """
+        WITH weeks AS (SELECT DISTINCT status_date FROM marts.evm_weekly),
+        desk AS (SELECT DISTINCT item_key FROM staging.work_items WHERE list_contains(?::VARCHAR[], source_kind))
+        SELECT l.person_id, l.project_id, w.status_date AS work_date, max(desk.item_key) AS item_key,
+               sum(l.hours)::DECIMAL(18, 4) AS hours
+        FROM staging.worklogs AS l
+        ASOF JOIN weeks AS w ON w.status_date >= l.work_date
+        LEFT JOIN desk ON desk.item_key = l.item_key
+        WHERE l.person_id IS NOT NULL AND w.status_date - l.work_date < 7
+        GROUP BY l.person_id, l.project_id, w.status_date, desk.item_key IS NOT NULL"""
+    return conn.sql(query, params=[list(desk_kinds)]).pl()
+
+
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", "timesheet_completeness"], kinds={"duckdb"},
                         description="Expected vs logged hours per person-week (PMO eyes only: per-person data).",
@@ -236,14 +276,14 @@ def _elements(conn) -> pl.DataFrame:
 def timesheets(pmo: PmoHome):
     settings = pmo.settings()
     with pmo.connect() as conn:
-        weeks = sorted(set(_evm(conn)["status_date"]))
-        read = _read(conn, "people", "worklogs", "holidays")
+        weeks = _evm_weeks(conn)
+        read = _read(conn, "people", "holidays")
+        logs = _weekly_worklogs(conn)
         cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
                                        week_ends_on=settings.pipeline.week_ends_on,
                                        default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
-        people = timesheet_completeness(cap, read["worklogs"], read["people"],
-                                        complete_at=settings.timesheets.complete_at)  # fmt: skip
-        projects = project_timesheet_completeness(people, read["worklogs"])
+        people = timesheet_completeness(cap, logs, read["people"], complete_at=settings.timesheets.complete_at)
+        projects = project_timesheet_completeness(people, logs)
         warehouse.replace_table(conn, "marts.timesheet_completeness", people, ["person_id", "status_date"])
         warehouse.replace_table(conn, "marts.project_timesheet_completeness", projects, ["project_id", "status_date"])
     yield dg.MaterializeResult(asset_key=["marts", "timesheet_completeness"],
@@ -291,7 +331,12 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
     settings = pmo.settings()
     with pmo.connect() as conn:
         evm = _evm(conn)
-        read = _read(conn, "projects", "work_items", "people", "rates")
+        read = _read(conn, "projects", "people", "rates")
+        # Only the ticket columns the derived baselines and the flags read.
+        read["work_items"] = conn.sql(
+            "SELECT item_key, snapshot_date, project_id, summary, assignee, assignee_account_id, original_estimate_h, "
+            "planned_start, due, is_milestone, parent_key, epic_key FROM staging.work_items"
+        ).pl()
         versions = warehouse.read(conn, "marts.baseline_versions")
         from_tickets = read["projects"].join(versions.filter(pl.col("source") == "tickets"), on="project_id",
                                              how="semi")  # fmt: skip
@@ -299,7 +344,9 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
                                             as_of=evm["status_date"].max())  # fmt: skip
         grid = bl.in_force(evm.select("project_id", "status_date"), versions)
         frame = evm_flags(
-            evm=evm, costed=warehouse.read(conn, "marts.worklog_costs"), projects=read["projects"],
+            evm=evm, projects=read["projects"],
+            costed=conn.sql("SELECT worklog_id, project_id, person_id, work_date, hours, _source_file, _line "
+                            "FROM marts.worklog_costs WHERE project_id IS NOT NULL").pl(),
             elements=_elements(conn), grid=grid, work_items=read["work_items"], undated=undated,
             absurd_hours_per_day=settings.evm.absurd_hours_per_day, week_ends_on=settings.pipeline.week_ends_on,
         )  # fmt: skip
@@ -380,14 +427,17 @@ def utilisation(pmo: PmoHome):
     settings = pmo.settings()
     tools = tuple(settings.resources.service_desk_tools)
     with pmo.connect() as conn:
-        weeks = sorted(set(_evm(conn)["status_date"]))
-        read = _read(conn, "people", "worklogs", "holidays", "work_items")
+        weeks = _evm_weeks(conn)
+        read = _read(conn, "people", "holidays")
+        logs = _weekly_worklogs(conn, tools)
+        desk = conn.sql("SELECT DISTINCT item_key, source_kind FROM staging.work_items "
+                        "WHERE list_contains(?::VARCHAR[], source_kind)", params=[list(tools)]).pl()  # fmt: skip
         cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
                                        week_ends_on=settings.pipeline.week_ends_on,
                                        default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
-        people = resource_utilisation(cap, read["worklogs"], read["work_items"],
-                                      max_projects=settings.resources.max_projects, service_desk=tools)  # fmt: skip
-        split = utilisation_by_project(read["worklogs"], weeks, read["work_items"], service_desk=tools)
+        people = resource_utilisation(cap, logs, desk, max_projects=settings.resources.max_projects,
+                                      service_desk=tools)  # fmt: skip
+        split = utilisation_by_project(logs, weeks, desk, service_desk=tools)
         teams = team_utilisation(people)
         warehouse.replace_table(conn, "marts.resource_utilisation", people, ["person_id", "status_date"])
         warehouse.replace_table(conn, "marts.utilisation_by_project", split, ["person_id", "status_date", "project_id"])
@@ -430,6 +480,12 @@ def itam(pmo: PmoHome):
         yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": frame.height})
 
 
+# The staging.work_items columns ticket_flow and ticket_flow_items read.
+TICKET_COLUMNS = ("item_key", "snapshot_date", "source_kind", "project_id", "assignment_group", "priority",
+                  "status_category", "created", "created_at", "resolved", "resolved_at", "reopen_count",
+                  "sla_due_at", "sla_breached", "_source_file", "_line")  # fmt: skip
+
+
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", "ticket_flow"], kinds={"duckdb"},
                         deps=[["marts", "evm_weekly"], staging_key("work_items")],
@@ -448,8 +504,12 @@ def service_desk(pmo: PmoHome):
         "week_ends_on": settings.pipeline.week_ends_on,
     }
     with pmo.connect() as conn:
-        weeks = sorted(set(_evm(conn)["status_date"]))
-        items = warehouse.read(conn, "staging.work_items")
+        weeks = _evm_weeks(conn)
+        # only the columns the flow reads, and only the tickets of the tools in the flow
+        columns = ", ".join(TICKET_COLUMNS)
+        where = "" if options["kinds"] is None else " WHERE list_contains(?::VARCHAR[], source_kind)"
+        params = [] if options["kinds"] is None else [list(options["kinds"])]
+        items = conn.sql(f"SELECT {columns} FROM staging.work_items{where}", params=params).pl()
         flow = ticket_flow(items, weeks, **options)
         behind = ticket_flow_items(items, weeks, **options)
         warehouse.replace_table(conn, "marts.ticket_flow", flow,

@@ -72,11 +72,15 @@ worklog_rows AS (
           FROM worklog_findings WHERE hit)
     GROUP BY ALL
 ),
+day_hours AS (
+    -- A person's hours per day, summed before any join; only the days over the limit meet the worklogs again.
+    SELECT person_id, work_date, sum(hours) AS day_hours FROM costed WHERE person_id IS NOT NULL GROUP BY ALL
+),
 days AS (
-    SELECT c.project_id, c.person_id, c.work_date, p.status_date, p.ref,
-           sum(c.hours) OVER (PARTITION BY c.person_id, c.work_date) AS day_hours
-    FROM costed c JOIN placed p USING (worklog_id)
-    WHERE c.person_id IS NOT NULL
+    SELECT c.project_id, c.person_id, c.work_date, p.status_date, p.ref, d.day_hours
+    FROM (SELECT * FROM day_hours WHERE day_hours > $absurd) d
+    JOIN costed c USING (person_id, work_date)
+    JOIN placed p USING (worklog_id)
 ),
 absurd AS (
     SELECT project_id, status_date, 'absurd_hours' AS finding,
@@ -84,7 +88,7 @@ absurd AS (
            CAST(max(day_hours) AS DECIMAL(18, 4)) AS value, count(*) AS n_rows,
            string_agg(ref, '; ' ORDER BY ref) FILTER (WHERE rn <= 20) AS source_rows
     FROM (SELECT *, row_number() OVER (PARTITION BY project_id, status_date ORDER BY ref) AS rn
-          FROM days WHERE day_hours > $absurd)
+          FROM days)
     GROUP BY ALL
 ),
 snap_weeks AS (
@@ -100,11 +104,15 @@ unbaselined AS (
            string_agg(DISTINCT s.item_key, ', ' ORDER BY s.item_key) AS source_rows
     FROM snap_weeks s
     JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
-    WHERE s.project_id IN (SELECT e.project_id FROM elements e JOIN snap_weeks x ON x.item_key = e.element_key)
-      -- An item under a budgeted work package (its parent or epic is an element) is inside that budget.
+    WHERE s.project_id IN (SELECT project_id FROM elements WHERE element_key IN (SELECT item_key FROM snap_weeks))
+      -- An item under a budgeted work package (its parent or epic is an element) is inside that budget: three
+      -- anti-joins on equality (NOT EXISTS of `element_key IN (item, parent, epic)`, without its OR join).
       AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
-                      AND e.baseline_version = g.baseline_version
-                      AND e.element_key IN (s.item_key, s.parent_key, s.epic_key))
+                      AND e.baseline_version = g.baseline_version AND e.element_key = s.item_key)
+      AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
+                      AND e.baseline_version = g.baseline_version AND e.element_key = s.parent_key)
+      AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
+                      AND e.baseline_version = g.baseline_version AND e.element_key = s.epic_key)
     GROUP BY ALL
 ),
 not_budgeted AS (

@@ -130,11 +130,12 @@ def _facts(
         .filter(pl.col("item_key").is_not_null() & pl.col("d").is_not_null() & pl.col("created").is_not_null())
         .sort("item_key", "d", "_source_file", "_line")
     )
-    first = pl.int_range(pl.len()).over("item_key") == 0
+    # rows are sorted by item_key: a ticket's first snapshot differs from the row before, its next is the row after
+    first = pl.col("item_key").ne_missing(pl.col("item_key").shift(1))
     flag_only = pl.col("due").is_null() & pl.col("flag").is_not_null()
     rows = rows.with_columns(
         vf=pl.when(first).then(pl.lit(_MIN)).otherwise("d"),
-        vt=pl.col("d").shift(-1).over("item_key").fill_null(_MAX),
+        vt=pl.when(pl.col("item_key") == pl.col("item_key").shift(-1)).then(pl.col("d").shift(-1)).otherwise(_MAX),
         # the first status date at which the target is known, and from which an open ticket is past it
         known_from=pl.when(pl.col("due").is_not_null()).then(pl.lit(_MIN)).when(flag_only).then("d"),
         breach_from=pl.when(pl.col("due").is_not_null())
@@ -151,10 +152,12 @@ def _facts(
 
 def _reopens(rows: pl.DataFrame) -> pl.DataFrame:
     """(item_key, d, reopen) for the snapshots in force at some week end that reopen their ticket."""
-    first = pl.int_range(pl.len()).over("item_key") == 0
+    # `rows` are sorted by item_key (see _facts), so the row before a ticket's snapshot is its previous one
+    first = pl.col("item_key").ne_missing(pl.col("item_key").shift(1))
     in_force = rows.filter(first | (pl.col("wk_d") < pl.col("vt")))
-    prev_cat = pl.col("cat").shift(1).over("item_key")
-    prev_count = pl.col("reopen_count").shift(1).over("item_key")
+    same = pl.col("item_key") == pl.col("item_key").shift(1)
+    prev_cat = pl.when(same).then(pl.col("cat").shift(1))
+    prev_count = pl.when(same).then(pl.col("reopen_count").shift(1))
     grew = (pl.col("reopen_count") > prev_count).fill_null(False)
     undone = ((prev_cat == "done") & (pl.col("cat").fill_null("") != "done")).fill_null(False)
     return in_force.select("item_key", "d", reopen=grew | undone)
