@@ -205,8 +205,7 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
 
 def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
     """Merge every staged file's candidates into the staging tables (transforms/merge.py), resolve projects and
-    people across the tools (transforms/resolve.py), and write each file's accounting."""
-    merge.create_candidates(conn, "conformed")
+    people across the tools (transforms/resolve.py), and write each file's accounting (after `stage_files`)."""
     merged = merge.merge(conn, "conformed")
     queries = {table: f"SELECT * FROM {merge.kept(table)}" for table in canonical.TABLES}
     queries["work_items"] = resolve.work_items_sql(merge.kept("work_items"), merge.kept("project_map"))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from data_contracts import contract
 from transforms import canonical
 
 REGISTERED = {"status_reports": "project_id"}  # table → its project column
@@ -32,8 +33,7 @@ MAX_DAY_HOURS = 24  # one person's hours on one day in one tool; more is flagged
 FALLBACK_DROP = "a timesheet export carries this item's worklogs"
 SUPERSEDED_DROP = "replaced by a newer export covering the same dates"
 REJECT_COLUMNS = '_source_file, line, "column", rule, raw_value, severity'
-REJECT_SCHEMA = {"_source_file": pl.Int64, "line": pl.Int64, "column": pl.String, "rule": pl.String,
-                 "raw_value": pl.String, "severity": pl.String}  # fmt: skip
+REJECT_SCHEMA = {"_source_file": pl.Int64} | contract.REJECT_SCHEMA
 assert all(list(canonical.TABLES).index("projects") < list(canonical.TABLES).index(t) for t in REGISTERED)
 
 
