@@ -71,7 +71,8 @@ def forget(home: Path, person: str, reason: str, inbox: Path | None, say: Callab
 
 
 def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Path, say) -> int:
-    with warehouse.connect(paths.warehouse) as conn:
+    caps = settings.pipeline.memory_limit, settings.pipeline.threads
+    with warehouse.connect(paths.warehouse, False, *caps) as conn:
         salt = conn.sql("SELECT min(salt) FROM audit.erasure_salt").fetchall()[0][0]
         new_salt = salt is None
         salt = salt or secrets.token_hex(16)
@@ -331,7 +332,8 @@ def _finish(paths: Home, settings: Settings) -> None:
     if (paths.published / "current").exists():
         from pipelines.publish import publish
 
-        with warehouse.connect(paths.warehouse) as conn:
+        caps = settings.pipeline.memory_limit, settings.pipeline.threads
+        with warehouse.connect(paths.warehouse, False, *caps) as conn:
             publish(conn, paths.published, settings.privacy.exclude_columns, keep_previous=False)
 
 

@@ -30,6 +30,10 @@ class _Strict(BaseModel):
 class PipelineSettings(_Strict):
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
     week_ends_on: Weekday = "sunday"
+    # DuckDB's memory cap for the warehouse (e.g. "2GB"; beyond it, work spills to <home>/warehouse.duckdb.tmp)
+    # and its worker threads; empty and 0 leave DuckDB's defaults (80 % of RAM, one thread per core).
+    memory_limit: str = Field("", pattern=r"^$|^\d+(\.\d+)? ?([KMGT]i?B)$")
+    threads: int = Field(0, ge=0, le=1024)
 
 
 class ScheduleSettings(_Strict):

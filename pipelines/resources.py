@@ -51,7 +51,8 @@ class PmoHome(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False):
-        conn = warehouse.connect(self.paths.warehouse, read_only=read_only)
+        pipeline = self.settings().pipeline
+        conn = warehouse.connect(self.paths.warehouse, read_only, pipeline.memory_limit, pipeline.threads)
         try:
             yield conn
         finally:

@@ -130,8 +130,14 @@ CREATE TABLE IF NOT EXISTS audit.erased_identifiers (
 """
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, read_only: bool = False, memory_limit: str = "", threads: int = 0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating its schemas; `memory_limit` and `threads` are pmo.toml's [pipeline] caps (empty
+    and 0: DuckDB's defaults)."""
     conn = duckdb.connect(str(path), read_only=read_only)
+    if memory_limit:
+        conn.sql(f"SET memory_limit = '{memory_limit}'")  # validated by PipelineSettings: digits and a unit
+    if threads:
+        conn.sql(f"SET threads = {int(threads)}")
     if not read_only:
         for schema in SCHEMAS:
             conn.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")

@@ -1,5 +1,6 @@
 """pmo.toml: the example in docs/inputs.md is valid, and a bad value is named with its key."""
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ def test_the_documented_example_is_a_valid_settings_file():
     assert settings.timesheets.complete_at == 0.95
     assert settings.service_desk.sla_hours == {"critical": 4, "high": 8, "medium": 24, "low": 72}
     assert settings.resources.max_projects == 3
+    assert (settings.pipeline.memory_limit, settings.pipeline.threads) == ("4GB", 0)
 
 
 @pytest.mark.parametrize(
@@ -39,3 +41,26 @@ def test_a_bad_evm_risk_or_timesheet_setting_is_named_with_its_key(tmp_path, tom
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(SettingsError, match=key.replace(".", r"\.")):
         load_settings(path)
+
+
+@pytest.mark.parametrize("value", ["2 gigs", "2", "-1GB", "2GB; SET threads = 64"])
+def test_a_memory_limit_that_is_not_a_size_is_named_with_its_key(tmp_path, value):
+    path = tmp_path / "pmo.toml"
+    path.write_text(f'[pipeline]\nmemory_limit = "{value}"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"pipeline\.memory_limit"):
+        load_settings(path)
+
+
+def test_the_warehouse_connection_of_a_run_takes_the_homes_memory_and_thread_caps(tmp_path):
+    from pipelines.resources import PmoHome
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "pmo.toml").write_text('[pipeline]\nmemory_limit = "1GiB"\nthreads = 1\n', encoding="utf-8")
+    with PmoHome(home=str(home)).connect() as conn:
+        capped = conn.sql("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0]
+    assert capped == ("1.0 GiB", 1)
+    (home / "pmo.toml").write_text("[pipeline]\n", encoding="utf-8")  # unset: DuckDB's defaults (1 thread per core)
+    with PmoHome(home=str(home)).connect() as conn:
+        default = conn.sql("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0]
+    assert default[0] != "1.0 GiB" and default[1] == os.cpu_count()
