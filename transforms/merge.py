@@ -101,38 +101,41 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
     key = ", ".join(_q(c) for c in canonical.KEYS[table])
     columns = ", ".join(_q(c) for c in canonical.schema(table))
     # Which rules can drop a row here: a fallback reader's rows, a scope with a newer export (checked first, so the
-    # millions of rows of a table that has neither are not copied to be marked).
+    # millions of rows of a table that has neither are not joined to be marked).
     any_fallback, any_scope = conn.sql(
         f"SELECT bool_or(_fallback), bool_or(_scope IS NOT NULL) FROM {source}"
     ).fetchall()[0]
     day = canonical.COVERS.get(table) if any_scope else None
-    fallback = (
-        f"WHEN c._fallback AND c.item_key IN (SELECT item_key FROM c WHERE NOT _fallback AND item_key IS NOT NULL)"
-        f" THEN '{FALLBACK_DROP.replace(chr(39), chr(39) * 2)}'"
-        if any_fallback and "item_key" in canonical.TABLES[table]
-        else ""
-    )
-    superseded = (
-        f"WHEN s._scope IS NOT NULL THEN '{SUPERSEDED_DROP}'" if day else ""
-    )  # a newer file of the same scope covers the row's date
-    newer = (
-        f"""LEFT JOIN (
+    fallback = any_fallback and "item_key" in canonical.TABLES[table]
+    # What drops rows is small (the items a primary row carries; per scope, the days a newer file covers), so it is
+    # kept in a table and the candidates are marked by a view that joins it: they are never copied.
+    if fallback:
+        conn.sql(
+            f"CREATE OR REPLACE TEMP TABLE _primary_items AS SELECT DISTINCT item_key FROM {source}"
+            " WHERE NOT _fallback AND item_key IS NOT NULL"
+        )
+    if day:
+        conn.sql(
+            f"""CREATE OR REPLACE TEMP TABLE _superseded AS
             SELECT DISTINCT k._scope, k.d, k._source_file
-            FROM (SELECT DISTINCT _scope, {_q(day)} AS d, _source_file FROM c WHERE _scope IS NOT NULL) k
+            FROM (SELECT DISTINCT _scope, {_q(day)} AS d, _source_file FROM {source} WHERE _scope IS NOT NULL) k
             JOIN (SELECT _scope, _source_file, min({_q(day)}) AS first_day, max({_q(day)}) AS last_day
-                  FROM c WHERE _scope IS NOT NULL GROUP BY ALL) s
-              ON s._scope = k._scope AND s._source_file > k._source_file AND k.d BETWEEN s.first_day AND s.last_day
-        ) s ON s._scope = c._scope AND s.d = c.{_q(day)} AND s._source_file = c._source_file"""
+                  FROM {source} WHERE _scope IS NOT NULL GROUP BY ALL) s
+              ON s._scope = k._scope AND s._source_file > k._source_file AND k.d BETWEEN s.first_day AND s.last_day"""
+        )  # a newer file of the same scope covers the row's date
+    cases = (
+        f"WHEN c._fallback AND c.item_key IN (SELECT item_key FROM _primary_items) THEN '{_sql_text(FALLBACK_DROP)}' "
+        if fallback
+        else ""
+    ) + (f"WHEN s._scope IS NOT NULL THEN '{_sql_text(SUPERSEDED_DROP)}'" if day else "")
+    newer = (
+        f"LEFT JOIN _superseded s ON s._scope = c._scope AND s.d = c.{_q(day)} AND s._source_file = c._source_file"
         if day
         else ""
     )
-    drop = f"CASE {fallback} {superseded} END" if fallback or superseded else "NULL::VARCHAR"
+    drop = f"CASE {cases} END" if cases else "NULL::VARCHAR"
     same = " AND ".join(f"s.{_q(c)} IS NOT DISTINCT FROM m.{_q(c)}" for c in canonical.KEYS[table])
-    marked = "TABLE" if fallback or superseded else "VIEW"
-    conn.sql(
-        f"CREATE OR REPLACE TEMP {marked} _marked AS WITH c AS (SELECT * FROM {source}) SELECT c.*, {drop} AS _drop"
-        f" FROM c {newer}"
-    )
+    conn.sql(f"CREATE OR REPLACE TEMP VIEW _marked AS SELECT c.*, {drop} AS _drop FROM {source} c {newer}")
     # Most keys have one row standing: only the keys several rows share are ranked (a window over millions of rows
     # costs what the merge costs); one statement each, see `merge` for why not UNION ALL.
     conn.sql(
@@ -157,9 +160,13 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
         f"INSERT INTO _dropped_{table} SELECT _source_file, count(*) FROM _ranked WHERE _primary AND _rank > 1"
         " GROUP BY ALL"
     )
-    conn.sql(f"DROP {marked} _marked")
-    for name in ("_shared", "_ranked"):
-        conn.sql(f"DROP TABLE {name}")
+    conn.sql("DROP VIEW _marked")
+    for name in ("_shared", "_ranked", "_primary_items", "_superseded"):
+        conn.sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _day_totals_sql() -> str:
