@@ -116,7 +116,7 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
                 changed = scrubber.update(table)
                 counts.append((table, changed, "pseudonymised"))
                 if changed and order.get(table):
-                    _in_key_order(conn, table, order[table])
+                    warehouse.resort(conn, table, order[table])
             counts += files
             erasure_id = conn.sql("SELECT coalesce(max(erasure_id), 0) + 1 FROM audit.erasures").fetchall()[0][0]
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -173,15 +173,6 @@ def _rebuild(conn: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         from pipelines.marts import write_worklog_costs
 
         write_worklog_costs(conn, settings)
-
-
-def _in_key_order(conn: duckdb.DuckDBPyConnection, table: str, order_by: list[str]) -> None:
-    from pipelines.dictionary import comment_statements
-
-    order = ", ".join(f'"{c}"' for c in order_by)
-    conn.sql(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY {order}")
-    for statement in comment_statements(table):
-        conn.sql(statement)
 
 
 # --- files ------------------------------------------------------------------------------------------------------

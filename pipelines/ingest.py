@@ -8,6 +8,7 @@ so a run is idempotent and a corrected re-export replaces what an earlier export
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import os
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import polars as pl
@@ -23,11 +25,12 @@ from pipelines import warehouse
 from pipelines.faults import crash_point
 from pipelines.home import RetentionSettings
 from pipelines.retention import delete_inbox_files, prune_raw
-from transforms import canonical, merge, resolve
+from transforms import canonical, duck, merge, resolve
 from transforms.canonical import KEYS
 from transforms.erasure import apply_erasure_list
-from transforms.ingest import display_name, parse_export, recorded_path
+from transforms.ingest import ParsedFile, display_name, parse_export, recorded_path
 from transforms.staging import CROSS_FILE_KINDS, KINDS, accounting, stage_kind
+from transforms.textio import DEFECT, PlainLayout, plain_layout
 
 
 @dataclass
@@ -49,65 +52,157 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
-def _read_regular(path: Path) -> bytes:
-    """A file's bytes, refusing a symbolic link even if one replaced the file after the listing."""
+def _open_regular(path: Path) -> tuple[BinaryIO, bytes, os.stat_result, str]:
+    """A file opened and read (refusing a symbolic link even if one replaced the file after the listing), its
+    status when read, and a name that reopens that very file while it is open: its descriptor under
+    /proc/self/fd where there is one, else its path."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        return handle.read()
+    handle = os.fdopen(descriptor, "rb")
+    try:
+        status = os.fstat(descriptor)
+        data = handle.read()
+    except BaseException:
+        handle.close()
+        raise
+    proc = Path(f"/proc/self/fd/{descriptor}")
+    return handle, data, status, str(proc) if proc.exists() else str(path)
+
+
+def _unchanged(name: str, data: bytes, before: os.stat_result) -> bool:
+    """The file a reader opened by `name` is still the one whose `data` were read (same inode, size, time)."""
+    try:
+        now = os.stat(name)
+    except OSError:
+        return False
+    return (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) == (
+        before.st_ino, before.st_dev, len(data), before.st_mtime_ns
+    )  # fmt: skip
+
+
+def _plain_header(relative: str, layout: PlainLayout) -> tuple[ParsedFile, dict[str, int]] | None:
+    """What `parse_export` makes of a plain file's header (kind, encoding, notes, kept columns): it parses the
+    header line over one row of markers, which shows the field each kept raw column comes from. None when the
+    header is not one that loads as it is (unrecognised, missing columns, a column written twice)."""
+    markers = [f"m{i}x" for i in range(layout.width)]
+    sample = (codecs.BOM_UTF8 if layout.bom else b"") + layout.header + b"\n" + layout.delimiter.join(markers).encode()
+    parsed = parse_export(relative, sample + b"\n")
+    if parsed.status != "parsed" or parsed.rows is None or parsed.rows.height != 1 or DEFECT in parsed.rows.columns:
+        return None
+    row = parsed.rows.row(0, named=True)
+    if list(row)[0] != "_line" or row["_line"] != 2:
+        return None
+    sources = {name: markers.index(value) for name, value in row.items() if name != "_line" and value in markers}
+    return (parsed, sources) if len(sources) == len(row) - 1 else None
+
+
+def _load_plain(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, name: str, file_id: int,
+                before: os.stat_result) -> tuple[ParsedFile, int] | None:  # fmt: skip
+    """Load a plain export (textio.PlainLayout) with DuckDB's CSV reader straight into raw.<kind>: the same rows,
+    values and `_line` as `parse_export` + `append_raw`, without the file's text and frames in Python. Returns
+    its ParsedFile (without rows) and row count, or None, having loaded nothing, for `parse_export` to read it."""
+    layout = plain_layout(data)
+    header = None if layout is None else _plain_header(relative, layout)
+    if header is None:
+        return None
+    parsed, sources = header
+    fields = [f"c{i}" for i in range(layout.width)]
+    columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+    # No new_line option: with new_line = '\r\n' (or '\n' on a CRLF file) DuckDB 2.0 silently reads no record at
+    # all; it finds the line end itself. The count check below refuses any such surprise.
+    source = (
+        f"read_csv({duck.text(name)}, header = false, skip = 1, delim = {duck.text(layout.delimiter)}, quote = '\"',"
+        f" escape = '\"', columns = {columns}, auto_detect = false, allow_quoted_nulls = false, strict_mode = true,"
+        " null_padding = false)"
+    )
+    # Never an INSERT of no rows: see transforms/duck.py (duckdb 2.0.0 then loses a later insert's rows).
+    if not layout.records or not conn.sql(f"SELECT EXISTS (SELECT 1 FROM {source})").fetchall()[0][0]:
+        return None
+    table = f"raw.{parsed.kind}"
+    existed = warehouse.table_exists(conn, "raw", parsed.kind)
+    warehouse.ensure_raw_table(conn, table, {"_line": "BIGINT", **dict.fromkeys(sources, "VARCHAR"),
+                                             "_source_file": "BIGINT"})  # fmt: skip
+    # Record n is on line n + 1 (PlainLayout: one record per line, none blank); OVER () keeps the reader's order.
+    selected = ", ".join(f'c{i} AS "{c}"' for c, i in sources.items())
+    inserted = conn.sql(
+        f"INSERT INTO {table} BY NAME SELECT row_number() OVER () + 1 AS _line, {selected},"
+        f" CAST({int(file_id)} AS BIGINT) AS _source_file FROM {source}"
+    ).fetchall()[0][0]
+    if inserted == layout.records and _unchanged(name, data, before):
+        return parsed, inserted
+    if inserted:  # other records than the file's lines, or the file changed under the reader: parse the bytes read
+        conn.sql(f"DELETE FROM {table} WHERE _source_file = {int(file_id)}")
+    if not existed:
+        conn.sql(f"DROP TABLE {table}")
+    return None
 
 
 def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: IngestSummary) -> None:
+    """Load each new inbox file's rows into raw.<kind> and its audit.files row. A plain CSV export (most of the
+    volume) is loaded by DuckDB's CSV reader (`_load_plain`); any other is parsed by `parse_export`."""
     known = {r[0] for r in conn.sql("SELECT sha256 FROM audit.files").fetchall()}
     next_id = conn.sql("SELECT coalesce(max(file_id), 0) + 1 FROM audit.files").fetchall()[0][0]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     for path in inbox_files(inbox):
         relative = recorded_path(path.relative_to(inbox).as_posix())
         try:
-            data = _read_regular(path)
+            handle, data, before, name = _open_regular(path)
         except OSError as exc:  # gone, or swapped for a symbolic link, since the listing: the next run sees it
             summary.problems.append(f"{display_name(relative)}: not read ({exc.strerror or exc})")
             continue
-        sha = hashlib.sha256(data).hexdigest()
-        if sha in known:
-            summary.skipped_known += 1
-            continue
-        known.add(sha)
-        parsed = parse_export(relative, data)
-        file_id, next_id = next_id, next_id + 1
+        with handle:
+            if _load_file(conn, relative, data, name, before, known, next_id, now, summary):
+                next_id += 1
+        del data
+
+
+def _load_file(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, name: str, before: os.stat_result,
+               known: set[str], file_id: int, now: dt.datetime, summary: IngestSummary) -> bool:  # fmt: skip
+    """Load one inbox file as `file_id` (see `load_new_files`); False when it is a file already loaded."""
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in known:
+        summary.skipped_known += 1
+        return False
+    known.add(sha)
+    plain = _load_plain(conn, relative, data, name, file_id, before)
+    parsed, rows = plain if plain is not None else (parse_export(relative, data), None)
+    if plain is None:
         rows = None if parsed.rows is None else parsed.rows.height
-        conn.execute(
-            "INSERT INTO audit.files (file_id, path, sha256, size, source_kind, encoding, delimiter, rows_in_file,"
-            " rows_loaded, rows_duplicate, rows_skipped, rows_rejected, status, message, loaded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)",
-            [file_id, relative, sha, len(data), parsed.kind, parsed.encoding, parsed.delimiter, rows,
-             rows if parsed.status == "rejected" else 0, parsed.status, parsed.message, now],
-        )  # fmt: skip
-        summary.new_files += 1
-        if parsed.status in ("unreadable", "unrecognised"):
-            summary.problems.append(parsed.message)
-        elif parsed.status == "rejected":
-            summary.problems.append(parsed.message)
-            quarantined = parsed.rows.select(
-                pl.lit(file_id).alias("file_id"),
-                pl.col("_line").alias("line"),
-                pl.lit(None, pl.String).alias("column"),
-                pl.lit("file quarantined: " + parsed.reason).alias("rule"),
-                pl.lit(None, pl.String).alias("raw_value"),
-                pl.lit("critical").alias("severity"),
-                pl.lit("file").alias("stage"),
-            )
-            conn.register("_q", quarantined)
-            conn.sql("INSERT INTO audit.rejects SELECT * FROM _q")
-            conn.unregister("_q")
-        else:
+    conn.execute(
+        "INSERT INTO audit.files (file_id, path, sha256, size, source_kind, encoding, delimiter, rows_in_file,"
+        " rows_loaded, rows_duplicate, rows_skipped, rows_rejected, status, message, loaded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?)",
+        [file_id, relative, sha, len(data), parsed.kind, parsed.encoding, parsed.delimiter, rows,
+         rows if parsed.status == "rejected" else 0, parsed.status, parsed.message, now],
+    )  # fmt: skip
+    summary.new_files += 1
+    if parsed.status in ("unreadable", "unrecognised"):
+        summary.problems.append(parsed.message)
+    elif parsed.status == "rejected":
+        summary.problems.append(parsed.message)
+        quarantined = parsed.rows.select(
+            pl.lit(file_id).alias("file_id"),
+            pl.col("_line").alias("line"),
+            pl.lit(None, pl.String).alias("column"),
+            pl.lit("file quarantined: " + parsed.reason).alias("rule"),
+            pl.lit(None, pl.String).alias("raw_value"),
+            pl.lit("critical").alias("severity"),
+            pl.lit("file").alias("stage"),
+        )
+        conn.register("_q", quarantined)
+        duck.insert(conn, "audit.rejects", "SELECT * FROM _q")
+        conn.unregister("_q")
+    else:
+        if plain is None:
             raw = parsed.rows.with_columns(pl.lit(file_id, pl.Int64).alias("_source_file"))
             warehouse.append_raw(conn, f"raw.{parsed.kind}", raw)
-            erased = apply_erasure_list(conn, f"raw.{parsed.kind}", file_id)
-            if erased:  # an old export re-dropped after `pmo forget`: the person does not come back
-                summary.problems.append(
-                    f"{display_name(relative)}: {erased} row(s) name a person erased by `pmo forget`; they were "
-                    "pseudonymised as they were loaded (delete the file from the inbox)"
-                )
+            del raw
+        erased = apply_erasure_list(conn, f"raw.{parsed.kind}", file_id)
+        if erased:  # an old export re-dropped after `pmo forget`: the person does not come back
+            summary.problems.append(
+                f"{display_name(relative)}: {erased} row(s) name a person erased by `pmo forget`; they were "
+                "pseudonymised as they were loaded (delete the file from the inbox)"
+            )
+    return True
 
 
 @cache
@@ -175,8 +270,8 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
     for name, frame in (("_r", staged.rejects), ("_s", staged.skipped), ("_n", staged.notes),
                         ("_q", staged.quarantined)):  # fmt: skip
         conn.register(name, frame)
-    conn.sql(f"INSERT INTO audit.rejects SELECT {merge.REJECT_COLUMNS}, 'row' FROM _r")
-    conn.sql("INSERT INTO audit.skipped SELECT _source_file, line, reason FROM _s")
+    duck.insert(conn, "audit.rejects", f"SELECT {merge.REJECT_COLUMNS}, 'row' FROM _r")
+    duck.insert(conn, "audit.skipped", "SELECT _source_file, line, reason FROM _s")
     conn.sql(
         """
         UPDATE audit.files f SET formats = n.formats,
@@ -223,12 +318,10 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> No
     crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
     conn.sql("DELETE FROM audit.rejects WHERE stage = 'merge'")
     conn.register("_m", merged.rejects)
-    conn.sql(f"INSERT INTO audit.rejects SELECT {merge.REJECT_COLUMNS}, 'merge' FROM _m")
+    duck.insert(conn, "audit.rejects", f"SELECT {merge.REJECT_COLUMNS}, 'merge' FROM _m")
     conn.unregister("_m")
-    conn.sql(
-        'CREATE OR REPLACE TABLE audit.rejects AS SELECT * FROM audit.rejects ORDER BY file_id, line, "column", rule'
-    )
-    conn.sql("CREATE OR REPLACE TABLE audit.skipped AS SELECT * FROM audit.skipped ORDER BY ALL")
+    warehouse.resort(conn, "audit.rejects", ["file_id", "line", "column", "rule"])
+    warehouse.resort(conn, "audit.skipped", ["file_id", "line", "reason"])
     staged = "SELECT file_id FROM audit.staged_files"
     in_file = conn.sql(
         f"SELECT file_id AS _source_file, rows_in_file FROM audit.files WHERE file_id IN ({staged})"

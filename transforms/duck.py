@@ -19,3 +19,33 @@ def query(sql: str, frames: dict[str, pl.DataFrame], *, week_ends_on: str = "sun
         for name, frame in frames.items():
             conn.register(name, frame)
         return conn.sql(sql, params=params).pl()
+
+
+def text(value: str) -> str:
+    """A SQL string literal of a value."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# duckdb 2.0.0 loses rows when, inside a transaction, the first write to a table adds none (an INSERT of no rows, or
+# CREATE TABLE AS of an empty query) and a later INSERT adds more than a row group (122,880 rows) from a table or a
+# registered frame: count(*) counts them, no scan reads them, and COMMIT drops them. Writing no rows is never needed,
+# so the warehouse writes go through these two.
+
+
+def insert(conn: duckdb.DuckDBPyConnection, table: str, query: str, *, by_name: bool = False) -> bool:
+    """`INSERT INTO table query` when the query has rows (see above); whether it had any."""
+    if not conn.sql(f"SELECT EXISTS ({query})").fetchall()[0][0]:
+        return False
+    conn.sql(f"INSERT INTO {table} {'BY NAME ' if by_name else ''}{query}")
+    return True
+
+
+def create_from(conn: duckdb.DuckDBPyConnection, name: str, queries: list[str], *, temp: bool = False) -> None:
+    """`CREATE OR REPLACE [TEMP] TABLE name` with the rows of `queries` one after another, created from the first
+    that has rows (see above). Not `q1 UNION ALL q2`: with duckdb 2.0.0 that gave no rows at all when q1 (a NOT IN
+    subquery) had none and q2 (a window query) had two."""
+    filled = [q for q in queries if conn.sql(f"SELECT EXISTS ({q})").fetchall()[0][0]]
+    first, *rest = filled or queries[:1]
+    conn.sql(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS {first}")
+    for query in rest:
+        conn.sql(f"INSERT INTO {name} {query}")

@@ -25,7 +25,7 @@ import duckdb
 import polars as pl
 
 from data_contracts import contract
-from transforms import canonical
+from transforms import canonical, duck
 
 REGISTERED = {"status_reports": "project_id"}  # table → its project column
 UNKNOWN_PROJECT = "unknown_project"
@@ -63,7 +63,7 @@ def create_candidates(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 def append_candidates(conn: duckdb.DuckDBPyConnection, schema: str, rows: dict[str, pl.DataFrame]) -> None:
     for table, frame in rows.items():
-        if frame.height:
+        if frame.height:  # see duck.insert
             conn.register("_candidates", frame)
             try:
                 conn.sql(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM _candidates")
@@ -124,10 +124,10 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
               ON s._scope = k._scope AND s._source_file > k._source_file AND k.d BETWEEN s.first_day AND s.last_day"""
         )  # a newer file of the same scope covers the row's date
     cases = (
-        f"WHEN c._fallback AND c.item_key IN (SELECT item_key FROM _primary_items) THEN '{_sql_text(FALLBACK_DROP)}' "
+        f"WHEN c._fallback AND c.item_key IN (SELECT item_key FROM _primary_items) THEN {duck.text(FALLBACK_DROP)} "
         if fallback
         else ""
-    ) + (f"WHEN s._scope IS NOT NULL THEN '{_sql_text(SUPERSEDED_DROP)}'" if day else "")
+    ) + (f"WHEN s._scope IS NOT NULL THEN {duck.text(SUPERSEDED_DROP)}" if day else "")
     newer = (
         f"LEFT JOIN _superseded s ON s._scope = c._scope AND s.d = c.{_q(day)} AND s._source_file = c._source_file"
         if day
@@ -147,26 +147,17 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
         f" ORDER BY _source_file DESC, _line DESC) AS _rank FROM _marked m SEMI JOIN _shared s ON {same}"
         " WHERE m._drop IS NULL"
     )
-    conn.sql(
-        f"CREATE OR REPLACE TEMP TABLE _kept_{table} AS SELECT {columns} FROM _marked m ANTI JOIN _shared s ON {same}"
-        " WHERE m._drop IS NULL"
-    )
-    conn.sql(f"INSERT INTO _kept_{table} SELECT {columns} FROM _ranked WHERE _rank = 1")
-    conn.sql(
-        f"CREATE OR REPLACE TEMP TABLE _dropped_{table} AS SELECT _source_file, count(*) AS n FROM _marked"
-        " WHERE _primary AND _drop IS NOT NULL GROUP BY ALL"
-    )
-    conn.sql(
-        f"INSERT INTO _dropped_{table} SELECT _source_file, count(*) FROM _ranked WHERE _primary AND _rank > 1"
-        " GROUP BY ALL"
-    )
+    duck.create_from(conn, f"_kept_{table}", [
+        f"SELECT {columns} FROM _marked m ANTI JOIN _shared s ON {same} WHERE m._drop IS NULL",
+        f"SELECT {columns} FROM _ranked WHERE _rank = 1",
+    ], temp=True)  # fmt: skip
+    duck.create_from(conn, f"_dropped_{table}", [
+        "SELECT _source_file, count(*) AS n FROM _marked WHERE _primary AND _drop IS NOT NULL GROUP BY ALL",
+        "SELECT _source_file, count(*) AS n FROM _ranked WHERE _primary AND _rank > 1 GROUP BY ALL",
+    ], temp=True)  # fmt: skip
     conn.sql("DROP VIEW _marked")
     for name in ("_shared", "_ranked", "_primary_items", "_superseded"):
         conn.sql(f"DROP TABLE IF EXISTS {name}")
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _day_totals_sql() -> str:

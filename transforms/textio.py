@@ -16,6 +16,7 @@ import io
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -292,3 +293,97 @@ def read_table(data: bytes) -> tuple[pl.DataFrame, str, str | None]:
         return read_workbook(data), "xlsx", None
     text = read_text(data)
     return parse_table(text), text.encoding, text.delimiter
+
+
+PLAIN_MIN_BYTES = 1 << 20  # smaller files are read by `read_table` alone: the plain path would save nothing there
+_PLAIN_CHUNK = 1 << 24  # bytes checked at a time (whole lines), to bound the checks' working memory
+
+
+# Bytes that are surely not whitespace as polars' str.strip_chars() strips it (Rust's char::is_whitespace: ASCII
+# tab, LF, VT, FF, CR, space, and multi-byte ones such as U+00A0 or U+3000, so no byte >= 0x80 is sure): a line
+# with one of them besides delimiters is not a blank row.
+_SOLID = np.ones(256, dtype=bool)
+_SOLID[[9, 10, 11, 12, 13, 32]] = False
+_SOLID[0x80:] = False
+
+
+@dataclass(frozen=True)
+class PlainLayout:
+    """A delimited export with nothing for `parse_table` to interpret: UTF-8 (with or without BOM), no quote
+    character at all, no NUL, every line ended by the same line end (LF, or CRLF on every line), every line
+    with exactly the header's number of fields and under MAX_FIELD_CHARS bytes, and something other than
+    whitespace in it. Such a file's records are its lines, so a CSV reader splitting it on `delimiter` gives
+    exactly `parse_table`'s rows (record n on line n + 1, none blank), none of which can carry a `_defect` except
+    a row split by another delimiter, which is refused too.
+
+    `header`: the header line's bytes, without the BOM and line end; `records`: the lines after it."""
+
+    delimiter: str
+    width: int
+    bom: bool
+    crlf: bool
+    header: bytes
+    records: int
+
+
+def plain_layout(data: bytes) -> PlainLayout | None:
+    """The layout of an export that any strict CSV reader reads as `parse_table` does (see PlainLayout), else
+    None: the file then goes through `read_table`. Vectorised over the bytes, a chunk of whole lines at a time."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    start = len(codecs.BOM_UTF8) if bom else 0
+    if len(data) < PLAIN_MIN_BYTES or not data.endswith(b"\n") or data.startswith(XLSX_MAGIC):
+        return None
+    if data.find(b'"') >= 0 or data.find(b"\x00") >= 0:
+        return None
+    crlf = data.find(b"\r") >= 0
+    end = data.find(b"\n", start)
+    header = data[start : end - 1 if crlf else end]
+    if crlf and data[end - 1 : end] != b"\r":
+        return None
+    try:
+        header_text = header.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not header_text.strip() or header_text.lstrip().startswith("<"):
+        return None  # a blank header line, or XML or HTML
+    delimiter = sniff_delimiter(header_text)
+    width = header_text.count(delimiter) + 1
+    if width < 2:
+        return None
+    view = np.frombuffer(data, dtype=np.uint8)
+    code, eol = ord(delimiter), 2 if crlf else 1
+    chunk_start, lines = start, 0
+    while chunk_start < len(data):
+        chunk_end = data.rfind(b"\n", chunk_start, min(chunk_start + _PLAIN_CHUNK, len(data))) + 1
+        if chunk_end <= chunk_start:  # a line longer than a chunk is longer than MAX_FIELD_CHARS
+            return None
+        chunk = view[chunk_start:chunk_end]
+        ends = np.flatnonzero(chunk == 10)  # each line's LF, in the chunk
+        lines += len(ends)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        if int((ends - starts).max()) > MAX_FIELD_CHARS:
+            return None
+        if crlf:  # a CR right before every LF, and nowhere else (a file without CRLF has no CR at all)
+            carriage = np.flatnonzero(chunk == 13)
+            if not (len(carriage) == len(ends) and np.array_equal(carriage, ends - 1)):
+                return None
+        delimiters_before = np.searchsorted(np.flatnonzero(chunk == code), ends)  # per line end, in the chunk
+        if (np.diff(delimiters_before, prepend=0) != width - 1).any():
+            return None
+        if width >= 3:  # no row whose only field is its first (one the other delimiter may have split)
+            alone = np.ones(len(ends), dtype=bool)
+            for back in range(1, width):
+                alone &= chunk[ends - eol - back + 1] == code
+            if alone.any():
+                return None
+        solid = _SOLID.copy()
+        solid[code] = False
+        if not solid[chunk[starts]].all() and not np.maximum.reduceat(solid[chunk], starts).all():
+            return None  # a line of delimiters and whitespace: a blank row, which parse_table numbers and drops
+        if (chunk >= 0x80).any():
+            try:
+                data[chunk_start:chunk_end].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        chunk_start = chunk_end
+    return PlainLayout(delimiter, width, bom, crlf, header, lines - 1)
