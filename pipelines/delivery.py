@@ -2,6 +2,7 @@
 per recipient, at most once per (status date, audience, recipient), recorded in history.deliveries."""
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -12,7 +13,7 @@ import polars as pl
 
 from pipelines.home import EmailSettings
 from pipelines.marts import record_sent
-from pipelines.pack import pack_data
+from pipelines.pack import pack_data, runtime_cache
 from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.resources import DeliveryError, Mailer, PmoHome
 
@@ -113,46 +114,102 @@ def record(conn: duckdb.DuckDBPyConnection, key: list, state: str, detail: str, 
 
 
 class Messages:
-    """Builds each message on demand; charts and attachments are made once per project set."""
+    """Builds each message on demand; charts and attachments are made once per project set. `prefetch` starts
+    drawing the charts in threads (vl-convert runs outside the GIL) while this one renders and zips the packs.
+    The sponsors' packs share one set of project pages and one split of the data by recipient."""
 
-    def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool, pack: Path):
+    def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool, pack: Path,
+                 workers: int = 2, runtime_cache: Path | None = None):  # fmt: skip
         self.data, self.settings, self.figures, self.projects_of = data, settings, figures, projects_of
         self.pack_folder = pack
+        self.runtime_cache = runtime_cache  # the pack's Vega script, kept between runs (pipelines/pack.py)
         self.stale = stale
         self.attachments: dict[str, object] = {}
-        self._images: dict[tuple, list] = {}
+        self._images: dict[tuple | str, list[tuple[Future, str]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="email")
+        self._project_pages = None
+        self._of: dict[str, object] | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def prefetch(self, recipients: list[Recipient]) -> None:
+        """Start drawing each message's charts, in sending order, while this thread renders and zips the packs
+        (zipping in a thread too would hold the GIL against the rendering's many short polars calls)."""
+        for recipient in recipients:
+            self._charts(recipient)
+        if any(r.audience == "sponsors" for r in recipients):
+            self._pages()
+
+    def data_of(self, recipient: Recipient):
+        """The data as this sponsor's pack and charts see it: only their projects' rows (split once for all)."""
+        from reports.email import by_recipient
+
+        if self._of is None:
+            self._of = by_recipient(self.data, self.projects_of)
+        return self._of[recipient.address]
+
+    def _pages(self):
+        """The project pages of every sponsor's projects, shaped and split once for all their packs."""
+        from reports.pack import ProjectPages, pack_frames
+
+        if self._project_pages is None:
+            mine = {p for ids in self.projects_of.values() for p in ids}
+            self._project_pages = ProjectPages(self.data, *pack_frames(self.data, mine))
+        return self._project_pages
+
+    def _name(self, recipient: Recipient) -> str:
+        from reports.email import slug
+
+        day = self.data.status_date.isoformat()
+        leadership = recipient.audience == "leadership"
+        return f"pmo-kpi-{day}-{'portfolio' if leadership else slug('+'.join(recipient.sponsors))}.zip"
+
+    def _charts(self, recipient: Recipient) -> list[tuple[Future, str]]:
+        from reports import charts
+        from reports.email import leadership_charts, sponsor_charts
+
+        key = "leadership" if recipient.audience == "leadership" else tuple(self.projects_of[recipient.address])
+        if key not in self._images:
+            if key == "leadership":
+                drawn = leadership_charts(self.data, self.figures)
+            else:
+                drawn = sponsor_charts(self.data_of(recipient), self.figures.filter(pl.col("project_id").is_in(key)))
+            self._images[key] = [(self._pool.submit(charts.to_png, chart), alt) for chart, alt in drawn]
+        return self._images[key]
 
     def attachment(self, recipient: Recipient):
         """The pack for this recipient, zipped once per run: leadership's is the weekly pack as written (without
         pmo/), a sponsor's is rendered for their projects. Past [email] max_attachment_mb it is not attached and
         the message says where the pack is."""
-        from reports.email import Attachment, folder_zip, pack_zip, slug
+        from reports.charts import runtime
+        from reports.email import Attachment, folder_zip, pack_zip
 
-        day = self.data.status_date.isoformat()
-        leadership = recipient.audience == "leadership"
-        name = f"pmo-kpi-{day}-{'portfolio' if leadership else slug('+'.join(recipient.sponsors))}.zip"
+        name = self._name(recipient)
         if name not in self.attachments:
-            content = (folder_zip(self.pack_folder) if leadership
-                       else pack_zip(self.data, set(self.projects_of[recipient.address])))  # fmt: skip
+            if recipient.audience == "leadership":
+                content = folder_zip(self.pack_folder)
+            else:
+                content = pack_zip(self.data_of(recipient), set(self.projects_of[recipient.address]), self._pages(),
+                                   runtime(self.runtime_cache))  # fmt: skip
             where = (f"it is in the shared folder {self.settings.shared_folder}" if self.settings.shared_folder
                      else "ask the PMO for it")  # fmt: skip
             self.attachments[name] = Attachment(name, content, self.settings.max_attachment_mb, where)
         return self.attachments[name]
 
     def build(self, recipient: Recipient):
-        from reports.email import leadership_email, leadership_images, sponsor_email, sponsor_images
+        from reports.email import Image, leadership_email, sponsor_email
 
         common = {"sender": self.settings.sender, "recipient": recipient.address, "provisional": self.stale,
                   "subject_prefix": self.settings.subject_prefix, "attachment": self.attachment(recipient)}  # fmt: skip
+        images = [Image(png.result(), alt) for png, alt in self._charts(recipient)]
         if recipient.audience == "leadership":
-            if "leadership" not in self._images:
-                self._images["leadership"] = leadership_images(self.data, self.figures)
-            return leadership_email(self.data, self.figures, images=self._images["leadership"], **common)
-        ids = tuple(self.projects_of[recipient.address])
-        mine = self.figures.filter(pl.col("project_id").is_in(ids))
-        if ids not in self._images:
-            self._images[ids] = sponsor_images(self.data, mine)
-        return sponsor_email(self.data, mine, images=self._images[ids], **common)
+            return leadership_email(self.data, self.figures, images=images, **common)
+        mine = self.figures.filter(pl.col("project_id").is_in(tuple(self.projects_of[recipient.address])))
+        return sponsor_email(self.data, mine, images=images, **common)
 
 
 def deliver_all(context, conn, pmo: PmoHome, mailer: Mailer, messages: Messages, recipients, resend: bool) -> Outcome:
@@ -162,6 +219,7 @@ def deliver_all(context, conn, pmo: PmoHome, mailer: Mailer, messages: Messages,
 
     outcome, transport = Outcome(), mailer.transport
     day = messages.data.status_date
+    due = []
     for recipient in recipients:  # one per configured recipient, not per data row
         label = f"{recipient.audience} {recipient.address}"
         earlier = history(conn, day, recipient)
@@ -173,7 +231,9 @@ def deliver_all(context, conn, pmo: PmoHome, mailer: Mailer, messages: Messages,
             context.log.warning(f"e-mail to {label} for {day} {IN_DOUBT}")
             outcome.in_doubt.append(label)
             continue
-        attempt = max((a for a, _, _ in earlier), default=0) + 1
+        due.append((recipient, label, max((a for a, _, _ in earlier), default=0) + 1))
+    messages.prefetch([recipient for recipient, _, _ in due])
+    for recipient, label, attempt in due:
         message = messages.build(recipient)
         key = [day, recipient.audience, recipient.address, attempt]
         record(conn, key, "sending", "", transport=transport, message_id=str(message["Message-ID"]),
@@ -244,8 +304,9 @@ def weekly_email(
         if config.to and not recipients:
             raise dg.Failure(f"{config.to} is not on the {config.audience} e-mail lists for {data.status_date}")
         pack = pmo.paths.reports / data.status_date.isoformat()
-        messages = Messages(data, settings, figures, projects_of, data.provisional, pack)
-        outcome = deliver_all(context, conn, pmo, mailer, messages, recipients, config.resend)
+        with Messages(data, settings, figures, projects_of, data.provisional, pack,
+                      runtime_cache=runtime_cache(pmo)) as messages:  # fmt: skip
+            outcome = deliver_all(context, conn, pmo, mailer, messages, recipients, config.resend)
         frozen = freeze(conn, data.status_date) if not config.resend else None
     shared = share(settings.shared_folder, pmo.paths.root, messages.attachments)
     for sponsor in idle:

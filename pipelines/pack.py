@@ -87,6 +87,12 @@ def pack_data(pmo: PmoHome, as_of: dt.date | None = None):
     return data
 
 
+def runtime_cache(pmo: PmoHome) -> Path:
+    """Where the pack's Vega script is kept between runs (reports.charts.runtime): a hidden folder beside the
+    packs, which `pmo forget` and the pack listings pass over like .builds/."""
+    return pmo.paths.reports / ".cache"
+
+
 def write_pack(pages: dict[str, str | bytes], target: Path) -> None:
     """Write the pack aside, then point <target> at it in one rename: a reader sees the old pack or the new one,
     never half of either. <target> is a symbolic link into <reports>/.builds/."""
@@ -121,12 +127,13 @@ def report_pack(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.Materiali
     quality, methodology, month end, every table as CSV, and the PMO-only pmo/ section. Works offline (the Vega
     runtime is shipped inside); written aside and swapped in whole. A backfill writes one pack per status date of
     its range, from the marts built once for the whole range."""
+    from reports.charts import runtime
     from reports.pack import render_pack
 
     written = []
     for day in status_dates(context) or [None]:  # one pack per week of the run
         data = pack_data(pmo, day)
-        pages = render_pack(data)
+        pages = render_pack(data, runtime=runtime(runtime_cache(pmo)))
         target = pmo.paths.reports / data.status_date.isoformat()
         write_pack(pages, target)
         html = sum(name.endswith(".html") for name in pages)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+from pathlib import Path
 
 import altair as alt
 import polars as pl
@@ -176,8 +178,19 @@ def to_png(chart: dict, scale: float = 2.0) -> bytes:
 
 
 @functools.cache
-def runtime() -> str:
-    """Vega, Vega-Lite and vega-embed as one classic script that sets window.vegaEmbed: shipped once per pack."""
+def runtime(cache: Path | None = None) -> str:
+    """Vega, Vega-Lite and vega-embed as one classic script that sets window.vegaEmbed: shipped once per pack.
+    Bundling takes seconds of CPU per process; with `cache` (a folder) the bundle is kept there, one file per
+    vl-convert version (the bundle is the same for the same version), and read back by later runs."""
     import vl_convert as vlc
 
-    return vlc.javascript_bundle()
+    path = None if cache is None else cache / f"vega-{vlc.__version__}.js"
+    if path is not None and path.is_file():
+        return path.read_text(encoding="utf-8")
+    bundle = vlc.javascript_bundle()
+    if path is not None:  # written aside and renamed: a reader never sees half of it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}")
+        aside.write_text(bundle, encoding="utf-8")
+        aside.replace(path)
+    return bundle

@@ -7,6 +7,7 @@ per-person hours.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -98,24 +99,24 @@ def _quadrant_rows(figures: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([points, one], how="diagonal_relaxed")
 
 
-def leadership_images(data, figures: pl.DataFrame) -> list[Image]:
-    """The portfolio S-curve and every project's CPI against SPI(t)."""
+def leadership_charts(data, figures: pl.DataFrame) -> list[tuple[dict | None, str]]:
+    """The portfolio S-curve and every project's CPI against SPI(t): (Vega-Lite spec, alt text) of each."""
     total = data.portfolio.filter(pl.col("group_level") == "total").sort("status_date")
     # The pack's own S-curve rows: PV, EV, AC, BAC and the EAC forecast, as on the portfolio page.
     portfolio_curve = s_curve_rows(total.with_columns(project_id=pl.lit("")), None, data.status_date)
     return [
-        Image(
-            charts.to_png(charts.spec("s_curve", portfolio_curve, f"Portfolio S-curve ({data.currency})")),
+        (
+            charts.spec("s_curve", portfolio_curve, f"Portfolio S-curve ({data.currency})"),
             "Portfolio S-curve: cumulative planned value, earned value and actual cost by week",
         ),
-        Image(
-            charts.to_png(charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency")),
+        (
+            charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency"),
             "Each project's CPI against its SPI(t); above and right of 1.0 is under budget and ahead of schedule",
         ),
     ]
 
 
-def sponsor_images(data, figures: pl.DataFrame) -> list[Image]:
+def sponsor_charts(data, figures: pl.DataFrame) -> list[tuple[dict | None, str]]:
     """The sponsor's projects: their summed S-curve and, with more than one project, CPI against SPI(t)."""
     ids = figures.get_column("project_id").to_list()
     history = data.evm.filter(pl.col("project_id").is_in(ids))
@@ -124,25 +125,59 @@ def sponsor_images(data, figures: pl.DataFrame) -> list[Image]:
         pl.col("pv").sum(), pl.col("ac").sum(), pl.when(pl.col("ev").null_count() == 0).then(pl.col("ev").sum())
     )
     title = f"{ids[0]} S-curve ({data.currency})" if len(ids) == 1 else f"Your projects' S-curve ({data.currency})"
-    images = [
-        Image(
-            charts.to_png(charts.spec("s_curve", _s_curve_rows(summed.sort("status_date")), title)),
+    drawn = [
+        (
+            charts.spec("s_curve", _s_curve_rows(summed.sort("status_date")), title),
             "Cumulative planned value, earned value and actual cost by week",
         )
     ]
     if len(ids) > 1:
-        images.append(
-            Image(
-                charts.to_png(charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency")),
+        drawn.append(
+            (
+                charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency"),
                 "Each project's CPI against its SPI(t); above and right of 1.0 is under budget and ahead of schedule",
             )
         )
-    return images
+    return drawn
 
 
-def pack_zip(data, projects: set[str] | None = None) -> bytes:
-    """The pack as sponsors and leadership may see it: never the PMO-only section; `projects` restricts it."""
-    return zip_pages(render_pack(data, projects=projects, include_pmo=False))
+def leadership_images(data, figures: pl.DataFrame) -> list[Image]:
+    return [Image(charts.to_png(chart), alt) for chart, alt in leadership_charts(data, figures)]
+
+
+def sponsor_images(data, figures: pl.DataFrame) -> list[Image]:
+    return [Image(charts.to_png(chart), alt) for chart, alt in sponsor_charts(data, figures)]
+
+
+# What a sponsor's pack and charts read besides the project pages, by project: split once for every recipient.
+SPONSOR_FRAMES = ("evm", "projects", "risks", "closures", "closure_drivers", "baselines", "status_reports")
+
+
+def by_recipient(data, projects_of: dict[str, list[str]]) -> dict[str, object]:
+    """Each recipient's view of `data` (a reports.pack.PackData): the frames of SPONSOR_FRAMES restricted to their
+    projects, each frame joined to the recipients once and split, instead of filtered once per recipient."""
+    recipients = pl.DataFrame(
+        {"_recipient": list(projects_of), "project_id": list(projects_of.values())},
+        schema={"_recipient": pl.String, "project_id": pl.List(pl.String)},
+    ).explode("project_id")
+    split: dict[str, dict] = {address: {} for address in projects_of}
+    for name in SPONSOR_FRAMES:
+        frame = getattr(data, name)
+        if frame is None:
+            continue
+        parts = frame.join(recipients, on="project_id", how="inner", maintain_order="left").partition_by(
+            "_recipient", as_dict=True, include_key=False
+        )
+        for address in projects_of:  # one per recipient, not per data row
+            split[address][name] = parts.get((address,), frame.clear())
+    return {address: dataclasses.replace(data, **frames) for address, frames in split.items()}
+
+
+def pack_zip(data, projects: set[str] | None = None, project_pages=None, runtime: str | None = None) -> bytes:
+    """The pack as sponsors and leadership may see it: never the PMO-only section; `projects` restricts it.
+    `project_pages` (reports.pack.ProjectPages) is shared by the packs of one run's sponsors."""
+    return zip_pages(render_pack(data, projects=projects, include_pmo=False, project_pages=project_pages,
+                                 runtime=runtime))  # fmt: skip
 
 
 def folder_zip(folder: Path) -> bytes:

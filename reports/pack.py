@@ -22,7 +22,7 @@ import polars as pl
 from markupsafe import Markup
 
 from reports import charts
-from reports.tables import Table, badge, cell, clean, money, percent, ratio, table
+from reports.tables import Table, badge, cell, clean, csv_by_key, money, percent, ratio, table
 
 TEMPLATES = Path(__file__).with_name("templates")
 RAG_ORDER = {"grey": 0, "green": 1, "amber": 2, "red": 3}
@@ -208,9 +208,9 @@ class Renderer:
         return out
 
 
-def render_pack(data: PackData, projects: set[str] | None = None, include_pmo: bool = True) -> dict[str, str | bytes]:
-    """Relative path → content for every file of the pack. With `projects`, a pack of just those projects
-    (a sponsor's): their pages, the portfolio index over them, methodology and month end."""
+def pack_frames(data: PackData, projects: set[str] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The pack's earned value history with its status, and the status date's row per project with the register's
+    columns, the page's href and the manager's override: of every project, or of `projects` (a sponsor's)."""
     subset = projects is not None
     evm = data.evm if not subset else data.evm.filter(pl.col("project_id").is_in(sorted(projects)))
     register = data.projects if not subset else data.projects.filter(pl.col("project_id").is_in(sorted(projects)))
@@ -225,7 +225,22 @@ def render_pack(data: PackData, projects: set[str] | None = None, include_pmo: b
         )
         .with_columns(href=pl.lit("projects/") + pl.col("project_id").str.replace_all(SLUG, "_") + pl.lit(".html"))
     )
-    now = _with_overrides(now, data)
+    return evm, _with_overrides(now, data)
+
+
+def render_pack(
+    data: PackData,
+    projects: set[str] | None = None,
+    include_pmo: bool = True,
+    project_pages: ProjectPages | None = None,
+    runtime: str | None = None,
+) -> dict[str, str | bytes]:
+    """Relative path → content for every file of the pack. With `projects`, a pack of just those projects
+    (a sponsor's): their pages, the portfolio index over them, methodology and month end. `project_pages`, built
+    once for many packs of the same data (the sponsors'), must hold every project of this one. `runtime` is
+    charts.runtime()'s script when the caller has it (from its cache)."""
+    subset = projects is not None
+    evm, now = pack_frames(data, projects)
     baselines = ", ".join(
         f"{p} v{v}" for p, v in now.select("project_id", "baseline_version").sort("project_id").iter_rows()
     )
@@ -236,7 +251,8 @@ def render_pack(data: PackData, projects: set[str] | None = None, include_pmo: b
     nav.append(("methodology.html", "Methodology"))
     renderer = Renderer(data, nav, baselines)
     pages = [_index(data, evm, now, subset)]
-    pages += _project_pages(data, evm, now)
+    project_pages = project_pages or ProjectPages(data, evm, now)
+    pages += [project_pages.page(row) for row in now.sort("project_id").iter_rows(named=True)]
     pages += [_month_end(data, evm, now), _methodology(data, now)]
     closed = data.closures if not subset else data.closures.filter(pl.col("project_id").is_in(sorted(projects)))
     pages += _closure_pages(data, closed)
@@ -244,22 +260,40 @@ def render_pack(data: PackData, projects: set[str] | None = None, include_pmo: b
         pages += [_service_desk(data), _utilisation(data), _assets(data), _data_quality(data)]
     if include_pmo and not subset:
         pages.append(_pmo(data))
-    out: dict[str, str | bytes] = {"assets/vega.js": charts.runtime()}
+    out: dict[str, str | bytes] = {"assets/vega.js": runtime or charts.runtime()}
     for page in pages:
         out |= renderer.render(page)
     return dict(sorted(out.items()))
 
 
 def zip_pages(pages: dict[str, str | bytes]) -> bytes:
-    """The pack as one zip, the same bytes for the same pages (fixed timestamps, sorted names)."""
+    """The pack as one zip, the same bytes for the same pages (fixed timestamps, sorted names). The first member,
+    assets/vega.js in every pack, is compressed once per process and the rest appended to it (the same bytes as
+    writing it afresh: tests/reports/test_batched.py)."""
+    names = sorted(pages)
+    buffer = io.BytesIO(_zipped_one(names[0], _encoded(pages[names[0]])) if names else b"")
+    with zipfile.ZipFile(buffer, "a" if names else "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in names[1:]:
+            archive.writestr(_zip_info(name), _encoded(pages[name]))
+    return buffer.getvalue()
+
+
+def _encoded(content: str | bytes) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+@functools.lru_cache(maxsize=2)
+def _zipped_one(name: str, content: bytes) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(pages):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            content = pages[name]
-            archive.writestr(info, content.encode("utf-8") if isinstance(content, str) else content)
+        archive.writestr(_zip_info(name), content)
     return buffer.getvalue()
 
 
@@ -453,134 +487,157 @@ def _parts(frame: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
     return by_project(None if frame is None else charts.chartable(frame))
 
 
-def _project_pages(data: PackData, evm: pl.DataFrame, now: pl.DataFrame) -> list[Page]:
-    """One page per project. Every frame is shaped once for all projects, then split by project: the per-project
-    loop only picks its parts and renders (the pack is for 1,000 projects)."""
-    day, look = data.status_date, data.look
-    keep = now.get_column("project_id").implode()
+class ProjectPages:
+    """The project pages. Every frame is shaped once for all projects (those of `now`), split by project and
+    written as CSV once: building a page only picks its parts (the pack is for 1,000 projects, and the sponsors'
+    packs share one of these)."""
 
-    def parts(frame: pl.DataFrame | None) -> dict[str, pl.DataFrame]:  # a sponsor's pack: a few of the thousand
-        return _parts(None if frame is None else frame.filter(pl.col("project_id").is_in(keep)))
+    def __init__(self, data: PackData, evm: pl.DataFrame, now: pl.DataFrame):
+        self.data = data
+        day, look = data.status_date, data.look
+        keep = now.get_column("project_id").implode()
 
-    s_curves = parts(s_curve_rows(evm, data.forecast, day))
-    ratios = (
-        evm.select("project_id", "status_date", "cpi", "spi", "spi_t")
-        .unpivot(index=["project_id", "status_date"], variable_name="series", value_name="value")
-        .drop_nulls("value")
-    )
-    thresholds = pl.DataFrame({"layer": ["threshold"] * 2, "value": [look.green, look.amber],
-                               "colour": ["#1a7f37", "#b35900"]})  # fmt: skip
-    ratios = ratios.select(
-        "project_id",
-        layer=pl.lit("line"),
-        date="status_date",
-        value="value",
-        series=pl.col("series").replace_strict({"cpi": "CPI", "spi": "SPI", "spi_t": "SPI(t)"}),
-    )
-    ratios = parts(pl.concat([ratios, now.select("project_id").join(thresholds, how="cross")],
-                              how="diagonal_relaxed"))  # fmt: skip
-    eac = parts(_eac_methods(now))
-    cost_rows = parts(data.cost.select("project_id", date="status_date", category="cost_category", amount="ac"))
-    cost_now = parts(data.cost.filter(pl.col("status_date") == day).sort("project_id", "cost_category"))
-    burn_up = parts(
-        pl.concat(
-            [
-                evm.select(
-                    "project_id",
-                    date="status_date",
-                    series=pl.lit("Scope (BAC)"),
-                    amount=pl.col("bac").cast(pl.Float64),
-                ),
-                evm.select(
-                    "project_id", date="status_date", series=pl.lit("Earned (EV)"), amount=pl.col("ev").cast(pl.Float64)
-                ),
-            ]
-        ).filter(pl.col("project_id").is_in(now.filter(pl.col("ev_technique") == "agile")["project_id"].to_list()))
-    )
-    milestones = parts(data.milestones.filter(pl.col("is_milestone")).sort("project_id", "baseline_date", "item_key",
-                                                                             nulls_last=True))  # fmt: skip
-    risks_now = data.risks.filter(pl.col("status_date") == day)
-    heat = parts(risks_now.filter(pl.col("probability_band").is_not_null() & pl.col("impact_band").is_not_null())
-                  .group_by("project_id", probability="probability_band", impact="impact_band").agg(risks=pl.len())
-                  .with_columns(score=pl.col("probability") * pl.col("impact")).sort("project_id", "probability",
-                                                                                      "impact"))  # fmt: skip
-    risks = parts(risks_now.sort("project_id", "exposure_cost", "risk_id", descending=[False, True, False],
-                                  nulls_last=True))  # fmt: skip
-    exceptions = parts(data.exceptions.sort("project_id", "reason"))
-    timesheets = parts(
-        _suppress_small(
-            data.timesheets.sort("project_id", "status_date", descending=[False, True]),
-            look,
-            ["expected_hours", "logged_hours", "missing_hours", "completeness"],
+        def parts(frame: pl.DataFrame | None) -> dict[str, pl.DataFrame]:  # a sponsor's pack: a few of the thousand
+            return _parts(None if frame is None else frame.filter(pl.col("project_id").is_in(keep)))
+
+        self.s_curves = parts(s_curve_rows(evm, data.forecast, day))
+        ratios = (
+            evm.select("project_id", "status_date", "cpi", "spi", "spi_t")
+            .unpivot(index=["project_id", "status_date"], variable_name="series", value_name="value")
+            .drop_nulls("value")
         )
-    )
-    flags = parts(data.flags.sort("project_id", "finding"))
-    weeks = parts(evm.sort("project_id", "status_date", descending=[False, True]))
-    forecast = {k: v.to_dicts()[0] for k, v in parts(data.forecast.filter(pl.col("status_date") == day)).items()}
-    baselines = {(b["project_id"], b["baseline_version"]): b for b in data.baselines.to_dicts()}
-    none = pl.DataFrame()
-    pages = []
-    for row in now.sort("project_id").iter_rows(named=True):
+        thresholds = pl.DataFrame({"layer": ["threshold"] * 2, "value": [look.green, look.amber],
+                                   "colour": ["#1a7f37", "#b35900"]})  # fmt: skip
+        ratios = ratios.select(
+            "project_id",
+            layer=pl.lit("line"),
+            date="status_date",
+            value="value",
+            series=pl.col("series").replace_strict({"cpi": "CPI", "spi": "SPI", "spi_t": "SPI(t)"}),
+        )
+        self.ratios = parts(pl.concat([ratios, now.select("project_id").join(thresholds, how="cross")],
+                                      how="diagonal_relaxed"))  # fmt: skip
+        self.eac = parts(_eac_methods(now))
+        self.cost_rows = parts(data.cost.select("project_id", date="status_date", category="cost_category",
+                                                amount="ac"))  # fmt: skip
+        self.cost_now = parts(data.cost.filter(pl.col("status_date") == day).sort("project_id", "cost_category"))
+        self.burn_up = parts(
+            pl.concat(
+                [
+                    evm.select(
+                        "project_id",
+                        date="status_date",
+                        series=pl.lit("Scope (BAC)"),
+                        amount=pl.col("bac").cast(pl.Float64),
+                    ),
+                    evm.select(
+                        "project_id",
+                        date="status_date",
+                        series=pl.lit("Earned (EV)"),
+                        amount=pl.col("ev").cast(pl.Float64),
+                    ),
+                ]
+            ).filter(pl.col("project_id").is_in(now.filter(pl.col("ev_technique") == "agile")["project_id"].to_list()))
+        )
+        self.milestones = parts(data.milestones.filter(pl.col("is_milestone")).sort(
+            "project_id", "baseline_date", "item_key", nulls_last=True))  # fmt: skip
+        risks_now = data.risks.filter(pl.col("status_date") == day)
+        self.heat = parts(
+            risks_now.filter(pl.col("probability_band").is_not_null() & pl.col("impact_band").is_not_null())
+            .group_by("project_id", probability="probability_band", impact="impact_band").agg(risks=pl.len())
+            .with_columns(score=pl.col("probability") * pl.col("impact"))
+            .sort("project_id", "probability", "impact")
+        )  # fmt: skip
+        self.risks = parts(risks_now.sort("project_id", "exposure_cost", "risk_id", descending=[False, True, False],
+                                          nulls_last=True))  # fmt: skip
+        self.exceptions = parts(data.exceptions.sort("project_id", "reason"))
+        self.timesheets = parts(
+            _suppress_small(
+                data.timesheets.sort("project_id", "status_date", descending=[False, True]),
+                look,
+                ["expected_hours", "logged_hours", "missing_hours", "completeness"],
+            )
+        )
+        self.flags = parts(data.flags.sort("project_id", "finding"))
+        self.weeks = parts(evm.sort("project_id", "status_date", descending=[False, True]))
+        self.forecast = {k: v.to_dicts()[0] for k, v in
+                         parts(data.forecast.filter(pl.col("status_date") == day)).items()}  # fmt: skip
+        self.baselines = {(b["project_id"], b["baseline_version"]): b for b in data.baselines.to_dicts()}
+        self.empty_csv: dict[str, bytes] = {}
+        self.options = {"timesheets": {"note": f"Weeks with fewer than {look.min_group_size} people are blank."}}
+        # Each table's CSV for every project at once (one write instead of one per page and table).
+        self.csv = {name: csv_by_key(getattr(self, name), columns)
+                    for name, (_, _, columns, _) in PROJECT_TABLES.items()}  # fmt: skip
+
+    def table(self, name: str, pid: str, empty: pl.DataFrame | None = None) -> Table:
+        id, title, columns, options = PROJECT_TABLES[name]
+        options = options | self.options.get(name, {})
+        parts = getattr(self, name)
+        if pid not in parts and empty is not None:
+            if name not in self.empty_csv:  # the same header-only CSV for every project without rows
+                self.empty_csv[name] = table(id, title, empty, columns, **options).to_csv()
+            return table(id, title, empty, columns, csv_bytes=self.empty_csv[name], **options)
+        return table(id, title, parts[pid], columns, csv_bytes=self.csv[name].get(pid), **options)
+
+    def page(self, row: dict) -> Page:
+        """The page of the project in `row` (a row of `now`)."""
         pid = row["project_id"]
         specs = {
-            "s-curve": charts.spec("s_curve", s_curves[pid], f"{pid} S-curve: PV, EV, AC and the EAC forecast"),
-            "ratios": charts.spec("ratios", ratios[pid], "CPI, SPI and SPI(t) by week"),
+            "s-curve": charts.spec("s_curve", self.s_curves[pid], f"{pid} S-curve: PV, EV, AC and the EAC forecast"),
+            "ratios": charts.spec("ratios", self.ratios[pid], "CPI, SPI and SPI(t) by week"),
         }  # fmt: skip
-        tables = [table("eac", "Estimate at completion, every method", eac[pid],
-                        [("method", "Method"), ("chosen", "In use"), ("formula", "Formula"), ("eac", "EAC", "money"),
-                         ("vac", "VAC", "money"), ("tcpi", "TCPI to reach it", "ratio")])]  # fmt: skip
-        if pid in cost_rows:
-            specs["cost"] = charts.spec("cost", cost_rows[pid], "Cumulative actual cost by category")
-            tables.append(
-                table(
-                    "cost",
-                    "Actual cost to date by category",
-                    cost_now.get(pid, _EMPTY_COST),
-                    [("cost_category", "Category"), ("budgeted", "In CPI", "bool"), ("ac", "AC", "money")],
-                )
-            )
-        if pid in burn_up:
-            specs["burn-up"] = charts.spec("burn_up", burn_up[pid], "Burn-up: value earned against scope")
-        tables.append(table("milestones", "Milestones", milestones.get(pid, _EMPTY_MILESTONES),
-                            [("item_key", "Item"), ("summary", "Milestone"), ("baseline_date", "Baseline", "date"),
-                             ("forecast_date", "Forecast", "date"), ("actual_date", "Actual", "date"),
-                             ("slip_working_days", "Slip (working days)", "int"), ("state", "State")]))  # fmt: skip
-        if pid in risks:
-            specs["heat-map"] = charts.spec("heat_map", heat.get(pid, none), "Risks by probability and impact")
-            tables.append(table("risks", "Top risks", risks[pid],
-                                [("risk_id", "Risk"), ("title", "Title"), ("source", "Source"), ("owner", "Owner"),
-                                 ("probability", "Probability", "percent"), ("cost_impact", "Cost impact", "money"),
-                                 ("exposure_cost", "Exposure", "money"), ("exposure_days", "Exposure (days)", "number"),
-                                 ("heat_band", "Heat")], limit=10))  # fmt: skip
-        if pid in exceptions:
-            tables.append(
-                table(
-                    "cost-exceptions",
-                    "Hours that could not be costed",
-                    exceptions[pid],
-                    [("reason", "Reason"), ("worklogs", "Worklogs", "int"), ("hours", "Hours", "number")],
-                )
-            )
-        if pid in timesheets:
-            tables.append(table("timesheets", "Timesheet completeness of the people on this project", timesheets[pid],
-                                [("status_date", "Week", "date"), ("people", "People", "int"),
-                                 ("expected_hours", "Expected hours", "number"), ("logged_hours", "Logged", "number"),
-                                 ("completeness", "Complete", "percent")], limit=8,
-                                note=f"Weeks with fewer than {look.min_group_size} people are blank."))  # fmt: skip
-        if pid in flags:
-            tables.append(table("flags", "Findings", flags[pid], [("finding", "Finding"), ("detail", "Detail"),
-                                                                  ("rows", "Rows", "int")]))  # fmt: skip
-        tables.append(table("weeks", "Week by week", weeks[pid],
-                            [("status_date", "Status date", "date"), ("baseline_version", "Baseline", "int"),
-                             ("bac", "BAC", "money"), ("pv", "PV", "money"), ("ev", "EV", "money"),
-                             ("ac", "AC", "money"), ("cv", "CV", "money"), ("sv", "SV", "money"),
-                             ("cpi", "CPI", "ratio"), ("spi", "SPI", "ratio"), ("spi_t", "SPI(t)", "ratio"),
-                             ("sv_t_weeks", "SV(t) weeks", "weeks"), ("eac", "EAC", "money"),
-                             ("tcpi_bac", "TCPI (BAC)", "ratio"), ("status", "Status", "rag")], limit=26))  # fmt: skip
-        pages.append(Page(row["href"], "project.html.j2", f"{pid} · {row['name'] or ''}", {
-            "p": row, "baseline": baselines.get((pid, row["baseline_version"])), "forecast": forecast.get(pid),
-        }, tables, specs))  # fmt: skip
-    return pages
+        tables = [self.table("eac", pid)]
+        if pid in self.cost_rows:
+            specs["cost"] = charts.spec("cost", self.cost_rows[pid], "Cumulative actual cost by category")
+            tables.append(self.table("cost_now", pid, _EMPTY_COST))
+        if pid in self.burn_up:
+            specs["burn-up"] = charts.spec("burn_up", self.burn_up[pid], "Burn-up: value earned against scope")
+        tables.append(self.table("milestones", pid, _EMPTY_MILESTONES))
+        if pid in self.risks:
+            specs["heat-map"] = charts.spec("heat_map", self.heat.get(pid, pl.DataFrame()),
+                                            "Risks by probability and impact")  # fmt: skip
+            tables.append(self.table("risks", pid))
+        for name in ("exceptions", "timesheets", "flags"):
+            if pid in getattr(self, name):
+                tables.append(self.table(name, pid))
+        tables.append(self.table("weeks", pid))
+        return Page(row["href"], "project.html.j2", f"{pid} · {row['name'] or ''}", {
+            "p": row, "baseline": self.baselines.get((pid, row["baseline_version"])),
+            "forecast": self.forecast.get(pid),
+        }, tables, specs)  # fmt: skip
+
+
+# attribute of ProjectPages → (table id, title, columns, options) of that table on a project page
+PROJECT_TABLES = {
+    "eac": ("eac", "Estimate at completion, every method",
+            [("method", "Method"), ("chosen", "In use"), ("formula", "Formula"), ("eac", "EAC", "money"),
+             ("vac", "VAC", "money"), ("tcpi", "TCPI to reach it", "ratio")], {}),
+    "cost_now": ("cost", "Actual cost to date by category",
+                 [("cost_category", "Category"), ("budgeted", "In CPI", "bool"), ("ac", "AC", "money")], {}),
+    "milestones": ("milestones", "Milestones",
+                   [("item_key", "Item"), ("summary", "Milestone"), ("baseline_date", "Baseline", "date"),
+                    ("forecast_date", "Forecast", "date"), ("actual_date", "Actual", "date"),
+                    ("slip_working_days", "Slip (working days)", "int"), ("state", "State")], {}),
+    "risks": ("risks", "Top risks",
+              [("risk_id", "Risk"), ("title", "Title"), ("source", "Source"), ("owner", "Owner"),
+               ("probability", "Probability", "percent"), ("cost_impact", "Cost impact", "money"),
+               ("exposure_cost", "Exposure", "money"), ("exposure_days", "Exposure (days)", "number"),
+               ("heat_band", "Heat")], {"limit": 10}),
+    "exceptions": ("cost-exceptions", "Hours that could not be costed",
+                   [("reason", "Reason"), ("worklogs", "Worklogs", "int"), ("hours", "Hours", "number")], {}),
+    "timesheets": ("timesheets", "Timesheet completeness of the people on this project",
+                   [("status_date", "Week", "date"), ("people", "People", "int"),
+                    ("expected_hours", "Expected hours", "number"), ("logged_hours", "Logged", "number"),
+                    ("completeness", "Complete", "percent")], {"limit": 8}),
+    "flags": ("flags", "Findings", [("finding", "Finding"), ("detail", "Detail"), ("rows", "Rows", "int")], {}),
+    "weeks": ("weeks", "Week by week",
+              [("status_date", "Status date", "date"), ("baseline_version", "Baseline", "int"),
+               ("bac", "BAC", "money"), ("pv", "PV", "money"), ("ev", "EV", "money"),
+               ("ac", "AC", "money"), ("cv", "CV", "money"), ("sv", "SV", "money"),
+               ("cpi", "CPI", "ratio"), ("spi", "SPI", "ratio"), ("spi_t", "SPI(t)", "ratio"),
+               ("sv_t_weeks", "SV(t) weeks", "weeks"), ("eac", "EAC", "money"),
+               ("tcpi_bac", "TCPI (BAC)", "ratio"), ("status", "Status", "rag")], {"limit": 26}),
+}  # fmt: skip
 
 
 _EMPTY_MILESTONES = pl.DataFrame(schema={"item_key": pl.String, "summary": pl.String, "baseline_date": pl.Date,

@@ -106,6 +106,7 @@ class Table:
     note: str = ""
     link: str = ""
     limit: int | None = None  # rows shown on the page; the CSV always has them all
+    csv_bytes: bytes | None = None  # to_csv() already written (csv_by_key), or None to write it from the frame
 
     @property
     def total(self) -> int:
@@ -139,6 +140,8 @@ class Table:
 
     def to_csv(self) -> bytes:
         """Every row (not only those shown), text neutralised, amounts exact (DECIMAL as written), numbers as is."""
+        if self.csv_bytes is not None:
+            return self.csv_bytes
         columns = {}
         for c in self.columns:
             series = self.frame.get_column(c.name)
@@ -155,3 +158,25 @@ class Table:
 def table(id: str, title: str, frame: pl.DataFrame, columns: list[tuple], **kwargs) -> Table:
     """Shorthand: columns as (name, label[, format]) tuples."""
     return Table(id, title, tuple(Column(*c) for c in columns), frame, **kwargs)
+
+
+def csv_by_key(parts: dict[str, pl.DataFrame], columns: list[tuple], key: str = "project_id") -> dict[str, bytes]:
+    """Table.to_csv() of each part (a frame split by `key`, as pack.by_project splits it), from one CSV of all
+    the parts: the same bytes, one write instead of one per part. Each CSV line is one row unless a text cell
+    holds a line break; then (and for no parts) nothing is precomputed: {}."""
+    if not parts:
+        return {}
+    whole = pl.concat(list(parts.values()), how="vertical")
+    names = [c[0] for c in columns]
+    text = [n for n in names if whole.schema[n] == pl.String]
+    if text and whole.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item():
+        return {}
+    header, *lines = table("", "", whole, columns).to_csv().decode("utf-8").split("\n")[:-1]
+    if len(lines) != whole.height:  # not one line per row after all: write each part on its own
+        return {}
+    joined = (
+        pl.DataFrame({key: whole.get_column(key), "line": pl.Series(lines, dtype=pl.String)})
+        .group_by(key, maintain_order=True)
+        .agg(pl.col("line").str.join("\n"))
+    )
+    return {k: f"{header}\n{body}\n".encode() for k, body in joined.iter_rows()}  # one row per part, not per row
