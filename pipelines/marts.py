@@ -12,21 +12,27 @@ from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
 from transforms import baselines as bl
 from transforms import capacity, risk
-from transforms.actual_cost import cost_worklogs
+from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
-from transforms.evm_flags import evm_flags
+from transforms.evm_flags import evm_flags, flag_candidates_sql
 from transforms.forecast import evm_forecast
 from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
+from transforms.people_weeks import weekly_hours_sql
 from transforms.portfolio import portfolio_weekly
 from transforms.project_closure import closure_drivers, project_closure
-from transforms.resource_utilisation import resource_utilisation, team_utilisation, utilisation_by_project
+from transforms.resource_utilisation import (
+    person_week_hours_sql,
+    team_utilisation,
+    utilisation_by_project_sql,
+    utilisation_from_hours,
+)
 from transforms.restatements import restatements
 from transforms.ticket_flow import ticket_flow, ticket_flow_items
-from transforms.timesheet_completeness import project_timesheet_completeness, timesheet_completeness
+from transforms.timesheet_completeness import project_timesheet_completeness_sql, timesheet_completeness
 
 
 def staging_key(table: str) -> dg.AssetKey:
@@ -62,24 +68,23 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
     )
 
 
-def write_worklog_costs(conn, settings) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """marts.worklog_costs and marts.cost_exceptions from staging (also `pmo forget`, after it rebuilds staging)."""
-    # Only the columns costing reads: the worklogs' free text (description, e-mail, ...) never leaves DuckDB.
-    worklogs = conn.sql("SELECT worklog_id, project_id, person_id, person_name, source_kind, source_project_key, "
-                        "item_key, work_date, hours, approved, item_known, _source_file, _line "
-                        "FROM staging.worklogs").pl()  # fmt: skip
-    people = conn.sql("SELECT person_id, role FROM staging.people").pl()
-    desk = conn.sql("SELECT DISTINCT item_key FROM staging.work_items "
-                    "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)",
-                    params=[list(settings.resources.service_desk_tools)]).pl()  # fmt: skip
-    costed = cost_worklogs(worklogs, people, warehouse.read(conn, "staging.rates"),
-                           count_unapproved=settings.evm.count_unapproved_hours,
-                           operational_items=desk["item_key"])  # fmt: skip
-    del worklogs
-    exceptions = costed.filter(pl.col("exception").is_not_null())
-    warehouse.replace_table(conn, "marts.worklog_costs", costed, ["worklog_id"])
-    warehouse.replace_table(conn, "marts.cost_exceptions", exceptions, ["worklog_id"])
-    return costed, exceptions
+def write_worklog_costs(conn, settings) -> tuple[int, int, float]:
+    """marts.worklog_costs and marts.cost_exceptions from staging (also `pmo forget`, after it rebuilds staging), in
+    DuckDB: the worklogs never leave it. Returns the rows of each and the exceptions' hours."""
+    conn.sql("CREATE OR REPLACE TEMP TABLE _desk_items AS SELECT DISTINCT item_key FROM staging.work_items "
+             "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)",
+             params=[list(settings.resources.service_desk_tools)])  # fmt: skip
+    try:
+        query = worklog_costs_sql("staging.worklogs", "staging.people", "staging.rates", "temp.main._desk_items",
+                                  count_unapproved=settings.evm.count_unapproved_hours)  # fmt: skip
+        costed = warehouse.replace_query(conn, "marts.worklog_costs", query, ["worklog_id"])
+    finally:
+        conn.sql("DROP TABLE IF EXISTS temp.main._desk_items")
+    exceptions = warehouse.replace_query(
+        conn, "marts.cost_exceptions", "SELECT * FROM marts.worklog_costs WHERE exception IS NOT NULL", ["worklog_id"]
+    )
+    hours = conn.sql("SELECT CAST(coalesce(sum(hours), 0) AS DOUBLE) FROM marts.cost_exceptions").fetchall()[0][0]
+    return costed, exceptions, hours
 
 
 @dg.multi_asset(
@@ -96,13 +101,10 @@ def write_worklog_costs(conn, settings) -> tuple[pl.DataFrame, pl.DataFrame]:
 def actual_cost(pmo: PmoHome):
     """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
     with pmo.connect() as conn:
-        costed, exceptions = write_worklog_costs(conn, pmo.settings())
-    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed.height})
-    yield dg.MaterializeResult(
-        asset_key=["marts", "cost_exceptions"],
-        metadata={"dagster/row_count": exceptions.height,
-                  "hours": float(exceptions.get_column("hours").cast(pl.Float64).sum() or 0)},
-    )  # fmt: skip
+        costed, exceptions, hours = write_worklog_costs(conn, pmo.settings())
+    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed})
+    yield dg.MaterializeResult(asset_key=["marts", "cost_exceptions"],
+                               metadata={"dagster/row_count": exceptions, "hours": hours})  # fmt: skip
 
 
 EVM_SPECS = {
@@ -186,7 +188,8 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
     settings = pmo.settings().risk
     with pmo.connect() as conn:
         evm = _evm(conn)
-        read = _read(conn, "risks", "assets", "licences", "work_items")
+        read = _read(conn, "risks", "assets", "licences")
+        read["work_items"] = conn.sql(f"SELECT {', '.join(risk.ITEM_COLUMNS)} FROM staging.work_items").pl()
         grid = evm.select("project_id", "status_date")
         register = risk.register_risks(read["risks"], grid, probability_scale=settings.probability_scale,
                                        cost_bands=settings.cost_bands, days_bands=settings.days_bands)  # fmt: skip
@@ -212,7 +215,11 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
 def milestones(pmo: PmoHome):
     with pmo.connect() as conn:
         evm = _evm(conn)
-        read = _read(conn, "work_items", "holidays", "projects")
+        read = _read(conn, "holidays", "projects")
+        read["work_items"] = conn.sql(  # only the columns milestone_variance reads
+            "SELECT item_key, snapshot_date, project_id, status_category, resolved, due, is_milestone, summary "
+            "FROM staging.work_items"
+        ).pl()
         versions = warehouse.read(conn, "marts.baseline_versions")
         elements = _elements(conn).join(versions.select("project_id", "baseline_version", "effective_from"),
                                         on=["project_id", "baseline_version"])  # fmt: skip
@@ -245,22 +252,15 @@ def _evm_weeks(conn) -> list[dt.date]:
     return [row[0] for row in conn.sql("SELECT DISTINCT status_date FROM marts.evm_weekly ORDER BY 1").fetchall()]
 
 
-def _weekly_worklogs(conn, desk_kinds: tuple[str, ...] = ()) -> pl.DataFrame:
-    """The worklogs of known people summed per person, project and reporting week of marts.evm_weekly, dated on
-    that status date (calendar.in_weeks' rule: the first status date on or after the work date, less than 7 days
-    after it), so that the people transforms read a few million rows rather than every worklog. item_key is NULL,
-    or for hours on tickets of `desk_kinds`, one of those tickets (the transforms only ask whether it is one)."""
-    query = """
-        WITH weeks AS (SELECT DISTINCT status_date FROM marts.evm_weekly),
-        desk AS (SELECT DISTINCT item_key FROM staging.work_items WHERE list_contains(?::VARCHAR[], source_kind))
-        SELECT l.person_id, l.project_id, w.status_date AS work_date, max(desk.item_key) AS item_key,
-               sum(l.hours)::DECIMAL(18, 4) AS hours
-        FROM staging.worklogs AS l
-        ASOF JOIN weeks AS w ON w.status_date >= l.work_date
-        LEFT JOIN desk ON desk.item_key = l.item_key
-        WHERE l.person_id IS NOT NULL AND w.status_date - l.work_date < 7
-        GROUP BY l.person_id, l.project_id, w.status_date, desk.item_key IS NOT NULL"""
-    return conn.sql(query, params=[list(desk_kinds)]).pl()
+def _weekly_hours(conn, desk_kinds: tuple[str, ...] = ()) -> str:
+    """The temporary table of the worklogs' hours per person, project, reporting week of marts.evm_weekly and
+    whether they are on a ticket of `desk_kinds` (`people_weeks.weekly_hours_sql`): a few million rows, in DuckDB."""
+    conn.sql("CREATE OR REPLACE TEMP TABLE _desk_items AS SELECT DISTINCT item_key FROM staging.work_items "
+             "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)", params=[list(desk_kinds)])  # fmt: skip
+    query = weekly_hours_sql("staging.worklogs", "marts.evm_weekly", "temp.main._desk_items")
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _weekly_hours AS {query}")
+    conn.sql("DROP TABLE temp.main._desk_items")
+    return "temp.main._weekly_hours"
 
 
 @dg.multi_asset(
@@ -278,18 +278,23 @@ def timesheets(pmo: PmoHome):
     with pmo.connect() as conn:
         weeks = _evm_weeks(conn)
         read = _read(conn, "people", "holidays")
-        logs = _weekly_worklogs(conn)
+        weekly = _weekly_hours(conn)
+        # the hours per person-week (the transform dates them on their week's status date)
+        logs = conn.sql(f"SELECT person_id, status_date AS work_date, sum(hours) AS hours FROM {weekly} "
+                        "GROUP BY person_id, status_date").pl()  # fmt: skip
         cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
                                        week_ends_on=settings.pipeline.week_ends_on,
                                        default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
         people = timesheet_completeness(cap, logs, read["people"], complete_at=settings.timesheets.complete_at)
-        projects = project_timesheet_completeness(people, logs)
         warehouse.replace_table(conn, "marts.timesheet_completeness", people, ["person_id", "status_date"])
-        warehouse.replace_table(conn, "marts.project_timesheet_completeness", projects, ["project_id", "status_date"])
+        projects = warehouse.replace_query(
+            conn, "marts.project_timesheet_completeness",
+            project_timesheet_completeness_sql(weekly, "marts.timesheet_completeness"), ["project_id", "status_date"],
+        )  # fmt: skip
     yield dg.MaterializeResult(asset_key=["marts", "timesheet_completeness"],
                                metadata={"dagster/row_count": people.height})  # fmt: skip
     yield dg.MaterializeResult(asset_key=["marts", "project_timesheet_completeness"],
-                               metadata={"dagster/row_count": projects.height})  # fmt: skip
+                               metadata={"dagster/row_count": projects})  # fmt: skip
 
 
 @dg.asset(
@@ -345,8 +350,8 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
         grid = bl.in_force(evm.select("project_id", "status_date"), versions)
         frame = evm_flags(
             evm=evm, projects=read["projects"],
-            costed=conn.sql("SELECT worklog_id, project_id, person_id, work_date, hours, _source_file, _line "
-                            "FROM marts.worklog_costs WHERE project_id IS NOT NULL").pl(),
+            costed=conn.sql(flag_candidates_sql("marts.worklog_costs", "marts.evm_weekly", "staging.projects"),
+                            params={"absurd": settings.evm.absurd_hours_per_day}).pl(),  # only rows a flag can use
             elements=_elements(conn), grid=grid, work_items=read["work_items"], undated=undated,
             absurd_hours_per_day=settings.evm.absurd_hours_per_day, week_ends_on=settings.pipeline.week_ends_on,
         )  # fmt: skip
@@ -397,12 +402,18 @@ def record_sent(conn, status_date: dt.date) -> int:
 def closure(pmo: PmoHome):
     """What the closed projects' numbers say at the end, and what drove their variance."""
     with pmo.connect() as conn:
-        read = _read(conn, "projects", "work_items", "people")
+        read = _read(conn, "projects", "people")
         frame = project_closure(_evm(conn), read["projects"], warehouse.read(conn, "marts.eac_backtest"))
-        drivers = closure_drivers(
-            frame, _elements(conn), warehouse.read(conn, "marts.worklog_costs"),
-            warehouse.read(conn, "marts.actual_cost_weekly"), read["work_items"], read["people"],
-        )  # fmt: skip
+        # Only what the drivers read: the costed worklogs in AC of the closed projects, the tickets' used columns.
+        closed = list(frame.get_column("project_id").unique())
+        costed = conn.sql(
+            "SELECT project_id, person_id, item_key, work_date, cost, in_ac FROM marts.worklog_costs "
+            "WHERE in_ac AND list_contains(CAST(? AS VARCHAR[]), project_id)",
+            params=[closed],
+        ).pl()
+        items = conn.sql("SELECT item_key, snapshot_date, type, assignee_account_id FROM staging.work_items").pl()
+        drivers = closure_drivers(frame, _elements(conn), costed, warehouse.read(conn, "marts.actual_cost_weekly"),
+                                  items, read["people"])  # fmt: skip
         warehouse.replace_table(conn, "marts.project_closure", frame, ["project_id"])
         warehouse.replace_table(conn, "marts.closure_drivers", drivers, ["project_id", "dimension", "rank", "key"])
     yield dg.MaterializeResult(asset_key=["marts", "project_closure"], metadata={"dagster/row_count": frame.height})
@@ -429,25 +440,20 @@ def utilisation(pmo: PmoHome):
     with pmo.connect() as conn:
         weeks = _evm_weeks(conn)
         read = _read(conn, "people", "holidays")
-        logs = _weekly_worklogs(conn, tools)
-        desk = conn.sql("SELECT DISTINCT item_key, source_kind FROM staging.work_items "
-                        "WHERE list_contains(?::VARCHAR[], source_kind)", params=[list(tools)]).pl()  # fmt: skip
+        weekly = _weekly_hours(conn, tools)
         cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
                                        week_ends_on=settings.pipeline.week_ends_on,
                                        default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
-        people = resource_utilisation(cap, logs, desk, max_projects=settings.resources.max_projects,
-                                      service_desk=tools)  # fmt: skip
-        split = utilisation_by_project(logs, weeks, desk, service_desk=tools)
+        people = utilisation_from_hours(cap, conn.sql(person_week_hours_sql(weekly)).pl(),
+                                        max_projects=settings.resources.max_projects)  # fmt: skip
         teams = team_utilisation(people)
         warehouse.replace_table(conn, "marts.resource_utilisation", people, ["person_id", "status_date"])
-        warehouse.replace_table(conn, "marts.utilisation_by_project", split, ["person_id", "status_date", "project_id"])
+        split = warehouse.replace_query(conn, "marts.utilisation_by_project", utilisation_by_project_sql(weekly),
+                                        ["person_id", "status_date", "project_id"])  # fmt: skip
         warehouse.replace_table(conn, "marts.team_utilisation", teams, ["team", "status_date"])
-    for name, frame in (
-        ("resource_utilisation", people),
-        ("utilisation_by_project", split),
-        ("team_utilisation", teams),
-    ):
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": frame.height})
+    for name, rows in (("resource_utilisation", people.height), ("utilisation_by_project", split),
+                       ("team_utilisation", teams.height)):  # fmt: skip
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": rows})
 
 
 @dg.multi_asset(

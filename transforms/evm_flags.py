@@ -130,6 +130,31 @@ ORDER BY project_id, status_date, finding
 """
 
 
+def flag_candidates_sql(costed: str, evm: str, projects: str) -> str:
+    """One SELECT: the rows of `costed` (worklog_id, project_id, person_id, work_date, hours, _source_file, _line;
+    those with a project) that can be behind a worklog finding — negative hours, work before the project's baseline
+    start (its earliest in `evm`) or after its closure (`projects`), or on a person-day of more than $absurd hours
+    — so that `evm_flags` gives the same findings from them as from every row (millions, in the warehouse). Exact:
+    every negative row is kept, so a person-day's kept hours are at most its total, and all of them when that total
+    is over the limit. Names come from code, not input."""
+    return f"""
+    WITH _c AS (
+        SELECT worklog_id, project_id, person_id, work_date, hours, _source_file, _line FROM {costed}
+        WHERE project_id IS NOT NULL
+    ),
+    _start AS (SELECT project_id, min(baseline_start) AS baseline_start FROM {evm} GROUP BY project_id),
+    _over AS (
+        SELECT person_id, work_date FROM _c WHERE person_id IS NOT NULL
+        GROUP BY person_id, work_date HAVING sum(hours) > $absurd
+    )
+    SELECT c.* FROM _c AS c
+    LEFT JOIN _start AS s ON s.project_id = c.project_id
+    LEFT JOIN (SELECT DISTINCT project_id, closed_on FROM {projects}) AS p ON p.project_id = c.project_id
+    LEFT JOIN _over AS o ON o.person_id = c.person_id AND o.work_date = c.work_date
+    WHERE c.hours < 0 OR c.work_date < s.baseline_start OR c.work_date > p.closed_on OR o.person_id IS NOT NULL
+    """
+
+
 def evm_flags(
     *,
     evm: pl.DataFrame,

@@ -11,17 +11,21 @@ import polars as pl
 
 from transforms.duck import query
 
+
 # The rate in force per person, as steps: from `day` on (until the person's next step) `hourly_rate` is in force
 # (NULL: none). The person's own rate first, else their role's; among the rates in force on a day, the latest
 # valid_from. The rates in force change only on a valid_from or the day after a valid_to, so the rate is constant
 # between two steps of a person. Small: a person's rates × their steps.
-_STEPS_SQL = """
+def rate_steps_sql(people: str, rates: str) -> str:
+    """The rate steps (person_id, day, hourly_rate) as one SELECT over the relations `people` (person_id, role)
+    and `rates` (person_id, role, hourly_rate, valid_from, valid_to); names come from code, not input."""
+    return f"""
 WITH candidates AS (
-    SELECT person_id, 1 AS rank, hourly_rate, valid_from, valid_to FROM rates WHERE person_id IS NOT NULL
+    SELECT person_id, 1 AS rank, hourly_rate, valid_from, valid_to FROM {rates} WHERE person_id IS NOT NULL
     UNION ALL
     SELECT p.person_id, 2, r.hourly_rate, r.valid_from, r.valid_to
-    FROM people p
-    JOIN rates r ON r.person_id IS NULL AND r.role = p.role
+    FROM {people} p
+    JOIN {rates} r ON r.person_id IS NULL AND r.role = p.role
     WHERE p.person_id IS NOT NULL
 ),
 steps AS (
@@ -38,6 +42,9 @@ LEFT JOIN candidates c
 QUALIFY row_number() OVER (PARTITION BY s.person_id, s.day
                            ORDER BY c.rank, c.valid_from DESC, c.hourly_rate DESC) = 1
 """
+
+
+_STEPS_SQL = rate_steps_sql("people", "rates")
 _SPAN = 1 << 32  # person number × _SPAN + day number: a sortable (person, day) key
 
 

@@ -26,7 +26,8 @@ import datetime as dt
 
 import polars as pl
 
-from transforms.calendar import in_weeks
+from transforms.duck import query
+from transforms.people_weeks import weekly_hours_sql
 
 HOURS = pl.Decimal(18, 4)
 OPERATIONAL = "(operational)"
@@ -53,30 +54,55 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den != 0).then(num.cast(pl.Float64) / den)
 
 
-def _classified(
+def _buckets_sql(weekly: str) -> str:
+    """Per person, status date and bucket (the project, or OPERATIONAL) of `weekly_hours_sql`'s rows: is_project and
+    hours (their sum)."""
+    is_project = "(project_id IS NOT NULL AND NOT desk)"
+    return f"""
+    SELECT person_id, status_date, {is_project} AS is_project,
+           CASE WHEN {is_project} THEN project_id ELSE '{OPERATIONAL}' END AS bucket, sum(hours) AS hours
+    FROM {weekly}
+    GROUP BY person_id, status_date, {is_project}, CASE WHEN {is_project} THEN project_id ELSE '{OPERATIONAL}' END
+    """
+
+
+def utilisation_by_project_sql(weekly: str) -> str:
+    """One SELECT of PROJECT_SPLIT_COLUMNS (no row order: the caller orders) from `weekly`: the rows of
+    `people_weeks.weekly_hours_sql` (person_id, project_id, status_date, desk, hours). Names come from code."""
+    total = "CAST(sum(hours) OVER (PARTITION BY person_id, status_date) AS DOUBLE)"
+    return f"""
+    SELECT person_id, status_date, bucket AS project_id, CAST(hours AS DECIMAL(18, 4)) AS hours,
+           CASE WHEN {total} <> 0 THEN CAST(hours AS DOUBLE) / {total} END AS share
+    FROM ({_buckets_sql(weekly)})
+    """
+
+
+def person_week_hours_sql(weekly: str) -> str:
+    """One SELECT, a row per person and status date with hours in `weekly` (as for `utilisation_by_project_sql`):
+    person_id, status_date, logged_hours, project_hours, operational_hours (DECIMAL(18,4)) and projects (the
+    projects with project hours > 0). Names come from code, not input."""
+    return f"""
+    SELECT person_id, status_date, CAST(sum(hours) AS DECIMAL(18, 4)) AS logged_hours,
+           CAST(coalesce(sum(hours) FILTER (WHERE is_project), 0) AS DECIMAL(18, 4)) AS project_hours,
+           CAST(coalesce(sum(hours) FILTER (WHERE NOT is_project), 0) AS DECIMAL(18, 4)) AS operational_hours,
+           CAST(count(*) FILTER (WHERE is_project AND hours > 0) AS BIGINT) AS projects
+    FROM ({_buckets_sql(weekly)})
+    GROUP BY person_id, status_date
+    """
+
+
+def _weekly(
     worklogs: pl.DataFrame, work_items: pl.DataFrame, weeks: list[dt.date] | pl.Series, service_desk: tuple[str, ...]
-) -> pl.DataFrame:
-    """Worklogs of known people in the weeks: person_id, status_date, hours, `bucket` (the project, or
-    OPERATIONAL) and `is_project`."""
-    desk = (
-        work_items.filter(pl.col("source_kind").is_in(list(service_desk)))
-        .select("item_key")
-        .unique()
-        .with_columns(_desk=pl.lit(True))
-    )
-    is_project = pl.col("project_id").is_not_null() & pl.col("_desk").is_null()
-    logs = (
-        worklogs.filter(pl.col("person_id").is_not_null())
-        .select("person_id", "work_date", pl.col("hours").cast(HOURS), "project_id", "item_key")
-        .join(desk, on="item_key", how="left")
-    )
-    return in_weeks(logs, weeks).select(
-        "person_id",
-        "status_date",
-        "hours",
-        is_project.alias("is_project"),
-        pl.when(is_project).then(pl.col("project_id")).otherwise(pl.lit(OPERATIONAL)).alias("bucket"),
-    )
+) -> dict[str, pl.DataFrame]:
+    """The frames `weekly_hours_sql` reads, from worklogs and work items (item_key, source_kind)."""
+    return {
+        "worklogs": worklogs.select("person_id", "project_id", "item_key", "work_date", "hours"),
+        "weeks": pl.DataFrame({"status_date": pl.Series(list(weeks), dtype=pl.Date)}),
+        "desk": work_items.filter(pl.col("source_kind").is_in(list(service_desk))).select("item_key"),
+    }
+
+
+_WEEKLY = f"(SELECT * FROM ({weekly_hours_sql('worklogs', 'weeks', 'desk')}))"
 
 
 def resource_utilisation(
@@ -91,15 +117,14 @@ def resource_utilisation(
 
     capacity: `weekly_capacity` (person_id, team, status_date, expected_hours); worklogs: person_id, work_date,
     hours, project_id, item_key; work_items: item_key, source_kind."""
+    frames = _weekly(worklogs, work_items, capacity.get_column("status_date"), service_desk)
+    weekly = query(person_week_hours_sql(_WEEKLY), frames)
+    return utilisation_from_hours(capacity, weekly, max_projects=max_projects)
+
+
+def utilisation_from_hours(capacity: pl.DataFrame, weekly: pl.DataFrame, *, max_projects: int = 3) -> pl.DataFrame:
+    """`resource_utilisation` from the hours already summed per person and week (`person_week_hours_sql`)."""
     zero = pl.lit(0).cast(HOURS)
-    logs = _classified(worklogs, work_items, capacity.get_column("status_date"), service_desk)
-    per_bucket = logs.group_by("person_id", "status_date", "bucket", "is_project").agg(pl.col("hours").sum())
-    weekly = per_bucket.group_by("person_id", "status_date").agg(
-        logged_hours=pl.col("hours").sum(),
-        project_hours=pl.col("hours").filter(pl.col("is_project")).sum(),
-        operational_hours=pl.col("hours").filter(~pl.col("is_project")).sum(),
-        projects=(pl.col("is_project") & (pl.col("hours") > 0)).sum().cast(pl.Int64),
-    )
     out = (
         capacity.select(
             "person_id", "status_date", "team", pl.col("expected_hours").cast(HOURS).alias("capacity_hours")
@@ -126,12 +151,7 @@ def utilisation_by_project(
     OPERATIONAL: PROJECT_SPLIT_COLUMNS. share = hours / the person's hours that week (NULL when those are 0).
 
     worklogs and work_items as for `resource_utilisation` (the same operational rule)."""
-    out = (
-        _classified(worklogs, work_items, weeks, service_desk)
-        .group_by("person_id", "status_date", pl.col("bucket").alias("project_id"))
-        .agg(pl.col("hours").sum())
-        .with_columns(share=_ratio(pl.col("hours"), pl.col("hours").sum().over("person_id", "status_date")))
-    )
+    out = query(utilisation_by_project_sql(_WEEKLY), _weekly(worklogs, work_items, weeks, service_desk))
     return out.select([pl.col(c).cast(t) for c, t in PROJECT_SPLIT_COLUMNS.items()]).sort(
         "person_id", "status_date", "project_id"
     )

@@ -196,6 +196,7 @@ def in_force(work_items: pl.DataFrame) -> pl.DataFrame:
 # The work item columns the derived risks read.
 _ITEM_COLUMNS = ("item_key", "snapshot_date", "project_id", "status", "status_category", "priority", "sla_due_at",
                  "due", "summary", "assignee", "_source_file", "_line")  # fmt: skip
+ITEM_COLUMNS = _ITEM_COLUMNS  # the staging.work_items columns operational_risks reads
 
 
 def _valid_to(work_items: pl.DataFrame) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.calendar import in_weeks
+from transforms.duck import query
 
 HOURS = pl.Decimal(18, 4)
 PERSON_COLUMNS = {
@@ -63,33 +64,48 @@ def timesheet_completeness(
     return out.select([pl.col(c).cast(t) for c, t in PERSON_COLUMNS.items()]).sort("person_id", "status_date")
 
 
+def project_timesheet_completeness_sql(logged_on: str, completeness: str) -> str:
+    """One SELECT of PROJECT_COLUMNS, one row per project and status date with someone on the project (no row
+    order: the caller orders). logged_on: person_id, project_id, status_date — the weeks (of the completeness'
+    status dates) in which a person logged on a project, duplicates allowed; completeness: person_id, status_date,
+    expected_hours, logged_hours, missing_hours (`timesheet_completeness`). Names come from code, not input."""
+    return f"""
+    WITH _on AS (
+        SELECT DISTINCT project_id, person_id, status_date FROM {logged_on}
+        WHERE person_id IS NOT NULL AND project_id IS NOT NULL AND status_date IS NOT NULL
+    ),
+    _on_project AS (  -- the week itself and the {LOOKBACK_WEEKS} weeks after it
+        SELECT DISTINCT o.project_id, o.person_id, CAST(o.status_date + 7 * CAST(k.range AS INTEGER) AS DATE)
+            AS status_date
+        FROM _on AS o CROSS JOIN range({LOOKBACK_WEEKS + 1}) AS k
+    ),
+    _sums AS (
+        SELECT o.project_id, o.status_date, count(*) AS people,  -- _on_project is distinct: one row a person
+               sum(c.expected_hours) AS expected_hours, sum(c.logged_hours) AS logged_hours,
+               sum(c.missing_hours) AS missing_hours
+        FROM _on_project AS o JOIN {completeness} AS c USING (person_id, status_date)
+        GROUP BY o.project_id, o.status_date
+    )
+    SELECT project_id, status_date, CAST(people AS BIGINT) AS people,
+           CAST(expected_hours AS DECIMAL(18, 4)) AS expected_hours,
+           CAST(logged_hours AS DECIMAL(18, 4)) AS logged_hours,
+           CAST(missing_hours AS DECIMAL(18, 4)) AS missing_hours,
+           CASE WHEN CAST(expected_hours AS DOUBLE) <> 0
+                THEN CAST(logged_hours AS DOUBLE) / CAST(expected_hours AS DOUBLE) END AS completeness
+    FROM _sums
+    """
+
+
 def project_timesheet_completeness(completeness: pl.DataFrame, worklogs: pl.DataFrame) -> pl.DataFrame:
-    """Grain: one row per project and status date with someone on the project: PROJECT_COLUMNS.
+    """Grain: one row per project and status date with someone on the project: PROJECT_COLUMNS
+    (`project_timesheet_completeness_sql` over frames).
 
     completeness: `timesheet_completeness`; worklogs: person_id, work_date, project_id (hours not needed: a person
     is on a project in a week when they logged on it in that week or the 3 weeks before)."""
     weeks = completeness.get_column("status_date")
-    logged_on = (
-        in_weeks(worklogs.filter(pl.col("person_id").is_not_null(), pl.col("project_id").is_not_null()), weeks)
-        .select("project_id", "person_id", "status_date")
-        .unique()
-    )
-    on_project = pl.concat(
-        [
-            logged_on.with_columns(pl.col("status_date") + pl.duration(weeks=k))
-            for k in range(LOOKBACK_WEEKS + 1)  # the week itself and the 3 weeks after it
-        ]
-    ).unique()
-    return (
-        on_project.join(completeness, on=["person_id", "status_date"], how="inner")
-        .group_by("project_id", "status_date")
-        .agg(
-            pl.col("person_id").n_unique().alias("people"),
-            pl.col("expected_hours").sum(),
-            pl.col("logged_hours").sum(),
-            pl.col("missing_hours").sum(),
-        )
-        .with_columns(completeness=_ratio(pl.col("logged_hours"), pl.col("expected_hours")))
-        .select([pl.col(c).cast(t) for c, t in PROJECT_COLUMNS.items()])
-        .sort("project_id", "status_date")
-    )
+    logged_on = in_weeks(
+        worklogs.filter(pl.col("person_id").is_not_null(), pl.col("project_id").is_not_null()), weeks
+    ).select("project_id", "person_id", "status_date")
+    frames = {"logged_on": logged_on, "completeness": completeness}
+    out = query(project_timesheet_completeness_sql("logged_on", "completeness"), frames)
+    return out.select([pl.col(c).cast(t) for c, t in PROJECT_COLUMNS.items()]).sort("project_id", "status_date")
