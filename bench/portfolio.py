@@ -219,6 +219,15 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
     logs = (
         pl.DataFrame({"item": item, "day": day, "who": who, "q": rng.integers(1, 17, item.size)})
         .with_columns(_weekday(day0 + pl.duration(days="day")).alias("date"))
+        # A working day: a person's quarter hours on a date are scaled down to at most 40 (10 h), one at least each.
+        .with_columns(
+            pl.max_horizontal(
+                1,
+                (pl.col("q") * pl.min_horizontal(1.0, 40 / pl.col("q").sum().over("who", "date")))
+                .floor()
+                .cast(pl.Int64),
+            ).alias("q")
+        )
         .sort("date", "item", "who")
         .with_row_index("id", offset=1)
         .select(
