@@ -150,7 +150,7 @@ def freeze_baseline(home: Path, project: str, reason: str, effective_from: str |
 
     paths = Home(home.resolve())
     try:
-        week_ends_on = paths.settings().pipeline.week_ends_on
+        pipeline = paths.settings().pipeline
     except SettingsError as exc:
         _say(f"error: {exc}")
         return USAGE
@@ -170,7 +170,7 @@ def freeze_baseline(home: Path, project: str, reason: str, effective_from: str |
         from pipelines import warehouse
         from pipelines.plans import freeze_project
 
-        with warehouse.connect(paths.warehouse) as conn:
+        with warehouse.connect(paths.warehouse, False, pipeline.memory_limit, pipeline.threads) as conn:
             if effective_from:
                 day = dt.date.fromisoformat(effective_from)
             else:
@@ -178,9 +178,9 @@ def freeze_baseline(home: Path, project: str, reason: str, effective_from: str |
                     "SELECT greatest((SELECT max(work_date) FROM staging.worklogs),"
                     " (SELECT max(snapshot_date) FROM staging.work_items))"
                 ).fetchall()[0][0]
-                day = last_complete_week_end(latest or dt.date.today(), week_ends_on)
-            if not is_week_end(day, week_ends_on):
-                _say(f"error: --effective-from {day} is not a status date: weeks end on {week_ends_on}")
+                day = last_complete_week_end(latest or dt.date.today(), pipeline.week_ends_on)
+            if not is_week_end(day, pipeline.week_ends_on):
+                _say(f"error: --effective-from {day} is not a status date: weeks end on {pipeline.week_ends_on}")
                 return USAGE
             try:
                 version, elements, bac, undated = freeze_project(conn, project, reason.strip(), day)

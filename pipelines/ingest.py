@@ -13,10 +13,10 @@ import datetime as dt
 import hashlib
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
 
 import duckdb
 import polars as pl
@@ -52,31 +52,27 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
-def _open_regular(path: Path) -> tuple[BinaryIO, bytes, os.stat_result, str]:
-    """A file opened and read (refusing a symbolic link even if one replaced the file after the listing), its
-    status when read, and a name that reopens that very file while it is open: its descriptor under
-    /proc/self/fd where there is one, else its path."""
+def _read_regular(path: Path) -> bytes:
+    """A file's bytes, refusing a symbolic link even if one replaced the file after the listing."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    handle = os.fdopen(descriptor, "rb")
-    try:
-        status = os.fstat(descriptor)
-        data = handle.read()
-    except BaseException:
-        handle.close()
-        raise
-    proc = Path(f"/proc/self/fd/{descriptor}")
-    return handle, data, status, str(proc) if proc.exists() else str(path)
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()
 
 
-def _unchanged(name: str, data: bytes, before: os.stat_result) -> bool:
-    """The file a reader opened by `name` is still the one whose `data` were read (same inode, size, time)."""
+@contextmanager
+def _in_memory(data: bytes):
+    """A name DuckDB's reader opens to read exactly these bytes (an anonymous in-memory file), or None where the
+    system has none: the reader then never sees a file an exporter is still writing, only what was read and hashed."""
+    if not hasattr(os, "memfd_create") or not Path("/proc/self/fd").is_dir():
+        yield None
+        return
+    descriptor = os.memfd_create("pmo-export", os.MFD_CLOEXEC)
     try:
-        now = os.stat(name)
-    except OSError:
-        return False
-    return (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) == (
-        before.st_ino, before.st_dev, len(data), before.st_mtime_ns
-    )  # fmt: skip
+        with os.fdopen(descriptor, "wb", closefd=False) as handle:
+            handle.write(data)
+        yield f"/proc/self/fd/{descriptor}"
+    finally:
+        os.close(descriptor)
 
 
 def _plain_header(relative: str, layout: PlainLayout) -> tuple[ParsedFile, dict[str, int]] | None:
@@ -95,16 +91,25 @@ def _plain_header(relative: str, layout: PlainLayout) -> tuple[ParsedFile, dict[
     return (parsed, sources) if len(sources) == len(row) - 1 else None
 
 
-def _load_plain(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, name: str, file_id: int,
-                before: os.stat_result) -> tuple[ParsedFile, int] | None:  # fmt: skip
+def _load_plain(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes,
+                file_id: int) -> tuple[ParsedFile, int] | None:  # fmt: skip
     """Load a plain export (textio.PlainLayout) with DuckDB's CSV reader straight into raw.<kind>: the same rows,
     values and `_line` as `parse_export` + `append_raw`, without the file's text and frames in Python. Returns
     its ParsedFile (without rows) and row count, or None, having loaded nothing, for `parse_export` to read it."""
+    # Record n is on line n + 1 (PlainLayout: one record per line, none blank); `row_number() OVER ()` numbers them
+    # in the reader's order, which DuckDB keeps while preserve_insertion_order is on (its default).
+    if not conn.sql("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]:
+        return None
     layout = plain_layout(data)
     header = None if layout is None else _plain_header(relative, layout)
     if header is None:
         return None
-    parsed, sources = header
+    with _in_memory(data) as name:
+        return None if name is None else _insert_plain(conn, *header, layout, name, file_id)
+
+
+def _insert_plain(conn: duckdb.DuckDBPyConnection, parsed: ParsedFile, sources: dict[str, int], layout: PlainLayout,
+                  name: str, file_id: int) -> tuple[ParsedFile, int] | None:  # fmt: skip
     fields = [f"c{i}" for i in range(layout.width)]
     columns = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
     # No new_line option: with new_line = '\r\n' (or '\n' on a CRLF file) DuckDB 2.0 silently reads no record at
@@ -121,15 +126,14 @@ def _load_plain(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, nam
     existed = warehouse.table_exists(conn, "raw", parsed.kind)
     warehouse.ensure_raw_table(conn, table, {"_line": "BIGINT", **dict.fromkeys(sources, "VARCHAR"),
                                              "_source_file": "BIGINT"})  # fmt: skip
-    # Record n is on line n + 1 (PlainLayout: one record per line, none blank); OVER () keeps the reader's order.
     selected = ", ".join(f'c{i} AS "{c}"' for c, i in sources.items())
     inserted = conn.sql(
         f"INSERT INTO {table} BY NAME SELECT row_number() OVER () + 1 AS _line, {selected},"
         f" CAST({int(file_id)} AS BIGINT) AS _source_file FROM {source}"
     ).fetchall()[0][0]
-    if inserted == layout.records and _unchanged(name, data, before):
+    if inserted == layout.records:
         return parsed, inserted
-    if inserted:  # other records than the file's lines, or the file changed under the reader: parse the bytes read
+    if inserted:  # other records than the file's lines: parse_export reads the bytes instead
         conn.sql(f"DELETE FROM {table} WHERE _source_file = {int(file_id)}")
     if not existed:
         conn.sql(f"DROP TABLE {table}")
@@ -145,25 +149,24 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
     for path in inbox_files(inbox):
         relative = recorded_path(path.relative_to(inbox).as_posix())
         try:
-            handle, data, before, name = _open_regular(path)
+            data = _read_regular(path)
         except OSError as exc:  # gone, or swapped for a symbolic link, since the listing: the next run sees it
             summary.problems.append(f"{display_name(relative)}: not read ({exc.strerror or exc})")
             continue
-        with handle:
-            if _load_file(conn, relative, data, name, before, known, next_id, now, summary):
-                next_id += 1
+        if _load_file(conn, relative, data, known, next_id, now, summary):
+            next_id += 1
         del data
 
 
-def _load_file(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, name: str, before: os.stat_result,
-               known: set[str], file_id: int, now: dt.datetime, summary: IngestSummary) -> bool:  # fmt: skip
+def _load_file(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, known: set[str], file_id: int,
+               now: dt.datetime, summary: IngestSummary) -> bool:  # fmt: skip
     """Load one inbox file as `file_id` (see `load_new_files`); False when it is a file already loaded."""
     sha = hashlib.sha256(data).hexdigest()
     if sha in known:
         summary.skipped_known += 1
         return False
     known.add(sha)
-    plain = _load_plain(conn, relative, data, name, file_id, before)
+    plain = _load_plain(conn, relative, data, file_id)
     parsed, rows = plain if plain is not None else (parse_export(relative, data), None)
     if plain is None:
         rows = None if parsed.rows is None else parsed.rows.height
@@ -320,7 +323,7 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> No
     conn.register("_m", merged.rejects)
     duck.insert(conn, "audit.rejects", f"SELECT {merge.REJECT_COLUMNS}, 'merge' FROM _m")
     conn.unregister("_m")
-    warehouse.resort(conn, "audit.rejects", ["file_id", "line", "column", "rule"])
+    warehouse.resort(conn, "audit.rejects", ["file_id", "line", "column", "rule", "raw_value", "severity", "stage"])
     warehouse.resort(conn, "audit.skipped", ["file_id", "line", "reason"])
     staged = "SELECT file_id FROM audit.staged_files"
     in_file = conn.sql(

@@ -154,14 +154,18 @@ def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
         conn.unregister("_frame")
 
 
-def replace_query(conn: duckdb.DuckDBPyConnection, name: str, query: str, order_by: list[str]) -> int:
-    """Replace `schema.table` with a query's rows in natural-key order; returns the row count. The query and the
-    names come from code, not input."""
+def replace_query(
+    conn: duckdb.DuckDBPyConnection, name: str, query: str, order_by: list[str], record: bool = True
+) -> int:
+    """Replace `schema.table` with a query's rows in natural-key order (recorded in audit.table_order unless not
+    `record`); returns the row count. The query and the names come from code, not input. Never INSERT into the
+    table later in the same transaction when it may have come out empty (see transforms/duck.insert)."""
     order = ", ".join(f'"{c}"' for c in order_by) if order_by else "ALL"
     conn.sql(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
     for statement in comment_statements(name):
         conn.sql(statement)
-    conn.sql("INSERT OR REPLACE INTO audit.table_order VALUES (?, ?)", params=[name, list(order_by)])
+    if record:
+        conn.sql("INSERT OR REPLACE INTO audit.table_order VALUES (?, ?)", params=[name, list(order_by)])
     return conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 
@@ -172,7 +176,7 @@ def resort(conn: duckdb.DuckDBPyConnection, name: str, order_by: list[str]) -> N
     before = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
     conn.sql(f"CREATE OR REPLACE TEMP TABLE _resort AS SELECT * FROM {name}")
     conn.sql(f"DROP TABLE {name}")
-    after = replace_query(conn, name, "SELECT * FROM temp.main._resort", order_by)
+    after = replace_query(conn, name, "SELECT * FROM temp.main._resort", order_by, record=False)
     conn.sql("DROP TABLE temp.main._resort")
     if after != before:  # a guard against engine faults: the caller's transaction rolls back, nothing is lost
         raise RuntimeError(f"{name} held {before} rows and {after} after being put in order; nothing saved")

@@ -188,9 +188,12 @@ def runtime(cache: Path | None = None) -> str:
     if path is not None and path.is_file():
         return path.read_text(encoding="utf-8")
     bundle = vlc.javascript_bundle()
-    if path is not None:  # written aside and renamed: a reader never sees half of it
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is not None:  # written aside and renamed: a reader never sees half of it; a cache, so never an error
         aside = path.with_name(f".{path.name}.{os.getpid()}")
-        aside.write_text(bundle, encoding="utf-8")
-        aside.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            aside.write_text(bundle, encoding="utf-8")
+            aside.replace(path)
+        except OSError:
+            aside.unlink(missing_ok=True)
     return bundle

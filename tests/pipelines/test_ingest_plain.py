@@ -4,6 +4,7 @@ parse_export path, which loads every other file."""
 
 import codecs
 import dataclasses
+import hashlib
 
 import duckdb
 import pytest
@@ -161,8 +162,11 @@ def test_headers_parse_export_does_not_load_as_they_are_fall_back(tmp_path, monk
 
 
 def test_small_files_keep_the_parse_export_path():
-    assert textio.PLAIN_MIN_BYTES == 1 << 20
-    assert plain_layout(tempo("1,A-1,2.5,2026-03-02,Ana,A")) is None  # 92 bytes: under 1 MiB
+    row = "1,A-1,2.5,2026-03-02,Ana,A"  # 27 bytes with its line end; the header line is 59
+    under = tempo(*[row] * 38_833)  # 59 + 38,833 × 27 = 1,048,550 bytes: 26 under 1 MiB (1,048,576)
+    over = tempo(*[row] * 38_834)  # 1,048,577 bytes: 1 over
+    assert (len(under), len(over)) == (1_048_550, 1_048_577)
+    assert plain_layout(under) is None and plain_layout(over).records == 38_834
 
 
 def test_a_file_past_a_row_group_keeps_every_line_number_in_order(tmp_path, monkeypatch):
@@ -177,14 +181,24 @@ def test_a_file_past_a_row_group_keeps_every_line_number_in_order(tmp_path, monk
     assert [(r[0], r[1]) for r in loaded[:2]] == [(2, "1"), (3, "2")] and loaded[-1][:2] == (130_001, "130000")
 
 
-def test_a_file_changed_while_loading_is_parsed_from_the_bytes_read(tmp_path, monkeypatch, small_plain):
-    """The reader reopens the file: when it no longer is the one read and hashed, its rows go and the bytes read
-    are parsed instead, so raw holds what the recorded sha256 says."""
-    monkeypatch.setattr(ingest_module, "_unchanged", lambda *_: False)
-    data = tempo("1,A-1,2.5,2026-03-02,Ana,A")
-    old, new, taken = both(tmp_path, {"tempo/t.csv": data, "tempo/u.csv": data.replace(b"A-1", b"A-2")}, monkeypatch)
-    assert taken == [] and new == old
-    assert [r[2] for r in new["raw"]["tempo_worklogs"][1]] == ["A-1", "A-2"]  # one row each, no leftovers
+def test_the_reader_reads_the_bytes_read_and_hashed_not_the_file_an_exporter_rewrites(
+    tmp_path, monkeypatch, small_plain
+):
+    """DuckDB's reader is given the bytes already read (an in-memory file): an exporter rewriting the file during
+    the run changes nothing of what is loaded, and raw holds what the recorded sha256 says."""
+    data = tempo("1,A-1,2.5,2026-03-02,Ana,A", "2,A-2,1,2026-03-02,Bea,A")
+    read = ingest_module._read_regular
+
+    def read_then_rewritten(path):
+        got = read(path)
+        path.write_bytes(data.replace(b"A-", b"Z-").replace(b"\n2,", b"\n3,"))  # the next export, mid-run
+        return got
+
+    monkeypatch.setattr(ingest_module, "_read_regular", read_then_rewritten)
+    new, taken = load(tmp_path, {"tempo/t.csv": data}, "new", True, monkeypatch)
+    assert taken == ["tempo/t.csv"]
+    assert [(r[0], r[1], r[2]) for r in new["raw"]["tempo_worklogs"][1]] == [(2, "1", "A-1"), (3, "2", "A-2")]
+    assert new["files"][0][2] == hashlib.sha256(data).hexdigest()
 
 
 def test_a_plain_load_never_aborts_the_transaction_on_what_duckdb_would_refuse(tmp_path, monkeypatch, small_plain):
