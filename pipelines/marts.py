@@ -2,6 +2,8 @@
 marts.* tables (../shared/EVM.md). Asset keys are [layer, table] and equal the DuckDB schema.table they write."""
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 import polars as pl
@@ -71,15 +73,10 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
 def write_worklog_costs(conn, settings) -> tuple[int, int, float]:
     """marts.worklog_costs and marts.cost_exceptions from staging (also `pmo forget`, after it rebuilds staging), in
     DuckDB: the worklogs never leave it. Returns the rows of each and the exceptions' hours."""
-    conn.sql("CREATE OR REPLACE TEMP TABLE _desk_items AS SELECT DISTINCT item_key FROM staging.work_items "
-             "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)",
-             params=[list(settings.resources.service_desk_tools)])  # fmt: skip
-    try:
-        query = worklog_costs_sql("staging.worklogs", "staging.people", "staging.rates", "temp.main._desk_items",
+    with _desk_items(conn, settings.resources.service_desk_tools) as desk:
+        query = worklog_costs_sql("staging.worklogs", "staging.people", "staging.rates", desk,
                                   count_unapproved=settings.evm.count_unapproved_hours)  # fmt: skip
         costed = warehouse.replace_query(conn, "marts.worklog_costs", query, ["worklog_id"])
-    finally:
-        conn.sql("DROP TABLE IF EXISTS temp.main._desk_items")
     exceptions = warehouse.replace_query(
         conn, "marts.cost_exceptions", "SELECT * FROM marts.worklog_costs WHERE exception IS NOT NULL", ["worklog_id"]
     )
@@ -255,12 +252,21 @@ def _evm_weeks(conn) -> list[dt.date]:
 def _weekly_hours(conn, desk_kinds: tuple[str, ...] = ()) -> str:
     """The temporary table of the worklogs' hours per person, project, reporting week of marts.evm_weekly and
     whether they are on a ticket of `desk_kinds` (`people_weeks.weekly_hours_sql`): a few million rows, in DuckDB."""
-    conn.sql("CREATE OR REPLACE TEMP TABLE _desk_items AS SELECT DISTINCT item_key FROM staging.work_items "
-             "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)", params=[list(desk_kinds)])  # fmt: skip
-    query = weekly_hours_sql("staging.worklogs", "marts.evm_weekly", "temp.main._desk_items")
-    conn.sql(f"CREATE OR REPLACE TEMP TABLE _weekly_hours AS {query}")
-    conn.sql("DROP TABLE temp.main._desk_items")
+    with _desk_items(conn, desk_kinds) as desk:
+        query = weekly_hours_sql("staging.worklogs", "marts.evm_weekly", desk)
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _weekly_hours AS {query}")
     return "temp.main._weekly_hours"
+
+
+@contextmanager
+def _desk_items(conn, kinds) -> Iterator[str]:
+    """A temporary table of the items of the service-desk tools `kinds`, dropped after use."""
+    conn.sql("CREATE OR REPLACE TEMP TABLE _desk_items AS SELECT DISTINCT item_key FROM staging.work_items "
+             "WHERE list_contains(CAST(? AS VARCHAR[]), source_kind)", params=[list(kinds)])  # fmt: skip
+    try:
+        yield "temp.main._desk_items"
+    finally:
+        conn.sql("DROP TABLE IF EXISTS temp.main._desk_items")
 
 
 @dg.multi_asset(

@@ -194,9 +194,8 @@ def in_force(work_items: pl.DataFrame) -> pl.DataFrame:
 
 
 # The work item columns the derived risks read.
-_ITEM_COLUMNS = ("item_key", "snapshot_date", "project_id", "status", "status_category", "priority", "sla_due_at",
-                 "due", "summary", "assignee", "_source_file", "_line")  # fmt: skip
-ITEM_COLUMNS = _ITEM_COLUMNS  # the staging.work_items columns operational_risks reads
+ITEM_COLUMNS = ("item_key", "snapshot_date", "project_id", "status", "status_category", "priority", "sla_due_at",
+                "due", "summary", "assignee", "_source_file", "_line")  # fmt: skip
 
 
 def _valid_to(work_items: pl.DataFrame) -> pl.DataFrame:
@@ -366,7 +365,7 @@ def operational_risks(
         "project_id", "status_date", "forecast_finish"
     )
     grid = grid_forecast.select("project_id", "status_date")
-    rows = _valid_to(work_items.filter(pl.col("snapshot_date") <= as_of).select(_ITEM_COLUMNS))
+    rows = _valid_to(work_items.filter(pl.col("snapshot_date") <= as_of).select(ITEM_COLUMNS))
     parts = [
         _asset_risks(assets, grid_forecast),
         _licence_risks(licences, grid_forecast, licence_horizon_days),
