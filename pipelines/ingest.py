@@ -26,7 +26,6 @@ from pipelines.faults import crash_point
 from pipelines.home import RetentionSettings
 from pipelines.retention import delete_inbox_files, prune_raw
 from transforms import canonical, duck, merge, resolve
-from transforms.canonical import KEYS
 from transforms.erasure import apply_erasure_list
 from transforms.ingest import ParsedFile, display_name, parse_export, recorded_path
 from transforms.staging import CROSS_FILE_KINDS, KINDS, accounting, stage_kind
@@ -41,6 +40,7 @@ class IngestSummary:
     staging_rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # "load" (files → raw) and "staging", wall time
     retention: list[str] = field(default_factory=list)  # what [retention] removed, one line each
+    appended: dict[str, int] = field(default_factory=dict)  # staging table → rows appended in place (not rewritten)
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -241,17 +241,21 @@ def _to_stage(conn: duckdb.DuckDBPyConnection, week_ends_on: str) -> dict[str, l
     return out
 
 
-def stage_files(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str) -> None:
+def stage_files(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str) -> list[int]:
     """Type, check and read each file's raw rows once (transforms/staging.py stage_kind), keeping its candidate
-    rows in conformed.*, its rejects and skipped rows in audit, and its formats and warnings in the manifest."""
+    rows in conformed.*, its rejects and skipped rows in audit, and its formats and warnings in the manifest.
+    Returns the ids of the files staged."""
     merge.create_candidates(conn, "conformed")
     current = fingerprint(week_ends_on)
+    staged: list[int] = []
     for kind, file_ids in _to_stage(conn, week_ends_on).items():
         for batch in [file_ids] if kind in CROSS_FILE_KINDS else [[f] for f in file_ids]:
             _stage_batch(conn, summary, kind, batch, week_ends_on)
             conn.executemany(
                 "INSERT OR REPLACE INTO audit.staged_files VALUES (?, ?, ?)", [(f, kind, current) for f in batch]
             )
+            staged.extend(batch)
+    return staged
 
 
 def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: str, file_ids: list[int],
@@ -301,21 +305,33 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
         conn.unregister(name)
 
 
-def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> None:
+def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, staged: list[int]) -> None:
     """Merge every staged file's candidates into the staging tables (transforms/merge.py), resolve projects and
-    people across the tools (transforms/resolve.py), and write each file's accounting (after `stage_files`)."""
+    people across the tools (transforms/resolve.py), and write each file's accounting (after `stage_files`, which
+    staged the files `staged`). The worklogs of new files are appended when they can be (`_append_worklogs`)."""
     merged = merge.merge(conn, "conformed")
+    append = _can_append_worklogs(conn, staged)
+    if append:  # the tickets' projects as they were, before staging.work_items is written
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql('staging.work_items')}")
+
+    def worklogs(logs: str) -> str:
+        return resolve.worklogs_sql(logs, "staging.work_items", merge.kept("project_map"), merge.kept("people"),
+                                    merge.kept("person_aliases"))  # fmt: skip
+
     queries = {table: f"SELECT * FROM {merge.kept(table)}" for table in canonical.TABLES}
     queries["work_items"] = resolve.work_items_sql(merge.kept("work_items"), merge.kept("project_map"))
-    queries["worklogs"] = resolve.worklogs_sql(
-        merge.kept("worklogs"), "staging.work_items", merge.kept("project_map"), merge.kept("people"),
-        merge.kept("person_aliases"),
-    )  # fmt: skip
+    queries["worklogs"] = worklogs(merge.kept("worklogs"))
     queries["assets"] = resolve.assets_sql(merge.kept("assets"), merge.kept("project_map"))
     queries["licences"] = resolve.assets_sql(merge.kept("licences"), merge.kept("project_map"))
     for table, query in queries.items():
-        summary.staging_rows[table] = warehouse.replace_query(conn, f"staging.{table}", query, list(KEYS[table]))
+        appended = _append_worklogs(conn, worklogs, staged) if table == "worklogs" and append else None
+        if appended is None:
+            rows = warehouse.replace_query(conn, f"staging.{table}", query, list(canonical.order(table)))
+        else:
+            rows, summary.appended[table] = appended
+        summary.staging_rows[table] = rows
         conn.sql(f"DROP TABLE IF EXISTS {merge.kept(table)}")
+    conn.sql("DROP TABLE IF EXISTS temp.main._old_latest")
     for table in canonical.TABLES:
         conn.sql(f"DROP TABLE IF EXISTS temp.main._dropped_{table}")
     crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
@@ -350,6 +366,76 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary) -> No
     conn.unregister("_c")
 
 
+# What a worklog's resolved columns come from besides its ticket's latest snapshot: when one changes, staging.worklogs
+# is written whole.
+WORKLOG_LOOKUPS = ("project_map", "people", "person_aliases")
+
+
+def _can_append_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> bool:
+    """Whether staging.worklogs may be changed in place (`_append_worklogs`) rather than written whole: it is in load
+    order, no file staged this run has rows in it (a file staged again, after an upgrade or `pmo forget`, may give
+    them other values), and the lookups WORKLOG_LOOKUPS are what they were."""
+    if not warehouse.table_exists(conn, "staging", "worklogs"):
+        return False
+    recorded = conn.sql("SELECT order_by FROM audit.table_order WHERE table_name = 'staging.worklogs'").fetchall()
+    if recorded != [(warehouse.LOAD_ORDER,)]:
+        return False
+    if conn.sql("SELECT EXISTS (SELECT 1 FROM staging.worklogs WHERE list_contains(?::BIGINT[], _source_file))",
+                params=[staged]).fetchall()[0][0]:  # fmt: skip
+        return False
+    return not any(_differs(conn, merge.kept(t), f"staging.{t}") for t in WORKLOG_LOOKUPS)
+
+
+def _differs(conn: duckdb.DuckDBPyConnection, kept: str, table: str) -> bool:
+    schema, name = table.split(".")
+    if not warehouse.table_exists(conn, schema, name):
+        return True
+    either = f"EXISTS (FROM {kept} EXCEPT ALL FROM {table}) OR EXISTS (FROM {table} EXCEPT ALL FROM {kept})"
+    return conn.sql(f"SELECT {either}").fetchall()[0][0]
+
+
+def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int]) -> tuple[int, int] | None:
+    """Bring staging.worklogs to the merge's kept worklogs without writing its millions of rows again: delete the rows
+    the merge no longer keeps (replaced by a newer export), resolve again the rows whose ticket's project changed or
+    appeared, and append the rows of the files staged this run, which come after every row in load order. `resolved`
+    gives the resolving query of a relation of worklogs. Returns the row count and the rows appended, or None, having
+    changed nothing, when the kept rows are not exactly the table's rows less those deleted plus those appended (a
+    file pruned by [retention] can bring back rows it replaced): the caller then writes the table whole."""
+    kept = merge.kept("worklogs")
+    added = f"SELECT * FROM {kept} WHERE list_contains({[int(f) for f in staged]}::BIGINT[], _source_file)"
+    conn.sql("CREATE OR REPLACE TEMP TABLE _gone AS SELECT _source_file, _line FROM staging.worklogs"
+             f" ANTI JOIN {kept} USING (_source_file, _line)")  # fmt: skip
+    before, gone, new, total = conn.sql(
+        f"SELECT (FROM staging.worklogs SELECT count(*)), (FROM temp.main._gone SELECT count(*)),"
+        f" (SELECT count(*) FROM ({added})), (FROM {kept} SELECT count(*))"
+    ).fetchall()[0]
+    last = conn.sql("SELECT max(_source_file) FROM staging.worklogs").fetchall()[0][0]
+    first = conn.sql(f"SELECT min(_source_file) FROM ({added})").fetchall()[0][0]
+    if before - gone + new != total or (last is not None and first is not None and first <= last):
+        conn.sql("DROP TABLE temp.main._gone")
+        return None
+    conn.sql(
+        f"""CREATE OR REPLACE TEMP TABLE _changed_items AS
+        SELECT coalesce(o.item_key, n.item_key) AS item_key
+        FROM temp.main._old_latest o FULL JOIN ({resolve.latest_items_sql("staging.work_items")}) n USING (item_key)
+        WHERE o.item_key IS NULL OR n.item_key IS NULL OR o.project_id IS DISTINCT FROM n.project_id"""
+    )  # a ticket that moved project, appeared or went: its worklogs' project and item_known
+    stored = conn.sql(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'staging' AND table_name = 'worklogs' ORDER BY column_index"
+    ).fetchall()
+    columns = ", ".join(f'"{c}"' for (c,) in stored if c not in canonical.schema("worklogs"))  # the resolved ones
+    moved = (f"(SELECT * EXCLUDE ({columns}) FROM staging.worklogs"
+             " WHERE item_key IN (SELECT item_key FROM temp.main._changed_items))")  # fmt: skip
+    rows = warehouse.patch_in_load_order(
+        conn, "staging.worklogs", gone="FROM temp.main._gone",
+        updates=f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})", added=resolved(f"({added})"),
+    )  # fmt: skip
+    for name in ("_gone", "_changed_items"):
+        conn.sql(f"DROP TABLE temp.main.{name}")
+    return rows, new
+
+
 def rebuild_staging(
     conn: duckdb.DuckDBPyConnection, summary: IngestSummary, week_ends_on: str, everything: bool = False
 ) -> None:
@@ -357,8 +443,7 @@ def rebuild_staging(
     then merge them all into the staging tables."""
     if everything:
         conn.sql("DELETE FROM audit.staged_files")
-    stage_files(conn, summary, week_ends_on)
-    merge_staging(conn, summary)
+    merge_staging(conn, summary, stage_files(conn, summary, week_ends_on))
 
 
 def ingest(

@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 
 from pipelines.dictionary import comment_statements
+from transforms import duck
 
 SCHEMAS = ("raw", "conformed", "staging", "marts", "audit", "plans", "history")
 
@@ -166,6 +167,41 @@ def replace_query(
         conn.sql(statement)
     if record:
         conn.sql("INSERT OR REPLACE INTO audit.table_order VALUES (?, ?)", params=[name, list(order_by)])
+    return conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+
+
+LOAD_ORDER = ["_source_file", "_line"]
+
+
+def patch_in_load_order(conn: duckdb.DuckDBPyConnection, name: str, *, gone: str, updates: str, added: str) -> int:
+    """Change a table kept in load order (canonical.LOAD_ORDERED) in place instead of writing it again: delete the
+    rows whose lineage `gone` lists, set the other columns of `updates` on the rows of its lineage (an UPDATE keeps a
+    row where it is), and append the rows of `added`, which must all come after every row of the table (new files:
+    the caller checks it first; checked again here, so the order cannot silently break). Returns the row count.
+    Each part is skipped when it has no rows (see transforms/duck.insert). Names and queries come from code."""
+    recorded = conn.sql("SELECT order_by FROM audit.table_order WHERE table_name = ?", params=[name]).fetchall()
+    if recorded != [(LOAD_ORDER,)]:
+        raise RuntimeError(f"{name} is not in load order ({recorded}): write it whole with replace_query")
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _patch_gone AS {gone}")
+    conn.sql(f"DELETE FROM {name} t USING temp.main._patch_gone g"
+             " WHERE t._source_file = g._source_file AND t._line = g._line")  # fmt: skip
+    conn.sql("DROP TABLE temp.main._patch_gone")
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _patch_updates AS {updates}")
+    columns = [c for (c,) in conn.sql("SELECT column_name FROM duckdb_columns() WHERE database_name = 'temp' "
+                                      "AND table_name = '_patch_updates' ORDER BY column_index").fetchall()
+               if c not in LOAD_ORDER]  # fmt: skip
+    if columns and conn.sql("SELECT EXISTS (SELECT 1 FROM temp.main._patch_updates)").fetchall()[0][0]:
+        assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
+        conn.sql(f"UPDATE {name} t SET {assignments} FROM temp.main._patch_updates u"
+                 " WHERE t._source_file = u._source_file AND t._line = u._line")  # fmt: skip
+    conn.sql("DROP TABLE temp.main._patch_updates")
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _patch_added AS {added}")
+    last = conn.sql(f"SELECT _source_file, _line FROM {name} ORDER BY _source_file DESC, _line DESC LIMIT 1").fetchall()
+    first = conn.sql("SELECT _source_file, _line FROM temp.main._patch_added ORDER BY ALL LIMIT 1").fetchall()
+    if first and last and first[0] <= last[0]:
+        raise RuntimeError(f"{name}: rows to append from {first[0]} do not come after its last row {last[0]}")
+    duck.insert(conn, name, "SELECT * FROM temp.main._patch_added ORDER BY _source_file, _line", by_name=True)
+    conn.sql("DROP TABLE temp.main._patch_added")
     return conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 

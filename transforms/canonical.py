@@ -108,6 +108,18 @@ KEYS: dict[str, tuple[str, ...]] = {
     "risks": ("risk_id",),
     "status_reports": ("project_id", "status_date"),
 }
+# Tables kept in load order, their lineage (`_source_file`, then `_line`), not their natural key's: one row per
+# worklog, the volume of a portfolio (10 million rows), to which a new week's files are appended (pipelines/ingest.py)
+# rather than the whole table written again. A file's id is given as it is loaded, so the order is as reproducible as
+# the lineage the rows carry.
+LOAD_ORDERED = frozenset({"worklogs"})
+
+
+def order(table: str) -> tuple[str, ...]:
+    """The columns a staging table's rows are in order of: its natural key, or its lineage (LOAD_ORDERED)."""
+    return tuple(LINEAGE) if table in LOAD_ORDERED else KEYS[table]
+
+
 # The date a file's rows cover, shown in the manifest as first..last.
 COVERS = {
     "work_items": "snapshot_date", "worklogs": "work_date", "evm_status": "status_date", "risks": "review_date",

@@ -126,6 +126,17 @@ def _unique_person(people: str, column: str) -> str:
         GROUP BY _rk_user HAVING count(*) = 1"""
 
 
+def latest_items_sql(items: str) -> str:
+    """item_key → project_id of the item's latest snapshot in `items` (the resolved work items): what a worklog's
+    ticket gives it (`worklogs_sql`)."""
+    return f"""
+        SELECT "item_key" AS item_key, "project_id" AS project_id
+        FROM {items} WHERE "item_key" IS NOT NULL
+        QUALIFY row_number() OVER (
+            PARTITION BY "item_key" ORDER BY "snapshot_date" DESC NULLS LAST, "project_id" NULLS LAST
+        ) = 1"""
+
+
 def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: str) -> str:
     """One row per row of `logs`: its columns, then
     project_id: the mapping of the worklog's tool and project, else its ticket's project (the ticket's latest
@@ -144,13 +155,7 @@ def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: 
     # not per worklog (millions); each worklog then joins its two answers.
     return f"""
     WITH {_keys_cte(project_map)},
-    _rk_latest AS (
-        SELECT "item_key" AS item_key, "project_id" AS project_id
-        FROM {items} WHERE "item_key" IS NOT NULL
-        QUALIFY row_number() OVER (
-            PARTITION BY "item_key" ORDER BY "snapshot_date" DESC NULLS LAST, "project_id" NULLS LAST
-        ) = 1
-    ),
+    _rk_latest AS ({latest_items_sql(items)}),
     _rk_alias AS (
         SELECT "source_kind" AS source_kind, _rk_user, "person_id" AS person_id
         FROM {_with_keys(aliases, {"_rk_user": "source_user"})}

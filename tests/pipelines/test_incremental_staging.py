@@ -4,6 +4,7 @@ gives the same staging tables and accounting as staging everything at once (pipe
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines import warehouse
@@ -20,7 +21,10 @@ def _tables(conn: duckdb.DuckDBPyConnection) -> dict[str, list]:
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name IN ('staging', 'conformed')"
         " ORDER BY ALL"
     ).fetchall()]  # fmt: skip
-    out = {name: conn.sql(f"SELECT * FROM {name}").fetchall() for name in names}
+    # staging in its physical order (a guarantee); conformed.*, the per-file candidate cache, sorted: its rows are
+    # appended as each file is staged, so their order depends on which run staged which file
+    out = {name: conn.sql(f"SELECT * FROM {name}{' ORDER BY ALL' if name.startswith('conformed') else ''}").fetchall()
+           for name in names}  # fmt: skip
     out["audit.files"] = conn.sql(f"SELECT {MANIFEST} FROM audit.files ORDER BY file_id").fetchall()
     out["audit.rejects"] = conn.sql("SELECT * FROM audit.rejects").fetchall()
     out["audit.skipped"] = conn.sql("SELECT * FROM audit.skipped").fetchall()
@@ -102,3 +106,83 @@ def test_a_rule_across_files_still_compares_a_file_with_the_ones_loaded_before(t
             (1, 0, 1),
             (2, 0, 1),
         ]
+
+
+def _week_two() -> dict[str, bytes]:
+    """A second week's files, whose paths sort after the demo's: a Jira export that now has the LAB1 tickets (on
+    project ERP, so PRJ-001), a corrected re-export of LAB1's first 20 worklogs (their hours halved: it replaces
+    every LAB1 worklog on the days it covers) and a new project's worklogs (LAB0)."""
+    lab1 = corpus.lab_rows(20, 1)
+    halved = (pl.col("Hours").cast(pl.Float64) / 2).round(2).cast(pl.String)
+    jira = corpus.demo()["jira/jira_export_2026-03-15.csv"].decode("utf-8-sig").splitlines()
+    template = jira[1].split(",")  # ERP-1, on project ERP: the issue key is field 1, the issue id field 2
+    rows = [",".join([template[0], key, str(90000 + n), *template[3:]])
+            for n, key in enumerate(sorted(set(corpus.lab_rows(40, 1).get_column("Issue Key"))))]  # fmt: skip
+    return {
+        "z_week2/jira_export_2026-03-22.csv": ("\r\n".join([jira[0], *rows]) + "\r\n").encode(),
+        "z_week2/tempo_lab0.csv": corpus.to_csv(corpus.lab_rows(10, 0)),
+        "z_week2/tempo_lab1_corrected.csv": corpus.to_csv(lab1.with_columns(halved.alias("Hours"))),
+    }
+
+
+LAB1_TICKETS = ("SELECT count(*) FILTER (item_known), count(*) FILTER (project_id = 'PRJ-001'), count(*)"
+                " FROM staging.worklogs WHERE item_key LIKE 'LAB1-%'")  # fmt: skip
+
+
+def _two_weeks(root: Path, week_two: dict[str, bytes]) -> tuple[dict[str, list], dict[str, list], dict[str, int]]:
+    """The staging, conformed and audit tables of a home that loaded the demo and 40 LAB1 worklogs, then `week_two`,
+    and of one that loaded them all at once; and what the second run appended."""
+    week_one = corpus.demo() | {"tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1))}
+    write_inbox(root / "at_once", week_one | week_two)
+    with warehouse.connect(root / "at_once.duckdb") as conn:
+        ingest(conn, root / "at_once")
+        expected = _tables(conn)
+    write_inbox(root / "inbox", week_one)
+    with warehouse.connect(root / "w.duckdb") as conn:
+        ingest(conn, root / "inbox")
+        assert conn.sql(LAB1_TICKETS).fetchall() == [(0, 0, 40)]  # no ticket export has them yet
+        write_inbox(root / "inbox", week_two)
+        summary = ingest(conn, root / "inbox")
+        return _tables(conn), expected, summary.appended
+
+
+def test_a_new_weeks_worklogs_are_appended_and_give_what_loading_everything_at_once_gives(tmp_path):
+    got, expected, appended = _two_weeks(tmp_path, _week_two())
+    # Appended: the 10 LAB0 worklogs and the 20 corrected LAB1 ones; staging.worklogs was not written whole.
+    assert appended == {"worklogs": 30}
+    assert got == expected  # the same rows, in the same (load) order, and the same accounting
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        # The LAB1 worklogs of week one that the correction left (outside its days) were resolved again in place:
+        # their tickets are now known, on PRJ-001. 40 - 20 replaced (at least) + 20 corrected.
+        known, on_erp, rows = conn.sql(LAB1_TICKETS).fetchall()[0]
+        assert known == on_erp == rows and rows > 20
+        files = [f for (f,) in conn.sql("SELECT _source_file FROM staging.worklogs").fetchall()]
+        assert files == sorted(files) and len(set(files)) == 4  # demo Tempo, LAB1, then the two new files
+
+
+def test_staging_worklogs_is_written_whole_when_a_lookup_changes(tmp_path):
+    mapping = b"source_kind,source_key,project_id\r\ntempo,LAB0,PRJ-002\r\n"
+    got, expected, appended = _two_weeks(tmp_path, _week_two() | {"z_week2/zz_project_map.csv": mapping})
+    assert appended == {}  # a new project mapping may move any worklog: written whole
+    assert got == expected
+
+
+def test_a_table_in_load_order_is_only_appended_to_after_its_last_row(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        rows = "SELECT * FROM (VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')) t(_source_file, _line, v)"
+        warehouse.replace_query(conn, "staging.t", rows, warehouse.LOAD_ORDER)
+        keep = "SELECT 1 AS _source_file, 1 AS _line WHERE false"
+        with pytest.raises(RuntimeError, match="do not come after its last row"):  # (2, 0) sorts before (2, 1)
+            warehouse.patch_in_load_order(conn, "staging.t", gone=keep, updates="SELECT 1 AS _source_file, 1 AS _line",
+                                          added="SELECT 2 AS _source_file, 0 AS _line, 'x' AS v")  # fmt: skip
+        # Delete (1, 2), set v of (1, 1), append (3, 1): the rows stay in load order.
+        count = warehouse.patch_in_load_order(
+            conn, "staging.t", gone="SELECT 1 AS _source_file, 2 AS _line",
+            updates="SELECT 1 AS _source_file, 1 AS _line, 'A' AS v",
+            added="SELECT 3 AS _source_file, 1 AS _line, 'd' AS v",
+        )  # fmt: skip
+        assert count == 3
+        assert conn.sql("SELECT * FROM staging.t").fetchall() == [(1, 1, "A"), (2, 1, "c"), (3, 1, "d")]
+        warehouse.replace_query(conn, "staging.u", rows, ["v"])  # in natural-key order: never patched
+        with pytest.raises(RuntimeError, match="not in load order"):
+            warehouse.patch_in_load_order(conn, "staging.u", gone=keep, updates=keep, added=keep)

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms import canonical
 from transforms.forecast import evm_forecast
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,6 +71,11 @@ def test_every_table_written_is_in_its_natural_keys_order_and_the_keys_are_uniqu
             assert rows == distinct, f"{table}: {rows - distinct} row(s) share a key {keys}"
             stored = conn.sql(f"SELECT * FROM {table}").fetchall()
             assert stored == conn.sql(f"SELECT * FROM {table} ORDER BY {key}").fetchall(), table
+        for table in canonical.LOAD_ORDERED:  # in load order (lineage): the natural key is unique all the same
+            assert order[f"staging.{table}"] == ["_source_file", "_line"]
+            key = ", ".join(f'"{k}"' for k in canonical.KEYS[table])
+            rows, distinct = conn.sql(f"SELECT count(*), count(DISTINCT ({key})) FROM staging.{table}").fetchall()[0]
+            assert rows == distinct > 0, table
         for table, key in (("audit.rejects", 'file_id, line, "column", rule'), ("audit.skipped", "ALL")):
             assert conn.sql(f"SELECT * FROM {table}").fetchall() == conn.sql(
                 f"SELECT * FROM {table} ORDER BY {key}").fetchall(), table  # fmt: skip
