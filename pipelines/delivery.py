@@ -1,6 +1,7 @@
 """E-mail delivery of the weekly pack: leadership's portfolio summary and each sponsor's projects, one message
 per recipient, at most once per (status date, audience, recipient), recorded in history.deliveries."""
 
+import contextlib
 import datetime as dt
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -138,9 +139,11 @@ class Messages:
 
     def prefetch(self, recipients: list[Recipient]) -> None:
         """Start drawing each message's charts, in sending order, while this thread renders and zips the packs
-        (zipping in a thread too would hold the GIL against the rendering's many short polars calls)."""
+        (zipping in a thread too would hold the GIL against the rendering's many short polars calls). A message
+        whose charts cannot be made is left for `build` to fail on alone: it never stops the others."""
         for recipient in recipients:
-            self._charts(recipient)
+            with contextlib.suppress(Exception):
+                self._charts(recipient)
         if any(r.audience == "sponsors" for r in recipients):
             self._pages()
 
@@ -234,7 +237,12 @@ def deliver_all(context, conn, pmo: PmoHome, mailer: Mailer, messages: Messages,
         due.append((recipient, label, max((a for a, _, _ in earlier), default=0) + 1))
     messages.prefetch([recipient for recipient, _, _ in due])
     for recipient, label, attempt in due:
-        message = messages.build(recipient)
+        try:
+            message = messages.build(recipient)
+        except Exception as exc:  # this message only; not attempted, so the next run builds it again
+            context.log.error(f"e-mail to {label} not built: {type(exc).__name__}: {exc}")
+            outcome.failed.append(f"{label}: not built ({type(exc).__name__}: {exc})")
+            continue
         key = [day, recipient.audience, recipient.address, attempt]
         record(conn, key, "sending", "", transport=transport, message_id=str(message["Message-ID"]),
                subject=str(message["Subject"]))  # fmt: skip

@@ -267,6 +267,31 @@ def test_an_unreachable_server_is_recorded_as_failed_and_the_next_run_delivers(s
     assert rows == [(a, n, s) for a in sorted(LEADERSHIP) for n, s in ((1, "failed"), (2, "sent"))]
 
 
+def test_a_message_that_cannot_be_built_stops_no_other_and_the_next_run_builds_it(sent, tmp_path, monkeypatch):
+    import reports.email
+
+    home = _copy(sent, tmp_path)
+    drawn = reports.email.sponsor_charts
+
+    def broken_for_costa(data, figures):  # a fault in one sponsor's charts (PRJ-003 is Sponsor Costa's only project)
+        if figures.get_column("project_id").to_list() == ["PRJ-003"]:
+            raise ValueError("chart spec broken")
+        return drawn(data, figures)
+
+    monkeypatch.setattr(reports.email, "sponsor_charts", broken_for_costa)
+    before = len(sent.server.mailbox.received)
+    result = _email_run(home, {"send": True})
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "costa@example.org: not built (ValueError: chart spec broken)" in failure.event_specific_data.error.message
+    arrived = [r.envelope_to[0] for r in sent.server.mailbox.received[before:]]
+    assert sorted(arrived) == sorted([*LEADERSHIP, *(a for a in SPONSORS if a != "costa@example.org")])
+    monkeypatch.setattr(reports.email, "sponsor_charts", drawn)
+    result = _email_run(home, {"send": True})
+    assert result.success
+    assert [r.envelope_to[0] for r in sent.server.mailbox.received[before + len(arrived) :]] == ["costa@example.org"]
+
+
 def test_a_stale_source_makes_the_e_mail_provisional(sent, tmp_path):
     home = _copy(sent, tmp_path)
     with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
