@@ -249,13 +249,18 @@ def _evm_weeks(conn) -> list[dt.date]:
     return [row[0] for row in conn.sql("SELECT DISTINCT status_date FROM marts.evm_weekly ORDER BY 1").fetchall()]
 
 
-def _weekly_hours(conn, desk_kinds: tuple[str, ...] = ()) -> str:
+@contextmanager
+def _weekly_hours(conn, desk_kinds: tuple[str, ...] = ()) -> Iterator[str]:
     """The temporary table of the worklogs' hours per person, project, reporting week of marts.evm_weekly and
-    whether they are on a ticket of `desk_kinds` (`people_weeks.weekly_hours_sql`): a few million rows, in DuckDB."""
+    whether they are on a ticket of `desk_kinds` (`people_weeks.weekly_hours_sql`): a few million rows, in DuckDB,
+    dropped after use."""
     with _desk_items(conn, desk_kinds) as desk:
         query = weekly_hours_sql("staging.worklogs", "marts.evm_weekly", desk)
         conn.sql(f"CREATE OR REPLACE TEMP TABLE _weekly_hours AS {query}")
-    return "temp.main._weekly_hours"
+    try:
+        yield "temp.main._weekly_hours"
+    finally:
+        conn.sql("DROP TABLE IF EXISTS temp.main._weekly_hours")
 
 
 @contextmanager
@@ -281,10 +286,9 @@ def _desk_items(conn, kinds) -> Iterator[str]:
 )  # fmt: skip
 def timesheets(pmo: PmoHome):
     settings = pmo.settings()
-    with pmo.connect() as conn:
+    with pmo.connect() as conn, _weekly_hours(conn) as weekly:
         weeks = _evm_weeks(conn)
         read = _read(conn, "people", "holidays")
-        weekly = _weekly_hours(conn)
         # the hours per person-week (the transform dates them on their week's status date)
         logs = conn.sql(f"SELECT person_id, status_date AS work_date, sum(hours) AS hours FROM {weekly} "
                         "GROUP BY person_id, status_date").pl()  # fmt: skip
@@ -443,10 +447,9 @@ def utilisation(pmo: PmoHome):
     completeness) against the hours logged."""
     settings = pmo.settings()
     tools = tuple(settings.resources.service_desk_tools)
-    with pmo.connect() as conn:
+    with pmo.connect() as conn, _weekly_hours(conn, tools) as weekly:
         weeks = _evm_weeks(conn)
         read = _read(conn, "people", "holidays")
-        weekly = _weekly_hours(conn, tools)
         cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
                                        week_ends_on=settings.pipeline.week_ends_on,
                                        default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip

@@ -94,8 +94,9 @@ def compute(
     agile = projects.filter(pl.col("ev_technique") == "agile").get_column("project_id")
 
     calendars = sorted(set(projects.get_column("calendar_id").to_list()) | {"default"})
-    days = [as_of, *elements.get_column("planned_start").drop_nulls(), *elements.get_column("planned_finish")]
-    cal = working_day_index(holidays, calendars, min(days) - dt.timedelta(days=1), max(days) + dt.timedelta(days=7))
+    planned = pl.concat([elements.get_column("planned_start"), elements.get_column("planned_finish")]).drop_nulls()
+    first, last = (as_of, as_of) if planned.is_empty() else (min(as_of, planned.min()), max(as_of, planned.max()))
+    cal = working_day_index(holidays, calendars, first - dt.timedelta(days=1), last + dt.timedelta(days=7))
 
     element_plan = planned_value(elements, projects, cal, week_ends_on=week_ends_on)
     loe = _level_of_effort(elements, projects, work_items, options.techniques)
