@@ -3,7 +3,7 @@ per recipient, at most once per (status date, audience, recipient), recorded in 
 
 import contextlib
 import datetime as dt
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -116,18 +116,20 @@ def record(conn: duckdb.DuckDBPyConnection, key: list, state: str, detail: str, 
 
 class Messages:
     """Builds each message on demand; charts and attachments are made once per project set. `prefetch` starts
-    drawing the charts in threads (vl-convert runs outside the GIL) while this one renders and zips the packs.
+    drawing the charts in worker processes (reports.charts.PngRenderer) while this one renders and zips the packs.
     The sponsors' packs share one set of project pages and one split of the data by recipient."""
 
     def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool, pack: Path,
-                 workers: int = 2, runtime_cache: Path | None = None):  # fmt: skip
+                 runtime_cache: Path | None = None):  # fmt: skip
+        from reports.charts import PngRenderer
+
         self.data, self.settings, self.figures, self.projects_of = data, settings, figures, projects_of
         self.pack_folder = pack
         self.runtime_cache = runtime_cache  # the pack's Vega script, kept between runs (pipelines/pack.py)
         self.stale = stale
         self.attachments: dict[str, object] = {}
-        self._images: dict[tuple | str, list[tuple[Future, str]]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="email")
+        self._images: dict[tuple | str, list[tuple[Callable[[], bytes], str]]] = {}
+        self._renderer = PngRenderer()
         self._project_pages = None
         self._of: dict[str, object] | None = None
 
@@ -135,12 +137,11 @@ class Messages:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._renderer.close()
 
     def prefetch(self, recipients: list[Recipient]) -> None:
-        """Start drawing each message's charts, in sending order, while this thread renders and zips the packs
-        (zipping in a thread too would hold the GIL against the rendering's many short polars calls). A message
-        whose charts cannot be made is left for `build` to fail on alone: it never stops the others."""
+        """Start drawing each message's charts, in sending order, while this thread renders and zips the packs. A
+        message whose charts cannot be made is left for `build` to fail on alone: it never stops the others."""
         for recipient in recipients:
             with contextlib.suppress(Exception):
                 self._charts(recipient)
@@ -171,8 +172,7 @@ class Messages:
         leadership = recipient.audience == "leadership"
         return f"pmo-kpi-{day}-{'portfolio' if leadership else slug('+'.join(recipient.sponsors))}.zip"
 
-    def _charts(self, recipient: Recipient) -> list[tuple[Future, str]]:
-        from reports import charts
+    def _charts(self, recipient: Recipient) -> list[tuple[Callable[[], bytes], str]]:
         from reports.email import leadership_charts, sponsor_charts
 
         key = "leadership" if recipient.audience == "leadership" else tuple(self.projects_of[recipient.address])
@@ -181,7 +181,7 @@ class Messages:
                 drawn = leadership_charts(self.data, self.figures)
             else:
                 drawn = sponsor_charts(self.data_of(recipient), self.figures.filter(pl.col("project_id").is_in(key)))
-            self._images[key] = [(self._pool.submit(charts.to_png, chart), alt) for chart, alt in drawn]
+            self._images[key] = [(self._renderer.submit(chart), alt) for chart, alt in drawn]
         return self._images[key]
 
     def attachment(self, recipient: Recipient):
@@ -208,7 +208,7 @@ class Messages:
 
         common = {"sender": self.settings.sender, "recipient": recipient.address, "provisional": self.stale,
                   "subject_prefix": self.settings.subject_prefix, "attachment": self.attachment(recipient)}  # fmt: skip
-        images = [Image(png.result(), alt) for png, alt in self._charts(recipient)]
+        images = [Image(png(), alt) for png, alt in self._charts(recipient)]
         if recipient.audience == "leadership":
             return leadership_email(self.data, self.figures, images=images, **common)
         mine = self.figures.filter(pl.col("project_id").is_in(tuple(self.projects_of[recipient.address])))
