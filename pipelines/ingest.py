@@ -387,6 +387,7 @@ def _can_append_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> 
 
 
 def _differs(conn: duckdb.DuckDBPyConnection, kept: str, table: str) -> bool:
+    """Whether the merge's kept rows of a table are not exactly the rows `table` holds (or it does not exist)."""
     schema, name = table.split(".")
     if not warehouse.table_exists(conn, schema, name):
         return True
@@ -433,6 +434,8 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     )  # fmt: skip
     for name in ("_gone", "_changed_items"):
         conn.sql(f"DROP TABLE temp.main.{name}")
+    if rows != total:  # a guard against engine faults (see transforms/duck.insert): the transaction rolls back
+        raise RuntimeError(f"staging.worklogs holds {rows} rows after the append; the merge kept {total}: not saved")
     return rows, new
 
 
