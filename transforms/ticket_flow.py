@@ -105,7 +105,8 @@ def _facts(
     created_ts = pl.coalesce("created_at", pl.col("created").cast(pl.Datetime("us")))
     configured = created_ts + pl.duration(microseconds=(pl.col("_sla_h") * 3.6e9).round().cast(pl.Int64))
     rows = (
-        wi.join(hours, on="priority", how="left")
+        wi.lazy()
+        .join(hours.lazy(), on="priority", how="left")
         .select(
             "item_key",
             pl.col("snapshot_date").alias("d"),
@@ -129,6 +130,7 @@ def _facts(
         )
         .filter(pl.col("item_key").is_not_null() & pl.col("d").is_not_null() & pl.col("created").is_not_null())
         .sort("item_key", "d", "_source_file", "_line")
+        .collect()
     )
     # rows are sorted by item_key: a ticket's first snapshot differs from the row before, its next is the row after
     first = pl.col("item_key").ne_missing(pl.col("item_key").shift(1))
@@ -260,21 +262,31 @@ def ticket_flow(
     # +1 at the first status date inside each interval, −1 at the first one past it
     bound_columns = [f"{m}_{end}" for m in _INTERVALS for end in ("from", "to")]
     at = _first_status_on_or_after(bounds.select(*fine[:3], *bound_columns), bound_columns, grid_weeks["status_date"])
+    # each bound counted per cell first (a few rows per cell and week), so no frame holds a row per snapshot twice
     events = pl.concat(
         [
-            at.select(
-                *fine[:3],
-                pl.col(f"{m}_{end}").alias("status_date"),
-                *[pl.lit(delta if name == m else 0, pl.Int64).alias(name) for name in _INTERVALS],
-            ).filter(pl.col("status_date").is_not_null())
+            at.filter(pl.col(f"{m}_{end}").is_not_null())
+            .group_by(*fine[:3], pl.col(f"{m}_{end}").alias("status_date"))
+            .agg((pl.len().cast(pl.Int64) * delta).alias(m))
             for m in _INTERVALS
             for end, delta in (("from", 1), ("to", -1))
-        ]
+        ],
+        how="diagonal",
     )
+    del at
     steps = roll_up(events.group_by(fine).agg(pl.col(*_INTERVALS).sum()), *_INTERVALS)
-    created = roll_up(_in_week(bounds, "wk_created", grid_weeks).group_by(fine).agg(created=pl.len()), "created")
+    created = roll_up(
+        _in_week(bounds.select(*fine[:3], "vf", "vt", "wk_created"), "wk_created", grid_weeks)
+        .group_by(fine)
+        .agg(created=pl.len()),
+        "created",
+    )
     resolved = (
-        _keyed(_in_week(bounds.filter(pl.col("res").is_not_null()), "wk_res", grid_weeks))
+        _keyed(
+            _in_week(bounds.filter(pl.col("res").is_not_null()), "wk_res", grid_weeks).select(
+                *fine, "resolve_hours", "resolved_breach"
+            )
+        )
         .group_by(keys)
         .agg(
             resolved=pl.len(),
@@ -286,7 +298,9 @@ def ticket_flow(
     )
     # one row per ticket and week at most (a snapshot in force per week), so a count is a count of tickets
     reopened = roll_up(
-        _in_week(bounds.filter(pl.col("reopen")), "wk_d", grid_weeks).group_by(fine).agg(reopened=pl.len()),
+        _in_week(bounds.filter(pl.col("reopen")).select(*fine[:3], "vf", "vt", "wk_d"), "wk_d", grid_weeks)
+        .group_by(fine)
+        .agg(reopened=pl.len()),
         "reopened",
     )
     counts = ["created", "resolved", "reopened", "_res_known", "_res_breach"]
