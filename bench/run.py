@@ -234,9 +234,11 @@ def stages(home: Path, run: dict) -> dict:
             split = {"load": meta["seconds_load"].value, "staging": meta["seconds_staging"].value}
     sampler: RssSampler = run["sampler"]
     out = {s: {"seconds": 0.0, "peak_mb": 0.0} for s in STAGES}
+    steps = {}  # per Dagster step (asset or multi-asset): where a stage's time and memory go
     for key, start in starts.items():
         stage, end = _stage(key), ends.get(key, start)
         peak = sampler.peak(start, end)
+        steps[key] = {"seconds": round(end - start, 2), "peak_mb": round(peak)}
         if stage == "exports":
             # ingest = reading the files into raw (plus the step's own bookkeeping); staging = the rebuild.
             out["staging"]["seconds"] += split["staging"]
@@ -254,7 +256,8 @@ def stages(home: Path, run: dict) -> dict:
         body["peak_mb"] = round(body["peak_mb"])
     # The kernel's peak is the largest single process's; the samples add up the process and its children.
     peak = max(run["peak_rss_mb"], sampler.peak(run["started"], run["ended"]))
-    return {"stages": out, "total_s": round(run["ended"] - first_step, 2), "peak_rss_mb": round(peak)}
+    return {"stages": out, "total_s": round(run["ended"] - first_step, 2), "peak_rss_mb": round(peak),
+            "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1]["seconds"]))}
 
 
 def counts(home: Path, as_of: dt.date) -> dict:
@@ -301,6 +304,9 @@ leadership = ["cio@example.org", "cfo@example.org", "coo@example.org"]
 
 [email.sponsors]
 {sponsors}
+
+[pipeline]
+memory_limit = "1GB"
 """
 
 

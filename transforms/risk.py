@@ -234,8 +234,16 @@ def _asset_risks(assets: pl.DataFrame, grid_forecast: pl.DataFrame) -> pl.DataFr
         label: (pl.col(c) > pl.col("status_date")) & (pl.col(c) < pl.col("forecast_finish"))
         for label, c in ends.items()
     }
-    weekly = assets.filter(pl.col("project_id").is_not_null()).join(grid_forecast, on="project_id", how="inner")
-    weekly = weekly.filter(pl.any_horizontal([h.fill_null(False) for h in hit.values()]))
+    # Every asset of a project × its weeks is the size of the grid times the assets: joined and filtered in
+    # batches (streaming), only the assets that can ever hit and only the columns read.
+    weekly = (
+        assets.lazy()
+        .filter(pl.col("project_id").is_not_null(), pl.any_horizontal(pl.col(*ends.values()).is_not_null()))
+        .select("project_id", "asset_tag", "name", "owner_id", "purchase_cost", *ends.values(), "_source_file", "_line")
+        .join(grid_forecast.lazy(), on="project_id", how="inner")
+        .filter(pl.any_horizontal([h.fill_null(False) for h in hit.values()]))
+        .collect(engine="streaming")
+    )
     what = pl.concat_str(
         [pl.when(h).then(pl.format(f"{label} {{}}", pl.col(ends[label]))) for label, h in hit.items()],
         separator=" and ",
@@ -269,11 +277,13 @@ def _licence_risks(licences: pl.DataFrame, grid_forecast: pl.DataFrame, horizon_
         & (pl.col("seats_assigned") > pl.col("seats"))
         & (pl.col("purchase_date").is_null() | (pl.col("purchase_date") <= pl.col("status_date")))
     )
-    weekly = (
-        licences.filter(pl.col("project_id").is_not_null())
-        .join(grid_forecast, on="project_id", how="inner")
+    weekly = (  # batched like the assets (_asset_risks)
+        licences.lazy()
+        .filter(pl.col("project_id").is_not_null())
+        .join(grid_forecast.lazy(), on="project_id", how="inner")
         .with_columns(_expiring=expiring.fill_null(False), _over=over.fill_null(False))
         .filter(pl.col("_expiring") | pl.col("_over"))
+        .collect(engine="streaming")
     )
     what = pl.concat_str(
         [
