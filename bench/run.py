@@ -304,9 +304,6 @@ leadership = ["cio@example.org", "cfo@example.org", "coo@example.org"]
 
 [email.sponsors]
 {sponsors}
-
-[pipeline]
-memory_limit = "1GB"
 """
 
 

@@ -56,11 +56,13 @@ def test_the_warehouse_connection_of_a_run_takes_the_homes_memory_and_thread_cap
 
     home = tmp_path / "home"
     home.mkdir()
-    (home / "pmo.toml").write_text('[pipeline]\nmemory_limit = "1GiB"\nthreads = 1\n', encoding="utf-8")
-    with PmoHome(home=str(home)).connect() as conn:
-        capped = conn.sql("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0]
-    assert capped == ("1.0 GiB", 1)
-    (home / "pmo.toml").write_text("[pipeline]\n", encoding="utf-8")  # unset: DuckDB's defaults (1 thread per core)
-    with PmoHome(home=str(home)).connect() as conn:
-        default = conn.sql("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0]
-    assert default[0] != "1.0 GiB" and default[1] == os.cpu_count()
+
+    def caps(toml: str) -> tuple[str, int]:
+        (home / "pmo.toml").write_text(toml, encoding="utf-8")
+        with PmoHome(home=str(home)).connect() as conn:
+            return conn.sql("SELECT current_setting('memory_limit'), current_setting('threads')").fetchall()[0]
+
+    assert caps('[pipeline]\nmemory_limit = "2GiB"\nthreads = 1\n') == ("2.0 GiB", 1)
+    # unset: 1 GiB (DuckDB's own default is 80 % of RAM) and one thread per core
+    assert caps("[pipeline]\n") == ("1.0 GiB", os.cpu_count())
+    assert caps('[pipeline]\nmemory_limit = ""\n')[0] not in ("1.0 GiB", "2.0 GiB")  # empty: DuckDB's default
