@@ -256,8 +256,12 @@ def stages(home: Path, run: dict) -> dict:
         body["peak_mb"] = round(body["peak_mb"])
     # The kernel's peak is the largest single process's; the samples add up the process and its children.
     peak = max(run["peak_rss_mb"], sampler.peak(run["started"], run["ended"]))
-    return {"stages": out, "total_s": round(run["ended"] - first_step, 2), "peak_rss_mb": round(peak),
-            "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1]["seconds"]))}
+    return {
+        "stages": out,
+        "total_s": round(run["ended"] - first_step, 2),
+        "peak_rss_mb": round(peak),
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1]["seconds"])),
+    }
 
 
 def counts(home: Path, as_of: dt.date) -> dict:

@@ -143,8 +143,10 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             frozen_versions=warehouse.read(conn, "plans.baseline_versions"),
             frozen_elements=warehouse.read(conn, "plans.baselines"),
             # AC reads only the costs in AC per project and day: summed here, exactly (DECIMAL), not 10M rows
-            costed=conn.sql("SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
-                            "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL").pl(),  # fmt: skip
+            costed=conn.sql(
+                "SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
+                "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL"
+            ).pl(),
             options=_options(pmo, as_of),
         )
         del inputs
