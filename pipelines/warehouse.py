@@ -221,13 +221,7 @@ def resort(conn: duckdb.DuckDBPyConnection, name: str, order_by: list[str]) -> N
 def append_raw(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Append rows to a raw table of strings, adding any column it does not have yet."""
     ensure_raw_table(conn, table, {c: _sql_type(t) for c, t in frame.schema.items()})
-    if not frame.height:  # never write no rows: see transforms/duck.insert
-        return
-    conn.register("_frame", frame)
-    try:
-        conn.sql(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
-    finally:
-        conn.unregister("_frame")
+    duck.insert_frame(conn, table, frame)
 
 
 def ensure_raw_table(conn: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str]) -> None:

@@ -63,12 +63,7 @@ def create_candidates(conn: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 def append_candidates(conn: duckdb.DuckDBPyConnection, schema: str, rows: dict[str, pl.DataFrame]) -> None:
     for table, frame in rows.items():
-        if frame.height:  # see duck.insert
-            conn.register("_candidates", frame)
-            try:
-                conn.sql(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM _candidates")
-            finally:
-                conn.unregister("_candidates")
+        duck.insert_frame(conn, f"{schema}.{table}", frame)
 
 
 def merge(conn: duckdb.DuckDBPyConnection, schema: str) -> Merged:

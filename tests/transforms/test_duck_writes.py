@@ -81,3 +81,16 @@ def test_more_than_a_row_group_of_day_total_warnings_survive_the_ingest(tmp_path
         staged = conn.sql("SELECT sum(1), sum(hours) FROM staging.worklogs").fetchall()
     assert warned == [(n, n)]
     assert staged == [(n, 2 * n)]  # 208,000 worklogs of 2 h = 416,000 h
+
+
+def test_frames_are_inserted_by_name_and_an_empty_one_writes_nothing_inside_a_transaction(tmp_path):
+    conn = _database(tmp_path)
+    conn.sql("BEGIN")
+    duck.insert_frame(conn, "target", pl.DataFrame(schema={"label": pl.String, "n": pl.Int64}))  # no rows
+    frame = pl.DataFrame({"label": [f"row {i}" for i in range(ROWS)], "n": range(ROWS)})  # columns not in order
+    duck.insert_frame(conn, "target", frame)
+    conn.sql("COMMIT")
+    # every row, each label beside its own number: 0 + 1 + … + 199,999
+    assert conn.sql("SELECT sum(1), sum(n), bool_and(label = 'row ' || n) FROM target").fetchall() == [
+        (ROWS, ROWS * (ROWS - 1) // 2, True)
+    ]
