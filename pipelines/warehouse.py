@@ -135,6 +135,9 @@ def connect(path: Path, read_only: bool = False, memory_limit: str = "", threads
     """Open the warehouse, creating its schemas; `memory_limit` and `threads` are pmo.toml's [pipeline] caps (empty
     and 0: DuckDB's defaults)."""
     conn = duckdb.connect(str(path), read_only=read_only)
+    # DuckDB's allocator (jemalloc) keeps what a query freed until its next task; with its background threads it
+    # hands it back to the system within a second, so the polars work after a large query does not stack on it.
+    conn.sql("SET allocator_background_threads = true")
     if memory_limit:
         conn.sql(f"SET memory_limit = '{memory_limit}'")  # validated by PipelineSettings: digits and a unit
     if threads:

@@ -66,3 +66,7 @@ def test_the_warehouse_connection_of_a_run_takes_the_homes_memory_and_thread_cap
     # unset: 1 GiB (DuckDB's own default is 80 % of RAM) and one thread per core
     assert caps("[pipeline]\n") == ("1.0 GiB", os.cpu_count())
     assert caps('[pipeline]\nmemory_limit = ""\n')[0] not in ("1.0 GiB", "2.0 GiB")  # empty: DuckDB's default
+    # and DuckDB hands what a query freed back to the system in the background, not at its next query (measured on
+    # the bench warehouse: 1,108 MB still held after a query over 10M worklogs; with it, 267 MB a second later)
+    with PmoHome(home=str(home)).connect() as conn:
+        assert conn.sql("SELECT current_setting('allocator_background_threads')").fetchall()[0][0] is True
