@@ -138,7 +138,7 @@ def flag_candidates_sql(costed: str, evm: str, projects: str) -> str:
     every negative row is kept, so a person-day's kept hours are at most its total, and all of them when that total
     is over the limit. Names come from code, not input."""
     return f"""
-    WITH _c AS (
+    WITH _c AS NOT MATERIALIZED (
         SELECT worklog_id, project_id, person_id, work_date, hours, _source_file, _line FROM {costed}
         WHERE project_id IS NOT NULL
     ),
