@@ -138,18 +138,17 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             "SELECT item_key, snapshot_date, project_id, type, status_category, resolved, remaining_estimate_h, "
             "time_spent_h, story_points, assignee, assignee_account_id FROM staging.work_items"
         ).pl()
-        result = compute(
-            **inputs,
-            frozen_versions=warehouse.read(conn, "plans.baseline_versions"),
-            frozen_elements=warehouse.read(conn, "plans.baselines"),
-            # AC reads only the costs in AC per project and day: summed here, exactly (DECIMAL), not 10M rows
-            costed=conn.sql(
-                "SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
-                "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL"
-            ).pl(),
-            options=_options(pmo, as_of),
-        )
-        del inputs
+        inputs["frozen_versions"] = warehouse.read(conn, "plans.baseline_versions")
+        inputs["frozen_elements"] = warehouse.read(conn, "plans.baselines")
+        # AC reads only the costs in AC per project and day: summed here, exactly (DECIMAL), not 10M rows
+        inputs["costed"] = conn.sql(
+            "SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
+            "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL"
+        ).pl()
+    # Computed with the warehouse closed: DuckDB's cache of what it read goes back to the system first.
+    result = compute(**inputs, options=_options(pmo, as_of))
+    del inputs
+    with pmo.connect() as conn:
         tables = {
             "marts.evm_weekly": result.evm,
             "marts.baseline_versions": result.versions,
@@ -222,7 +221,8 @@ def milestones(pmo: PmoHome):
             "FROM staging.work_items"
         ).pl()
         versions = warehouse.read(conn, "marts.baseline_versions")
-        elements = _elements(conn).join(versions.select("project_id", "baseline_version", "effective_from"),
+        elements = _elements(conn, "project_id", "baseline_version", "effective_from", "element_key", "planned_finish",
+                             "is_milestone").join(versions.select("project_id", "baseline_version", "effective_from"),
                                         on=["project_id", "baseline_version"])  # fmt: skip
         projects = read["projects"].with_columns(pl.col("calendar_id").fill_null("default"))
         dates = pl.concat([read["work_items"]["due"], read["work_items"]["resolved"], elements["planned_finish"],
@@ -239,13 +239,14 @@ def milestones(pmo: PmoHome):
     yield dg.MaterializeResult(asset_key=["marts", "milestone_slips"], metadata={"dagster/row_count": slips.height})
 
 
-def _elements(conn) -> pl.DataFrame:
-    """Every element of every baseline version, from the files and the freezes."""
-    _, elements = bl.assemble(
-        warehouse.read(conn, "staging.baselines"), warehouse.read(conn, "plans.baseline_versions"),
-        warehouse.read(conn, "plans.baselines"),
-    )  # fmt: skip
-    return elements
+def _elements(conn, *columns: str) -> pl.DataFrame:
+    """The given columns of every element of every baseline version, from the files and the freezes, in the order
+    `bl.assemble` gives them (a million rows at portfolio scale: only the columns a mart reads)."""
+    cols = ", ".join(columns)
+    return conn.sql(
+        f"SELECT {cols} FROM staging.baselines UNION ALL SELECT {cols} FROM plans.baselines"
+        " ORDER BY project_id NULLS FIRST, baseline_version NULLS FIRST, element_key NULLS FIRST"
+    ).pl()
 
 
 def _evm_weeks(conn) -> list[dt.date]:
@@ -366,7 +367,8 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
             evm=evm, projects=read["projects"],
             costed=conn.sql(flag_candidates_sql("marts.worklog_costs", "marts.evm_weekly", "staging.projects"),
                             params={"absurd": settings.evm.absurd_hours_per_day}).pl(),  # only rows a flag can use
-            elements=_elements(conn), grid=grid, work_items=read["work_items"], undated=undated,
+            elements=_elements(conn, "project_id", "baseline_version", "element_key"), grid=grid,
+            work_items=read["work_items"], undated=undated,
             absurd_hours_per_day=settings.evm.absurd_hours_per_day, week_ends_on=settings.pipeline.week_ends_on,
         )  # fmt: skip
         warehouse.replace_table(conn, "marts.evm_flags", frame, ["project_id", "status_date", "finding"])
@@ -426,7 +428,8 @@ def closure(pmo: PmoHome):
             params=[closed],
         ).pl()
         items = conn.sql("SELECT item_key, snapshot_date, type, assignee_account_id FROM staging.work_items").pl()
-        drivers = closure_drivers(frame, _elements(conn), costed, warehouse.read(conn, "marts.actual_cost_weekly"),
+        elements = _elements(conn, "project_id", "baseline_version", "element_key", "cost_category", "budget")
+        drivers = closure_drivers(frame, elements, costed, warehouse.read(conn, "marts.actual_cost_weekly"),
                                   items, read["people"])  # fmt: skip
         warehouse.replace_table(conn, "marts.project_closure", frame, ["project_id"])
         warehouse.replace_table(conn, "marts.closure_drivers", drivers, ["project_id", "dimension", "rank", "key"])

@@ -49,15 +49,19 @@ def _all_versions(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def freeze_missing(conn: duckdb.DuckDBPyConnection, as_of: dt.date, reason: str) -> list[str]:
     """Freeze a first baseline from ticket estimates for each registered project that has no plan of any kind
     (no baseline file, MS Project plan, status file or earlier freeze). Returns the projects frozen."""
-    read = _read(conn, "projects", "baselines", "evm_status", "work_items", "people", "rates")
-    planned = pl.concat(
-        [read["baselines"]["project_id"], read["evm_status"]["project_id"],
-         warehouse.read(conn, "plans.baseline_versions")["project_id"]]
-    )  # fmt: skip
-    todo = read["projects"].filter(~pl.col("project_id").is_in(planned.implode()))
+    # Which projects have no plan is asked in SQL: the baselines and tickets (a million rows each at portfolio
+    # scale) are read only when there is a project to freeze, and then only its tickets.
+    todo = conn.sql(
+        "SELECT * FROM staging.projects p WHERE p.project_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+        " (SELECT project_id FROM staging.baselines UNION ALL SELECT project_id FROM staging.evm_status"
+        " UNION ALL SELECT project_id FROM plans.baseline_versions) planned WHERE planned.project_id = p.project_id)"
+    ).pl()
     if todo.is_empty():
         return []
-    elements, _ = bl.derive_from_tickets(read["work_items"], read["people"], read["rates"], todo, as_of=as_of)
+    items = conn.sql("SELECT * FROM staging.work_items WHERE list_contains(?::VARCHAR[], project_id)",
+                     params=[todo.get_column("project_id").to_list()]).pl()  # fmt: skip
+    read = _read(conn, "people", "rates")
+    elements, _ = bl.derive_from_tickets(items, read["people"], read["rates"], todo, as_of=as_of)
     versions = _all_versions(conn)
     frozen = []
     for project_id in sorted(set(elements["project_id"])):  # one freeze per project: a handful, not rows
