@@ -246,6 +246,8 @@ def _deltas(
         time_spent_h=values("time_spent_h").gather(si),
         story_points=values("story_points").gather(si).fill_null(values("story_points").gather(f_si)),
     )
+    # A million pairs at portfolio scale: each frame is let go as soon as the next one is built.
+    del changes, snaps, values, si, f_si, per_pair, first, tracked
     wk, backfill, category = pl.col("wk"), pl.col("backfill"), pl.col("status_category")
     # Done as of the week: resolved by then; a done item without a resolution date is done from its export.
     # Rebuilding from dates (backfill) applies only before the project's first export: a week an export already
@@ -271,6 +273,8 @@ def _deltas(
         .otherwise((1 - remaining / (spent + remaining)).clip(0, 1)),
         f_points=done.cast(pl.Float64) * pl.col("story_points").fill_null(0),
     )
+
+    del state
 
     def delta(col: str) -> pl.Expr:
         return pl.col(col) - pl.when(pl.col("new")).then(0.0).otherwise(pl.col(col).shift(1).fill_null(0))
