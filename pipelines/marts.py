@@ -51,6 +51,10 @@ KEYS = {
 }
 
 
+# bl.assemble's order of baseline elements (polars sorts nulls first)
+ELEMENT_ORDER = "project_id NULLS FIRST, baseline_version NULLS FIRST, element_key NULLS FIRST"
+
+
 def _read(conn, *tables: str) -> dict[str, pl.DataFrame]:
     return {t: warehouse.read(conn, f"staging.{t}") for t in tables}
 
@@ -131,7 +135,9 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             context.log.info(f"{project_id}: baseline version 1 frozen from ticket estimates")
         # The big tables narrowed in SQL to what compute reads: the worklogs only for each item's first work date
         # (min per item: the same minimum), the costed worklogs only those in AC, the tickets' used columns.
-        inputs = _read(conn, *(t for t in EVM_INPUTS if t not in ("worklogs", "work_items")))
+        inputs = _read(conn, *(t for t in EVM_INPUTS if t not in ("worklogs", "work_items", "baselines")))
+        # in bl.assemble's order, which then keeps them as they are instead of sorting a copy
+        inputs["baselines"] = conn.sql(f"SELECT * FROM staging.baselines ORDER BY {ELEMENT_ORDER}").pl()
         inputs["worklogs"] = conn.sql("SELECT item_key, min(work_date) AS work_date FROM staging.worklogs "
                                       "WHERE item_key IS NOT NULL GROUP BY item_key").pl()  # fmt: skip
         inputs["work_items"] = conn.sql(
@@ -145,7 +151,8 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             "SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
             "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL"
         ).pl()
-    # Computed with the warehouse closed: DuckDB's cache of what it read goes back to the system first.
+    # Computed with the warehouse closed: DuckDB's cache of what it read goes back to the system first (the step's
+    # peak is its inputs and its work, not also DuckDB's cache).
     result = compute(**inputs, options=_options(pmo, as_of))
     del inputs
     with pmo.connect() as conn:
@@ -229,10 +236,13 @@ def milestones(pmo: PmoHome):
                            evm["status_date"]]).drop_nulls()  # fmt: skip
         cal = working_day_index(read["holidays"], sorted(set(projects["calendar_id"]) | {"default"}),
                                 dates.min() - dt.timedelta(days=1), dates.max() + dt.timedelta(days=1))  # fmt: skip
-        items, slips = milestone_variance(
-            elements=elements, work_items=read["work_items"], cal=cal, projects=projects,
-            grid=evm.select("project_id", "status_date"), as_of=evm["status_date"].max(),
-        )  # fmt: skip
+    # computed with the warehouse closed, as earned value
+    items, slips = milestone_variance(
+        elements=elements, work_items=read["work_items"], cal=cal, projects=projects,
+        grid=evm.select("project_id", "status_date"), as_of=evm["status_date"].max(),
+    )  # fmt: skip
+    del read, elements
+    with pmo.connect() as conn:
         warehouse.replace_table(conn, "marts.milestone_variance", items, ["project_id", "item_key"])
         warehouse.replace_table(conn, "marts.milestone_slips", slips, ["project_id", "status_date"])
     yield dg.MaterializeResult(asset_key=["marts", "milestone_variance"], metadata={"dagster/row_count": items.height})
@@ -244,8 +254,7 @@ def _elements(conn, *columns: str) -> pl.DataFrame:
     `bl.assemble` gives them (a million rows at portfolio scale: only the columns a mart reads)."""
     cols = ", ".join(columns)
     return conn.sql(
-        f"SELECT {cols} FROM staging.baselines UNION ALL SELECT {cols} FROM plans.baselines"
-        " ORDER BY project_id NULLS FIRST, baseline_version NULLS FIRST, element_key NULLS FIRST"
+        f"SELECT {cols} FROM staging.baselines UNION ALL SELECT {cols} FROM plans.baselines ORDER BY {ELEMENT_ORDER}"
     ).pl()
 
 
@@ -532,8 +541,11 @@ def service_desk(pmo: PmoHome):
         where = "" if options["kinds"] is None else " WHERE list_contains(?::VARCHAR[], source_kind)"
         params = [] if options["kinds"] is None else [list(options["kinds"])]
         items = conn.sql(f"SELECT {columns} FROM staging.work_items{where}", params=params).pl()
-        flow = ticket_flow(items, weeks, **options)
-        behind = ticket_flow_items(items, weeks, **options)
+    # computed with the warehouse closed, as earned value: DuckDB's cache of the tickets goes back first
+    flow = ticket_flow(items, weeks, **options)
+    behind = ticket_flow_items(items, weeks, **options)
+    del items
+    with pmo.connect() as conn:
         warehouse.replace_table(conn, "marts.ticket_flow", flow,
                                 ["group_level", "group_key", "priority", "status_date"])  # fmt: skip
         warehouse.replace_table(conn, "marts.ticket_flow_items", behind, ["status_date", "item_key"])

@@ -197,6 +197,23 @@ def test_assemble_keeps_every_version_with_bac_and_reserves_beside_it():
     assert elements.select("baseline_version", "element_key").rows() == [(1, "A"), (1, "B"), (2, "A")]
 
 
+def test_assemble_orders_the_elements_by_project_version_and_key_whatever_order_they_come_in():
+    # Out of order on each key (and a NULL key, first as polars sorts); the warehouse's elements come in order and
+    # are kept without a copy, which must not keep any other order.
+    shuffled = [
+        element("B", 1, D(2025, 1, 6), D(2025, 1, 10), project_id="Q", version=1),
+        element("A", 1, D(2025, 1, 6), D(2025, 1, 10), project_id="Q", version=2),
+        element("C", 1, D(2025, 1, 6), D(2025, 1, 10), project_id="P", version=1),
+        element("A", 1, D(2025, 1, 6), D(2025, 1, 10), project_id="Q", version=1),
+        element(None, 1, D(2025, 1, 6), D(2025, 1, 10), project_id="P", version=1),
+    ]
+    want = [("P", 1, None), ("P", 1, "C"), ("Q", 1, "A"), ("Q", 1, "B"), ("Q", 2, "A")]
+    _, elements = assemble(rows("baselines", *shuffled), empty_versions(), rows("baselines"))
+    assert elements.select("project_id", "baseline_version", "element_key").rows() == want
+    _, again = assemble(elements, empty_versions(), rows("baselines"))
+    assert again.select("project_id", "baseline_version", "element_key").rows() == want
+
+
 # ------------------------------------------------------------------------------------- rebaselining, end to end
 
 
