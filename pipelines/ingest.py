@@ -274,11 +274,13 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
     conn.sql(f"DELETE FROM audit.rejects WHERE stage = 'row' AND file_id IN ({ids})")
     conn.sql(f"DELETE FROM audit.skipped WHERE file_id IN ({ids})")
     merge.append_candidates(conn, "conformed", staged.rows)
-    for name, frame in (("_r", staged.rejects), ("_s", staged.skipped), ("_n", staged.notes),
-                        ("_q", staged.quarantined)):  # fmt: skip
+    # Rejects can be millions of rows (a day-total warning per worklog): inserted without conn.register (see
+    # duck.insert_frame); the notes and quarantines, a row per file, are read registered.
+    duck.insert_frame(conn, "audit.rejects", merge.audit_rejects(staged.rejects, "row"))
+    duck.insert_frame(conn, "audit.skipped", staged.skipped.select(pl.col("_source_file").alias("file_id"), "line",
+                                                                    "reason"))  # fmt: skip
+    for name, frame in (("_n", staged.notes), ("_q", staged.quarantined)):
         conn.register(name, frame)
-    duck.insert(conn, "audit.rejects", f"SELECT {merge.REJECT_COLUMNS}, 'row' FROM _r")
-    duck.insert(conn, "audit.skipped", "SELECT _source_file, line, reason FROM _s")
     conn.sql(
         """
         UPDATE audit.files f SET formats = n.formats,
@@ -301,7 +303,7 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
     conn.register("_notes", notes)
     noted = conn.sql("SELECT path, note FROM _notes JOIN audit.files ON file_id = _source_file ORDER BY ALL").fetchall()
     summary.problems.extend(f"{display_name(path)}: {note}" for path, note in noted)
-    for name in ("_r", "_s", "_n", "_q", "_notes"):
+    for name in ("_n", "_q", "_notes"):
         conn.unregister(name)
 
 
@@ -336,9 +338,7 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         conn.sql(f"DROP TABLE IF EXISTS temp.main._dropped_{table}")
     crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
     conn.sql("DELETE FROM audit.rejects WHERE stage = 'merge'")
-    conn.register("_m", merged.rejects)
-    duck.insert(conn, "audit.rejects", f"SELECT {merge.REJECT_COLUMNS}, 'merge' FROM _m")
-    conn.unregister("_m")
+    duck.insert_frame(conn, "audit.rejects", merge.audit_rejects(merged.rejects, "merge"))
     warehouse.resort(conn, "audit.rejects", ["file_id", "line", "column", "rule", "raw_value", "severity", "stage"])
     warehouse.resort(conn, "audit.skipped", ["file_id", "line", "reason"])
     staged = "SELECT file_id FROM audit.staged_files"
