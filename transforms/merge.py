@@ -33,12 +33,12 @@ MAX_DAY_HOURS = 24  # one person's hours on one day in one tool; more is flagged
 FALLBACK_DROP = "a timesheet export carries this item's worklogs"
 SUPERSEDED_DROP = "replaced by a newer export covering the same dates"
 REJECT_SCHEMA = {"_source_file": pl.Int64} | contract.REJECT_SCHEMA
+assert all(list(canonical.TABLES).index("projects") < list(canonical.TABLES).index(t) for t in REGISTERED)
 
 
 def audit_rejects(rejects: pl.DataFrame, stage: str) -> pl.DataFrame:
     """Rejects of REJECT_SCHEMA as rows of audit.rejects, found at `stage` ('row' or 'merge')."""
     return rejects.select(pl.col("_source_file").alias("file_id"), *contract.REJECT_SCHEMA, stage=pl.lit(stage))
-assert all(list(canonical.TABLES).index("projects") < list(canonical.TABLES).index(t) for t in REGISTERED)
 
 
 @dataclass(frozen=True)
