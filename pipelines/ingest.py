@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import warehouse
+from pipelines import changes, warehouse
 from pipelines.faults import crash_point
 from pipelines.home import RetentionSettings
 from pipelines.retention import delete_inbox_files, prune_raw
@@ -329,6 +329,8 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         appended = _append_worklogs(conn, worklogs, staged) if table == "worklogs" and append else None
         if appended is None:
             rows = warehouse.replace_query(conn, f"staging.{table}", query, list(canonical.order(table)))
+            if table in canonical.LOAD_ORDERED:
+                changes.record(conn, f"staging.{table}", None)
         else:
             rows, summary.appended[table] = appended
         summary.staging_rows[table] = rows
@@ -375,10 +377,7 @@ def _can_append_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> 
     """Whether staging.worklogs may be changed in place (`_append_worklogs`) rather than written whole: it is in load
     order, no file staged this run has rows in it (a file staged again, after an upgrade or `pmo forget`, may give
     them other values), and the lookups WORKLOG_LOOKUPS are what they were."""
-    if not warehouse.table_exists(conn, "staging", "worklogs"):
-        return False
-    recorded = conn.sql("SELECT order_by FROM audit.table_order WHERE table_name = 'staging.worklogs'").fetchall()
-    if recorded != [(warehouse.LOAD_ORDER,)]:
+    if not warehouse.in_load_order(conn, "staging.worklogs"):
         return False
     if conn.sql("SELECT EXISTS (SELECT 1 FROM staging.worklogs WHERE list_contains(?::BIGINT[], _source_file))",
                 params=[staged]).fetchall()[0][0]:  # fmt: skip
@@ -428,6 +427,9 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     columns = ", ".join(f'"{c}"' for (c,) in stored if c not in canonical.schema("worklogs"))  # the resolved ones
     moved = (f"(SELECT * EXCLUDE ({columns}) FROM staging.worklogs"
              " WHERE item_key IN (SELECT item_key FROM temp.main._changed_items))")  # fmt: skip
+    # for the marts built from it row for row (pipelines/changes.py): the rows deleted, set again and appended
+    changes.record(conn, "staging.worklogs", f"FROM temp.main._gone UNION ALL SELECT _source_file, _line FROM {moved} "
+                                             f"UNION ALL SELECT _source_file, _line FROM ({added})")  # fmt: skip
     rows = warehouse.patch_in_load_order(
         conn, "staging.worklogs", gone="FROM temp.main._gone",
         updates=f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})", added=resolved(f"({added})"),

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 import polars as pl
 
-from pipelines import warehouse
+from pipelines import changes, warehouse
 from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
@@ -74,18 +74,57 @@ def _options(pmo: PmoHome, as_of: dt.date) -> EvmOptions:
     )
 
 
-def write_worklog_costs(conn, settings) -> tuple[int, int, float]:
+COSTS = "marts.worklog_costs"
+
+
+def write_worklog_costs(conn, settings) -> tuple[int, int, float, int]:
     """marts.worklog_costs and marts.cost_exceptions from staging (also `pmo forget`, after it rebuilds staging), in
-    DuckDB: the worklogs never leave it. Returns the rows of each and the exceptions' hours."""
+    DuckDB: the worklogs never leave it. The costs mirror staging.worklogs row for row, in its load order, so a week's
+    new and changed worklogs are costed and patched in (pipelines/changes.py) instead of 10M rows written again; the
+    costs are written whole when anything else they read changed. Returns the rows of each, the exceptions' hours and
+    the worklogs costed. The caller holds the transaction."""
     with _desk_items(conn, settings.resources.service_desk_tools) as desk:
-        query = worklog_costs_sql("staging.worklogs", "staging.people", "staging.rates", desk,
-                                  count_unapproved=settings.evm.count_unapproved_hours)  # fmt: skip
-        costed = warehouse.replace_query(conn, "marts.worklog_costs", query, ["worklog_id"])
+
+        def costs(worklogs: str) -> str:
+            return worklog_costs_sql(worklogs, "staging.people", "staging.rates", desk,
+                                     count_unapproved=settings.evm.count_unapproved_hours)  # fmt: skip
+
+        inputs = changes.fingerprint(conn, costs("staging.worklogs"), "staging.people", "staging.rates", desk)
+        touched = changes.pending(conn, COSTS, "staging.worklogs", inputs)
+        if touched is None or not warehouse.in_load_order(conn, COSTS):
+            costed = recosted = warehouse.replace_query(conn, COSTS, costs("staging.worklogs"), warehouse.LOAD_ORDER)
+        else:
+            recosted = _patch_costs(conn, touched, costs)
+            costed = conn.sql(f"SELECT count(*) FROM {COSTS}").fetchall()[0][0]
+        changes.mark(conn, COSTS, inputs)
     exceptions = warehouse.replace_query(
-        conn, "marts.cost_exceptions", "SELECT * FROM marts.worklog_costs WHERE exception IS NOT NULL", ["worklog_id"]
+        conn, "marts.cost_exceptions", f"SELECT * FROM {COSTS} WHERE exception IS NOT NULL", ["worklog_id"]
     )
     hours = conn.sql("SELECT CAST(coalesce(sum(hours), 0) AS DOUBLE) FROM marts.cost_exceptions").fetchall()[0][0]
-    return costed, exceptions, hours
+    return costed, exceptions, hours, recosted
+
+
+def _patch_costs(conn, touched: str, costs) -> int:
+    """Cost again the worklogs of the lineage `touched` and patch them into marts.worklog_costs: the ones staging no
+    longer has deleted, the ones it still has set again, the new ones (after every row: new files) appended. Returns
+    how many were costed."""
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _touched AS {touched}")
+    rows = "(SELECT * FROM staging.worklogs SEMI JOIN temp.main._touched USING (_source_file, _line))"
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _recosted AS {costs(rows)}")
+    recosted = conn.sql("SELECT count(*) FROM temp.main._recosted").fetchall()[0][0]
+    last = conn.sql(f"SELECT _source_file, _line FROM {COSTS} ORDER BY ALL DESC LIMIT 1").fetchall()
+    file, line = last[0] if last else (-1, -1)
+    held = f"(_source_file < {int(file)} OR (_source_file = {int(file)} AND _line <= {int(line)}))"
+    rows = warehouse.patch_in_load_order(
+        conn, COSTS, gone="FROM temp.main._touched ANTI JOIN temp.main._recosted USING (_source_file, _line)",
+        updates=f"FROM temp.main._recosted WHERE {held}", added=f"FROM temp.main._recosted WHERE NOT {held}",
+    )  # fmt: skip
+    conn.sql("DROP TABLE temp.main._touched")
+    conn.sql("DROP TABLE temp.main._recosted")
+    staged = conn.sql("SELECT count(*) FROM staging.worklogs").fetchall()[0][0]
+    if rows != staged:  # a guard against a mart out of step or an engine fault: the caller's transaction rolls back
+        raise RuntimeError(f"{COSTS} holds {rows} rows after the patch; staging.worklogs holds {staged}: not saved")
+    return recosted
 
 
 @dg.multi_asset(
@@ -101,9 +140,10 @@ def write_worklog_costs(conn, settings) -> tuple[int, int, float]:
 )  # fmt: skip
 def actual_cost(pmo: PmoHome):
     """Cost every worklog; set the ones that cannot be costed aside as exceptions."""
-    with pmo.connect() as conn:
-        costed, exceptions, hours = write_worklog_costs(conn, pmo.settings())
-    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"], metadata={"dagster/row_count": costed})
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        costed, exceptions, hours, recosted = write_worklog_costs(conn, pmo.settings())
+    yield dg.MaterializeResult(asset_key=["marts", "worklog_costs"],
+                               metadata={"dagster/row_count": costed, "costed this run": recosted})  # fmt: skip
     yield dg.MaterializeResult(asset_key=["marts", "cost_exceptions"],
                                metadata={"dagster/row_count": exceptions, "hours": hours})  # fmt: skip
 

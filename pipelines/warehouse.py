@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -128,6 +130,13 @@ CREATE TABLE IF NOT EXISTS audit.erased_identifiers (
     replacement VARCHAR NOT NULL,
     pseudonym VARCHAR NOT NULL
 );
+-- Rows of staging tables kept in load order that a staging write deleted, set again or appended (their lineage), or
+-- one row with no lineage for a table written whole; deleted once every mart built from them has caught up.
+CREATE TABLE IF NOT EXISTS audit.staging_changes (
+    change BIGINT NOT NULL, table_name VARCHAR NOT NULL, _source_file BIGINT, _line BIGINT
+);
+-- Per mart patched from audit.staging_changes: the last change it holds, and a fingerprint of its other inputs.
+CREATE TABLE IF NOT EXISTS audit.mart_marks (mart VARCHAR PRIMARY KEY, change BIGINT NOT NULL, inputs VARCHAR NOT NULL);
 """
 
 
@@ -176,15 +185,33 @@ def replace_query(
 LOAD_ORDER = ["_source_file", "_line"]
 
 
+def in_load_order(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `schema.table` exists and was written in load order (`replace_query` with LOAD_ORDER)."""
+    recorded = conn.sql("SELECT order_by FROM audit.table_order WHERE table_name = ?", params=[name]).fetchall()
+    schema, table = name.split(".")
+    return recorded == [(LOAD_ORDER,)] and table_exists(conn, schema, table)
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block's writes or none of them."""
+    conn.sql("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        conn.sql("ROLLBACK")
+        raise
+    conn.sql("COMMIT")
+
+
 def patch_in_load_order(conn: duckdb.DuckDBPyConnection, name: str, *, gone: str, updates: str, added: str) -> int:
     """Change a table kept in load order (canonical.LOAD_ORDERED) in place instead of writing it again: delete the
     rows whose lineage `gone` lists, set the other columns of `updates` on the rows of its lineage (an UPDATE keeps a
     row where it is), and append the rows of `added`, which must all come after every row of the table (new files:
     the caller checks it first; checked again here, so the order cannot silently break). Returns the row count.
     Each part is skipped when it has no rows (see transforms/duck.insert). Names and queries come from code."""
-    recorded = conn.sql("SELECT order_by FROM audit.table_order WHERE table_name = ?", params=[name]).fetchall()
-    if recorded != [(LOAD_ORDER,)]:
-        raise RuntimeError(f"{name} is not in load order ({recorded}): write it whole with replace_query")
+    if not in_load_order(conn, name):
+        raise RuntimeError(f"{name} is not in load order: write it whole with replace_query")
     conn.sql(f"CREATE OR REPLACE TEMP TABLE _patch_gone AS {gone}")
     conn.sql(f"DELETE FROM {name} t USING temp.main._patch_gone g"
              " WHERE t._source_file = g._source_file AND t._line = g._line")  # fmt: skip

@@ -8,7 +8,9 @@ import polars as pl
 import pytest
 
 from pipelines import warehouse
+from pipelines.home import Settings
 from pipelines.ingest import _to_stage, fingerprint, ingest
+from pipelines.marts import write_worklog_costs
 from tests.bad_input import corpus
 from tests.conftest import write_inbox
 
@@ -186,3 +188,47 @@ def test_a_table_in_load_order_is_only_appended_to_after_its_last_row(tmp_path):
         warehouse.replace_query(conn, "staging.u", rows, ["v"])  # in natural-key order: never patched
         with pytest.raises(RuntimeError, match="not in load order"):
             warehouse.patch_in_load_order(conn, "staging.u", gone=keep, updates=keep, added=keep)
+
+
+COST_TABLES = ("marts.worklog_costs", "marts.cost_exceptions")
+
+
+def _cost(conn: duckdb.DuckDBPyConnection) -> tuple[int, int, float, int]:
+    with warehouse.transaction(conn):
+        return write_worklog_costs(conn, Settings())
+
+
+def test_a_new_weeks_worklogs_are_costed_alone_and_patched_into_what_costing_everything_gives(tmp_path):
+    week_one = corpus.demo() | {"tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1))}
+    write_inbox(tmp_path / "at_once", week_one | _week_two())
+    with warehouse.connect(tmp_path / "at_once.duckdb") as conn:
+        ingest(conn, tmp_path / "at_once")
+        _cost(conn)
+        expected = {table: conn.sql(f"SELECT * FROM {table}").fetchall() for table in COST_TABLES}
+    write_inbox(tmp_path / "inbox", week_one)
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        costed, _, _, recosted = _cost(conn)
+        assert recosted == costed  # the first time, every worklog
+        lab1 = ("SELECT count(*) FILTER (exception = 'unknown project') FROM marts.worklog_costs"
+                " WHERE item_key LIKE 'LAB1-%'")  # fmt: skip
+        assert conn.sql(lab1).fetchall() == [(40,)]  # no ticket export has them yet: no project
+        write_inbox(tmp_path / "inbox", week_one | _week_two())
+        ingest(conn, tmp_path / "inbox")
+        left = conn.sql(
+            "SELECT count(*) FROM staging.worklogs WHERE item_key LIKE 'LAB1-%' AND _source_file = "
+            "(SELECT min(_source_file) FROM staging.worklogs WHERE item_key LIKE 'LAB1-%')"
+        ).fetchall()[0][0]
+        costed, _, _, recosted = _cost(conn)
+        # Costed again: the 30 appended (10 LAB0, 20 corrected LAB1) and the week-one LAB1 worklogs the correction
+        # left, set again in place (their tickets are now known, on PRJ-001); not the demo's worklogs.
+        assert left > 0 and recosted == 30 + left < costed
+        assert conn.sql(lab1).fetchall() == [(0,)]
+        assert {table: conn.sql(f"SELECT * FROM {table}").fetchall() for table in COST_TABLES} == expected
+        assert conn.sql("SELECT count(*) FROM audit.staging_changes").fetchall() == [(0,)]  # all consumed
+        assert _cost(conn)[3] == 0  # nothing changed since: nothing costed
+        conn.sql("UPDATE staging.rates SET hourly_rate = hourly_rate + 1")
+        costed, _, _, recosted = _cost(conn)
+        assert recosted == costed  # a rate changed: any worklog's cost may have, so every worklog is costed again
+        assert conn.sql("SELECT count(*) FROM marts.worklog_costs WHERE cost IS NOT NULL").fetchall() != [(0,)]
+        assert {table: conn.sql(f"SELECT * FROM {table}").fetchall() for table in COST_TABLES} != expected
