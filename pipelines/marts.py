@@ -20,6 +20,7 @@ from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags, flag_candidates_sql
 from transforms.forecast import evm_forecast
+from transforms.rates import rate_steps_sql
 from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
@@ -89,7 +90,9 @@ def write_worklog_costs(conn, settings) -> tuple[int, int, float, int]:
             return worklog_costs_sql(worklogs, "staging.people", "staging.rates", desk,
                                      count_unapproved=settings.evm.count_unapproved_hours)  # fmt: skip
 
-        inputs = changes.fingerprint(conn, costs("staging.worklogs"), "staging.people", "staging.rates", desk)
+        # a person's team or name does not change a cost; their rates in force do
+        steps = f"({rate_steps_sql('staging.people', 'staging.rates')})"
+        inputs = changes.fingerprint(conn, costs("staging.worklogs"), steps, desk)
         touched = changes.pending(conn, COSTS, "staging.worklogs", inputs)
         if touched is None or not warehouse.in_load_order(conn, COSTS):
             costed = recosted = warehouse.replace_query(conn, COSTS, costs("staging.worklogs"), warehouse.LOAD_ORDER)

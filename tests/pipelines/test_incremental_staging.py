@@ -227,6 +227,10 @@ def test_a_new_weeks_worklogs_are_costed_alone_and_patched_into_what_costing_eve
         assert {table: conn.sql(f"SELECT * FROM {table}").fetchall() for table in COST_TABLES} == expected
         assert conn.sql("SELECT count(*) FROM audit.staging_changes").fetchall() == [(0,)]  # all consumed
         assert _cost(conn)[3] == 0  # nothing changed since: nothing costed
+        conn.sql(
+            "UPDATE staging.people SET team = 'Moved' WHERE person_id = (SELECT min(person_id) FROM staging.people)"
+        )
+        assert _cost(conn)[3] == 0  # a team changes no rate in force: nothing costed
         conn.sql("UPDATE staging.rates SET hourly_rate = hourly_rate + 1")
         costed, _, _, recosted = _cost(conn)
         assert recosted == costed  # a rate changed: any worklog's cost may have, so every worklog is costed again
