@@ -20,13 +20,13 @@ from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags, flag_candidates_sql
 from transforms.forecast import evm_forecast
-from transforms.rates import rate_steps_sql
 from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
 from transforms.people_weeks import weekly_hours_sql
 from transforms.portfolio import portfolio_weekly
 from transforms.project_closure import closure_drivers, project_closure
+from transforms.rates import rate_steps_sql
 from transforms.resource_utilisation import (
     person_week_hours_sql,
     team_utilisation,
