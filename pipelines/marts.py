@@ -112,8 +112,8 @@ def _patch_costs(conn, touched: str, costs) -> int:
     longer has deleted, the ones it still has set again, the new ones (after every row: new files) appended. Returns
     how many were costed."""
     conn.sql(f"CREATE OR REPLACE TEMP TABLE _touched AS {touched}")
-    rows = "(SELECT * FROM staging.worklogs SEMI JOIN temp.main._touched USING (_source_file, _line))"
-    conn.sql(f"CREATE OR REPLACE TEMP TABLE _recosted AS {costs(rows)}")
+    worklogs = "(SELECT * FROM staging.worklogs SEMI JOIN temp.main._touched USING (_source_file, _line))"
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _recosted AS {costs(worklogs)}")
     recosted = conn.sql("SELECT count(*) FROM temp.main._recosted").fetchall()[0][0]
     last = conn.sql(f"SELECT _source_file, _line FROM {COSTS} ORDER BY ALL DESC LIMIT 1").fetchall()
     file, line = last[0] if last else (-1, -1)

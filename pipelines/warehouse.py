@@ -205,11 +205,12 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def patch_in_load_order(conn: duckdb.DuckDBPyConnection, name: str, *, gone: str, updates: str, added: str) -> int:
-    """Change a table kept in load order (canonical.LOAD_ORDERED) in place instead of writing it again: delete the
-    rows whose lineage `gone` lists, set the other columns of `updates` on the rows of its lineage (an UPDATE keeps a
-    row where it is), and append the rows of `added`, which must all come after every row of the table (new files:
-    the caller checks it first; checked again here, so the order cannot silently break). Returns the row count.
-    Each part is skipped when it has no rows (see transforms/duck.insert). Names and queries come from code."""
+    """Change a table kept in load order (canonical.LOAD_ORDERED, marts.worklog_costs) in place instead of writing it
+    again: delete the rows whose lineage `gone` lists, set the other columns of `updates` on the rows of its lineage
+    (an UPDATE keeps a row where it is), and append the rows of `added`, which must all come after every row of the
+    table (new files: the caller checks it first; checked again here, so the order cannot silently break). Returns
+    the row count. Each part is skipped when it has no rows (see transforms/duck.insert). Names and queries come from
+    code."""
     if not in_load_order(conn, name):
         raise RuntimeError(f"{name} is not in load order: write it whole with replace_query")
     conn.sql(f"CREATE OR REPLACE TEMP TABLE _patch_gone AS {gone}")
