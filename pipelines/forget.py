@@ -98,8 +98,7 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
         files = _scrub_files(paths, settings, ident, inbox, loaded, named_files)
 
         counts: list[tuple[str, int, str]] = []
-        conn.sql("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(conn):
             if new_salt:
                 conn.sql("INSERT INTO audit.erasure_salt VALUES (?)", params=[salt])
             for table in (t for t in tables if t.startswith("raw.")):
@@ -131,10 +130,6 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
                 "INSERT INTO audit.erased_identifiers VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(erasure.digest(salt, v), ident.replacement(v), me) for v in ident.values],
             )
-            conn.sql("COMMIT")
-        except BaseException:
-            conn.sql("ROLLBACK")
-            raise
     _finish(paths, settings)
     say(f"{person} erased as {me} (audit.erasures {erasure_id}):")
     for _, place, n, action in kept:

@@ -460,19 +460,14 @@ def ingest(
     """Load the inbox's new files and rebuild staging, all or nothing; then apply [retention] (pipelines/retention.py):
     raw rows nothing uses any more go in the same transaction, inbox files after it."""
     summary = IngestSummary()
-    conn.sql("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(conn):
         started = time.perf_counter()
         load_new_files(conn, inbox, summary)
         loaded = time.perf_counter()
         rebuild_staging(conn, summary, week_ends_on)
         if retention is not None:
             summary.retention.extend(prune_raw(conn, retention))
-        conn.sql("COMMIT")
-        summary.seconds = {"load": round(loaded - started, 3), "staging": round(time.perf_counter() - loaded, 3)}
-    except BaseException:
-        conn.sql("ROLLBACK")
-        raise
+    summary.seconds = {"load": round(loaded - started, 3), "staging": round(time.perf_counter() - loaded, 3)}
     if retention is not None:
         summary.retention.extend(delete_inbox_files(conn, inbox, retention))
     return summary

@@ -25,13 +25,9 @@ def write_freeze(conn: duckdb.DuckDBPyConnection, version: pl.DataFrame, rows: p
     conn.register("_version", version)
     conn.register("_rows", rows)
     try:
-        conn.sql("BEGIN TRANSACTION")
-        conn.sql("INSERT INTO plans.baseline_versions BY NAME SELECT * FROM _version")
-        conn.sql("INSERT INTO plans.baselines BY NAME SELECT * FROM _rows")
-        conn.sql("COMMIT")
-    except Exception:
-        conn.sql("ROLLBACK")
-        raise
+        with warehouse.transaction(conn):
+            conn.sql("INSERT INTO plans.baseline_versions BY NAME SELECT * FROM _version")
+            conn.sql("INSERT INTO plans.baselines BY NAME SELECT * FROM _rows")
     finally:
         conn.unregister("_version")
         conn.unregister("_rows")
