@@ -8,10 +8,18 @@ the lineage changed since its mark (`pending`): None tells it to write itself wh
 what else it reads (its `inputs`, a fingerprint) changed, or its table was written whole since. After writing it
 moves its mark (`mark`), in the same transaction, and the changes every mark has passed are deleted.
 
+A mart with rows per status date, each week's computed from the rows dated in it or in the few weeks before (the
+timesheet and utilisation marts from staging.worklogs), asks instead from which week on it must be computed again
+(`stale_from`): each change records its row's date, as it was for a row deleted, and the mark holds the weeks.
+
 Names and queries come from code, not input.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
 
 import duckdb
 
@@ -27,32 +35,63 @@ def _last(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def record(conn: duckdb.DuckDBPyConnection, table: str, lineage: str | None) -> None:
-    """Record a change of `table` (staging.worklogs): the rows of `lineage`, a query of _source_file and _line, or,
-    None, the table written whole."""
+    """Record a change of `table` (staging.worklogs): the rows of `lineage`, a query of _source_file, _line and day
+    (the row's date, as it was for a row deleted; NULL for none), or, None, the table written whole."""
     change = _last(conn) + 1
     if lineage is None:  # what any earlier change said is moot: a mart behind it is written whole
         conn.sql("DELETE FROM audit.staging_changes WHERE table_name = ?", params=[table])
-        conn.sql("INSERT INTO audit.staging_changes VALUES (?, ?, NULL, NULL)", params=[change, table])
+        conn.sql("INSERT INTO audit.staging_changes (change, table_name) VALUES (?, ?)", params=[change, table])
     else:
-        duck.insert(conn, "audit.staging_changes",
-                    f"SELECT DISTINCT {change}, {duck.text(table)}, _source_file, _line FROM ({lineage})")  # fmt: skip
+        rows = f"SELECT DISTINCT {change}, {duck.text(table)}, _source_file, _line, day FROM ({lineage})"
+        duck.insert(conn, "audit.staging_changes (change, table_name, _source_file, _line, day)", rows)
 
 
-def pending(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str) -> str | None:
-    """A query of the lineage (_source_file, _line) of the rows of `table` changed since `mart` was last brought up
-    to date from the same `inputs`, or None when it must be written whole."""
-    marked = conn.sql("SELECT change, inputs FROM audit.mart_marks WHERE mart = ?", params=[mart]).fetchall()
+def _since(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str) -> tuple[str, list[dt.date]] | None:
+    """The FROM clause of the changes of `table` since `mart`'s mark and the weeks it holds, or None when it must be
+    written whole: it has no mark, its `inputs` changed, or `table` was written whole since."""
+    marked = conn.sql("SELECT change, inputs, weeks FROM audit.mart_marks WHERE mart = ?", params=[mart]).fetchall()
     if not marked or marked[0][1] != inputs:
         return None
     since = f"FROM audit.staging_changes WHERE table_name = {duck.text(table)} AND change > {int(marked[0][0])}"
     if conn.sql(f"SELECT EXISTS (SELECT 1 {since} AND _source_file IS NULL)").fetchall()[0][0]:
         return None
-    return f"SELECT DISTINCT _source_file, _line {since}"
+    return since, marked[0][2] or []
 
 
-def mark(conn: duckdb.DuckDBPyConnection, mart: str, inputs: str) -> None:
-    """`mart` now holds every change recorded, from `inputs`; delete the changes every mart holds."""
-    conn.sql("INSERT OR REPLACE INTO audit.mart_marks VALUES (?, ?, ?)", params=[mart, _last(conn), inputs])
+def pending(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str) -> str | None:
+    """A query of the lineage (_source_file, _line) of the rows of `table` changed since `mart` was last brought up
+    to date from the same `inputs`, or None when it must be written whole."""
+    since = _since(conn, mart, table, inputs)
+    return None if since is None else f"SELECT DISTINCT _source_file, _line {since[0]}"
+
+
+def stale_from(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str,
+               weeks: list[dt.date]) -> dt.date | None:  # fmt: skip
+    """For a mart with rows per status date of `weeks` (sorted week ends, 7 days or more apart), each computed from
+    the rows of `table` dated in its week or the weeks before it: the status date from which its rows must be
+    deleted and computed again, the earlier of
+    - the first week where `weeks` and the weeks it holds differ (a week added at the end, or weeks gone), and
+    - the week that holds the earliest date of a row of `table` changed since its mark;
+    dt.date.min when it must be written whole (see `pending`), None when no week changed."""
+    since = _since(conn, mart, table, inputs)
+    if since is None:
+        return dt.date.min
+    clause, held = since
+    # the first index where they differ, or where one of them ends: the week there in either one
+    at = next((i for i, (old, new) in enumerate(zip(held, weeks, strict=False)) if old != new),
+              min(len(held), len(weeks)))  # fmt: skip
+    ends = [w[at] for w in (held, weeks) if at < len(w)]
+    first = min(ends) if ends else None
+    day = conn.sql(f"SELECT min(day) {clause}").fetchall()[0][0]
+    holding = next((w for w in weeks if day is not None and w >= day), None)
+    found = [d for d in (first, holding) if d is not None]
+    return min(found) if found else None
+
+
+def mark(conn: duckdb.DuckDBPyConnection, mart: str, inputs: str, weeks: list[dt.date] | None = None) -> None:
+    """`mart` now holds every change recorded, from `inputs` (and, with rows per status date, the status dates
+    `weeks`); delete the changes every mart holds."""
+    conn.sql("INSERT OR REPLACE INTO audit.mart_marks VALUES (?, ?, ?, ?)", params=[mart, _last(conn), inputs, weeks])
     conn.sql("DELETE FROM audit.staging_changes WHERE change <= (SELECT min(change) FROM audit.mart_marks)")
 
 
@@ -61,3 +100,12 @@ def fingerprint(conn: duckdb.DuckDBPyConnection, text: str, *relations: str) -> 
     parts = [f"(SELECT md5(coalesce(string_agg(CAST(r AS VARCHAR), chr(10) ORDER BY CAST(r AS VARCHAR)), ''))"
              f" FROM {relation} r)" for relation in relations]  # fmt: skip
     return conn.sql(f"SELECT md5(concat_ws('|', {', '.join(['?', *parts])}))", params=[text]).fetchall()[0][0]
+
+
+def source_digest(*paths: str) -> str:
+    """A digest of the source files of the code a mart is computed by (`module.__file__`): code that changed in an
+    upgrade makes a mart's fingerprint differ, so it is written whole."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()

@@ -403,7 +403,7 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     file pruned by [retention] can bring back rows it replaced): the caller then writes the table whole."""
     kept = merge.kept("worklogs")
     added = f"SELECT * FROM {kept} WHERE list_contains({[int(f) for f in staged]}::BIGINT[], _source_file)"
-    conn.sql("CREATE OR REPLACE TEMP TABLE _gone AS SELECT _source_file, _line FROM staging.worklogs"
+    conn.sql("CREATE OR REPLACE TEMP TABLE _gone AS SELECT _source_file, _line, work_date AS day FROM staging.worklogs"
              f" ANTI JOIN {kept} USING (_source_file, _line)")  # fmt: skip
     before, gone, new, total = conn.sql(
         f"SELECT (FROM staging.worklogs SELECT count(*)), (FROM temp.main._gone SELECT count(*)),"
@@ -427,9 +427,10 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     columns = ", ".join(f'"{c}"' for (c,) in stored if c not in canonical.schema("worklogs"))  # the resolved ones
     moved = (f"(SELECT * EXCLUDE ({columns}) FROM staging.worklogs"
              " WHERE item_key IN (SELECT item_key FROM temp.main._changed_items))")  # fmt: skip
-    # for the marts built from it row for row (pipelines/changes.py): the rows deleted, set again and appended
-    changes.record(conn, "staging.worklogs", f"FROM temp.main._gone UNION ALL SELECT _source_file, _line FROM {moved} "
-                                             f"UNION ALL SELECT _source_file, _line FROM ({added})")  # fmt: skip
+    # for the marts built from it (pipelines/changes.py): the rows deleted, set again and appended, with their dates
+    lineage = "SELECT _source_file, _line, work_date AS day FROM"
+    changes.record(conn, "staging.worklogs", f"FROM temp.main._gone UNION ALL {lineage} {moved} "
+                                             f"UNION ALL {lineage} ({added})")  # fmt: skip
     rows = warehouse.patch_in_load_order(
         conn, "staging.worklogs", gone="FROM temp.main._gone",
         updates=f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})", added=resolved(f"({added})"),

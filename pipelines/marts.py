@@ -13,7 +13,7 @@ from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
 from transforms import baselines as bl
-from transforms import capacity, risk
+from transforms import calendar, capacity, people_weeks, resource_utilisation, risk
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
@@ -35,7 +35,11 @@ from transforms.resource_utilisation import (
 )
 from transforms.restatements import restatements
 from transforms.ticket_flow import ticket_flow, ticket_flow_items
-from transforms.timesheet_completeness import project_timesheet_completeness_sql, timesheet_completeness
+from transforms.timesheet_completeness import (
+    LOOKBACK_WEEKS,
+    project_timesheet_completeness_sql,
+    timesheet_completeness,
+)
 
 
 def staging_key(table: str) -> dg.AssetKey:
@@ -307,17 +311,21 @@ def _evm_weeks(conn) -> list[dt.date]:
 
 
 @contextmanager
-def _weekly_hours(conn, desk_kinds: tuple[str, ...] = ()) -> Iterator[str]:
-    """The temporary table of the worklogs' hours per person, project, reporting week of marts.evm_weekly and
-    whether they are on a ticket of `desk_kinds` (`people_weeks.weekly_hours_sql`): a few million rows, in DuckDB,
-    dropped after use."""
+def _weekly_hours(conn, weeks: list[dt.date], desk_kinds: tuple[str, ...] = ()) -> Iterator[str]:
+    """The temporary table of the worklogs' hours per person, project, status date of `weeks` and whether they are
+    on a ticket of `desk_kinds` (`people_weeks.weekly_hours_sql`): a few million rows, in DuckDB, dropped after use.
+    A week's days are the 7 up to its status date (they are week ends), so any run of weeks gives the same rows."""
+    first = min(weeks, default=dt.date.max) - dt.timedelta(days=6)  # the worklogs before are in none of the weeks
+    worklogs = f"(SELECT * FROM staging.worklogs WHERE work_date >= DATE '{first.isoformat()}')"
+    conn.sql("CREATE OR REPLACE TEMP TABLE _weeks AS SELECT unnest(CAST(? AS DATE[])) AS status_date", params=[weeks])
     with _desk_items(conn, desk_kinds) as desk:
-        query = weekly_hours_sql("staging.worklogs", "marts.evm_weekly", desk)
+        query = weekly_hours_sql(worklogs, "temp.main._weeks", desk)
         conn.sql(f"CREATE OR REPLACE TEMP TABLE _weekly_hours AS {query}")
     try:
         yield "temp.main._weekly_hours"
     finally:
         conn.sql("DROP TABLE IF EXISTS temp.main._weekly_hours")
+        conn.sql("DROP TABLE IF EXISTS temp.main._weeks")
 
 
 @contextmanager
@@ -331,6 +339,69 @@ def _desk_items(conn, kinds) -> Iterator[str]:
         conn.sql("DROP TABLE IF EXISTS temp.main._desk_items")
 
 
+# Marts with rows per status date written from the first week that changed on (`_stale_from`), in status date order.
+TIMESHEETS = {"marts.timesheet_completeness": ["status_date", "person_id"],
+              "marts.project_timesheet_completeness": ["status_date", "project_id"]}  # fmt: skip
+UTILISATION = {"marts.resource_utilisation": ["status_date", "person_id"],
+               "marts.utilisation_by_project": ["status_date", "person_id", "project_id"],
+               "marts.team_utilisation": ["status_date", "team"]}  # fmt: skip
+PEOPLE_WEEKS_CODE = (__file__, capacity.__file__, people_weeks.__file__, calendar.__file__)
+
+
+def _stale_from(conn, tables: dict[str, list[str]], inputs: str, weeks: list[dt.date]) -> dt.date | None:
+    """The status date from which the marts `tables` (name → order), marked under the first one's name, are computed
+    again (`changes.stale_from` from staging.worklogs); dt.date.min when they are written whole, also when one of
+    them is missing or not in its order; None when no week changed."""
+    if not all(warehouse.in_order(conn, name, order) for name, order in tables.items()):
+        return dt.date.min
+    return changes.stale_from(conn, next(iter(tables)), "staging.worklogs", inputs, weeks)
+
+
+def _write_weeks(conn, name: str, order_by: list[str], rows: str | pl.DataFrame, since: dt.date) -> int:
+    """Write a mart's rows of the status dates from `since` on (a query or a frame): the whole table when `since` is
+    dt.date.min or none of its rows is earlier, else in place of its rows from then on (`warehouse.replace_from`)."""
+    early = (
+        since != dt.date.min
+        and conn.sql(f"SELECT EXISTS (SELECT 1 FROM {name} WHERE status_date < ?)", params=[since]).fetchall()[0][0]
+    )
+    if early:
+        return warehouse.replace_from(conn, name, rows, order_by, since)
+    if isinstance(rows, pl.DataFrame):
+        return warehouse.replace_table(conn, name, rows, order_by)
+    return warehouse.replace_query(conn, name, rows, order_by)
+
+
+def write_timesheets(conn, settings) -> tuple[dict[str, int], int]:
+    """marts.timesheet_completeness and marts.project_timesheet_completeness for the status dates of
+    marts.evm_weekly, computed again only from the first week whose worklogs changed (or that is new) on, unless the
+    people, holidays, settings or code changed. Returns each table's rows and the weeks computed; the caller holds
+    the transaction."""
+    weeks = _evm_weeks(conn)
+    text = repr((settings.timesheets, settings.pipeline.week_ends_on, changes.source_digest(*PEOPLE_WEEKS_CODE)))
+    inputs = changes.fingerprint(conn, text, "staging.people", "staging.holidays")
+    since = _stale_from(conn, TIMESHEETS, inputs, weeks)
+    computed = [w for w in weeks if since is not None and w >= since]
+    if since is not None:
+        # a person is on a project in a week when they logged on it then or in the LOOKBACK_WEEKS before
+        context = [w for w in weeks if w + dt.timedelta(weeks=LOOKBACK_WEEKS) >= since]
+        with _weekly_hours(conn, context) as weekly:
+            read = _read(conn, "people", "holidays")
+            # the hours per person-week (the transform dates them on their week's status date)
+            logs = conn.sql(f"SELECT person_id, status_date AS work_date, sum(hours) AS hours FROM {weekly} "
+                            "WHERE status_date >= ? GROUP BY person_id, status_date", params=[since]).pl()  # fmt: skip
+            cap = capacity.weekly_capacity(read["people"], read["holidays"], computed,
+                                           week_ends_on=settings.pipeline.week_ends_on,
+                                           default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
+            people = timesheet_completeness(cap, logs, read["people"], complete_at=settings.timesheets.complete_at)
+            (person, project), (person_order, project_order) = TIMESHEETS, TIMESHEETS.values()
+            _write_weeks(conn, person, person_order, people, since)
+            projects = project_timesheet_completeness_sql(weekly, person)
+            from_since = f"SELECT * FROM ({projects}) WHERE status_date >= DATE '{since.isoformat()}'"
+            _write_weeks(conn, project, project_order, from_since, since)
+    changes.mark(conn, next(iter(TIMESHEETS)), inputs, weeks)
+    return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in TIMESHEETS}, len(computed)
+
+
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", "timesheet_completeness"], kinds={"duckdb"},
                         description="Expected vs logged hours per person-week (PMO eyes only: per-person data).",
@@ -342,26 +413,11 @@ def _desk_items(conn, kinds) -> Iterator[str]:
     pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def timesheets(pmo: PmoHome):
-    settings = pmo.settings()
-    with pmo.connect() as conn, _weekly_hours(conn) as weekly:
-        weeks = _evm_weeks(conn)
-        read = _read(conn, "people", "holidays")
-        # the hours per person-week (the transform dates them on their week's status date)
-        logs = conn.sql(f"SELECT person_id, status_date AS work_date, sum(hours) AS hours FROM {weekly} "
-                        "GROUP BY person_id, status_date").pl()  # fmt: skip
-        cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
-                                       week_ends_on=settings.pipeline.week_ends_on,
-                                       default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
-        people = timesheet_completeness(cap, logs, read["people"], complete_at=settings.timesheets.complete_at)
-        warehouse.replace_table(conn, "marts.timesheet_completeness", people, ["person_id", "status_date"])
-        projects = warehouse.replace_query(
-            conn, "marts.project_timesheet_completeness",
-            project_timesheet_completeness_sql(weekly, "marts.timesheet_completeness"), ["project_id", "status_date"],
-        )  # fmt: skip
-    yield dg.MaterializeResult(asset_key=["marts", "timesheet_completeness"],
-                               metadata={"dagster/row_count": people.height})  # fmt: skip
-    yield dg.MaterializeResult(asset_key=["marts", "project_timesheet_completeness"],
-                               metadata={"dagster/row_count": projects})  # fmt: skip
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        rows, computed = write_timesheets(conn, pmo.settings())
+    for name, count in rows.items():
+        metadata = {"dagster/row_count": count, "weeks computed this run": computed}
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata=metadata)
 
 
 @dg.asset(
@@ -489,6 +545,35 @@ def closure(pmo: PmoHome):
     yield dg.MaterializeResult(asset_key=["marts", "closure_drivers"], metadata={"dagster/row_count": drivers.height})
 
 
+def write_utilisation(conn, settings) -> tuple[dict[str, int], int]:
+    """marts.resource_utilisation, marts.utilisation_by_project and marts.team_utilisation for the status dates of
+    marts.evm_weekly, computed again only from the first week whose worklogs changed (or that is new) on, unless the
+    people, holidays, service-desk tickets, settings or code changed. Returns each table's rows and the weeks
+    computed; the caller holds the transaction."""
+    tools = tuple(settings.resources.service_desk_tools)
+    weeks = _evm_weeks(conn)
+    text = repr((settings.resources, settings.timesheets.contracted_hours_week, settings.pipeline.week_ends_on,
+                 changes.source_digest(*PEOPLE_WEEKS_CODE, resource_utilisation.__file__)))  # fmt: skip
+    with _desk_items(conn, tools) as desk:
+        inputs = changes.fingerprint(conn, text, "staging.people", "staging.holidays", desk)
+    since = _stale_from(conn, UTILISATION, inputs, weeks)
+    computed = [w for w in weeks if since is not None and w >= since]
+    if since is not None:
+        with _weekly_hours(conn, computed, tools) as weekly:
+            read = _read(conn, "people", "holidays")
+            cap = capacity.weekly_capacity(read["people"], read["holidays"], computed,
+                                           week_ends_on=settings.pipeline.week_ends_on,
+                                           default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
+            people = utilisation_from_hours(cap, conn.sql(person_week_hours_sql(weekly)).pl(),
+                                            max_projects=settings.resources.max_projects)  # fmt: skip
+            (person, split, team), orders = UTILISATION, list(UTILISATION.values())
+            _write_weeks(conn, person, orders[0], people, since)
+            _write_weeks(conn, split, orders[1], utilisation_by_project_sql(weekly), since)
+            _write_weeks(conn, team, orders[2], team_utilisation(people), since)
+    changes.mark(conn, next(iter(UTILISATION)), inputs, weeks)
+    return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in UTILISATION}, len(computed)
+
+
 @dg.multi_asset(
     specs=[dg.AssetSpec(["marts", "resource_utilisation"], kinds={"duckdb"},
                         deps=[["marts", "evm_weekly"], *[staging_key(t) for t in ("people", "worklogs", "holidays")]],
@@ -504,24 +589,11 @@ def closure(pmo: PmoHome):
 def utilisation(pmo: PmoHome):
     """People's time: capacity from the calendar and contracted hours (the same transform as timesheet
     completeness) against the hours logged."""
-    settings = pmo.settings()
-    tools = tuple(settings.resources.service_desk_tools)
-    with pmo.connect() as conn, _weekly_hours(conn, tools) as weekly:
-        weeks = _evm_weeks(conn)
-        read = _read(conn, "people", "holidays")
-        cap = capacity.weekly_capacity(read["people"], read["holidays"], weeks,
-                                       week_ends_on=settings.pipeline.week_ends_on,
-                                       default_hours_week=settings.timesheets.contracted_hours_week)  # fmt: skip
-        people = utilisation_from_hours(cap, conn.sql(person_week_hours_sql(weekly)).pl(),
-                                        max_projects=settings.resources.max_projects)  # fmt: skip
-        teams = team_utilisation(people)
-        warehouse.replace_table(conn, "marts.resource_utilisation", people, ["person_id", "status_date"])
-        split = warehouse.replace_query(conn, "marts.utilisation_by_project", utilisation_by_project_sql(weekly),
-                                        ["person_id", "status_date", "project_id"])  # fmt: skip
-        warehouse.replace_table(conn, "marts.team_utilisation", teams, ["team", "status_date"])
-    for name, rows in (("resource_utilisation", people.height), ("utilisation_by_project", split),
-                       ("team_utilisation", teams.height)):  # fmt: skip
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": rows})
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        rows, computed = write_utilisation(conn, pmo.settings())
+    for name, count in rows.items():
+        metadata = {"dagster/row_count": count, "weeks computed this run": computed}
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata=metadata)
 
 
 @dg.multi_asset(

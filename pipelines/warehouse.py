@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,13 +131,17 @@ CREATE TABLE IF NOT EXISTS audit.erased_identifiers (
     replacement VARCHAR NOT NULL,
     pseudonym VARCHAR NOT NULL
 );
--- Rows of staging tables kept in load order that a staging write deleted, set again or appended (their lineage), or
--- one row with no lineage for a table written whole; deleted once every mart built from them has caught up.
+-- Rows of staging tables kept in load order that a staging write deleted, set again or appended (their lineage and
+-- date: a worklog's work date, as it was for a row deleted), or one row with no lineage for a table written whole;
+-- deleted once every mart built from them has caught up.
 CREATE TABLE IF NOT EXISTS audit.staging_changes (
     change BIGINT NOT NULL, table_name VARCHAR NOT NULL, _source_file BIGINT, _line BIGINT
 );
--- Per mart patched from audit.staging_changes: the last change it holds, and a fingerprint of its other inputs.
+ALTER TABLE audit.staging_changes ADD COLUMN IF NOT EXISTS day DATE;
+-- Per mart patched from audit.staging_changes: the last change it holds, a fingerprint of its other inputs and, for
+-- a mart with rows per status date, the status dates it holds.
 CREATE TABLE IF NOT EXISTS audit.mart_marks (mart VARCHAR PRIMARY KEY, change BIGINT NOT NULL, inputs VARCHAR NOT NULL);
+ALTER TABLE audit.mart_marks ADD COLUMN IF NOT EXISTS weeks DATE[];
 """
 
 
@@ -185,11 +190,16 @@ def replace_query(
 LOAD_ORDER = ["_source_file", "_line"]
 
 
-def in_load_order(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether `schema.table` exists and was written in load order (`replace_query` with LOAD_ORDER)."""
+def in_order(conn: duckdb.DuckDBPyConnection, name: str, order_by: list[str]) -> bool:
+    """Whether `schema.table` exists and was written in the order of `order_by` (`replace_query`)."""
     recorded = conn.sql("SELECT order_by FROM audit.table_order WHERE table_name = ?", params=[name]).fetchall()
     schema, table = name.split(".")
-    return recorded == [(LOAD_ORDER,)] and table_exists(conn, schema, table)
+    return recorded == [(list(order_by),)] and table_exists(conn, schema, table)
+
+
+def in_load_order(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `schema.table` exists and was written in load order (`replace_query` with LOAD_ORDER)."""
+    return in_order(conn, name, LOAD_ORDER)
 
 
 @contextmanager
@@ -234,6 +244,37 @@ def patch_in_load_order(conn: duckdb.DuckDBPyConnection, name: str, *, gone: str
     duck.insert(conn, name, "SELECT * FROM temp.main._patch_added ORDER BY _source_file, _line", by_name=True)
     conn.sql("DROP TABLE temp.main._patch_added")
     return conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+
+
+def replace_from(conn: duckdb.DuckDBPyConnection, name: str, rows: str | pl.DataFrame, order_by: list[str],
+                 since: dt.date) -> int:  # fmt: skip
+    """Replace the rows of a table with rows per status date from status date `since` on, instead of writing it
+    again: delete them, then append `rows` (a query or a frame, all from `since` on) in `order_by` order. The table
+    must be in that order (`replace_query`) and it must lead with status_date, so the table stays in the order a
+    whole write gives. Returns the row count; a count that does not add up raises (the caller's transaction rolls
+    back). Names and queries come from code."""
+    if order_by[0] != "status_date" or not in_order(conn, name, order_by):
+        raise RuntimeError(f"{name} is not in status date order: write it whole with replace_query")
+    new = rows  # noqa: F841 -- the name the query reads when `rows` is a frame (see duck.insert_frame)
+    source = "new" if isinstance(rows, pl.DataFrame) else f"({rows})"
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _replace_from AS SELECT * FROM {source}")
+    early = conn.sql(
+        f"SELECT count(*) FROM {name} WHERE status_date IS NULL OR status_date < ?", params=[since]
+    ).fetchall()[0][0]
+    added, misplaced = conn.sql(
+        "SELECT count(*), count(*) FILTER (status_date IS NULL OR status_date < ?) FROM temp.main._replace_from",
+        params=[since],
+    ).fetchall()[0]
+    if misplaced:
+        raise RuntimeError(f"{name}: {misplaced} row(s) to add are dated before {since}")
+    conn.sql(f"DELETE FROM {name} WHERE status_date >= ?", params=[since])
+    order = ", ".join(f'"{c}"' for c in order_by)
+    duck.insert(conn, name, f"SELECT * FROM temp.main._replace_from ORDER BY {order}", by_name=True)
+    conn.sql("DROP TABLE temp.main._replace_from")
+    after = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+    if after != early + added:  # a guard against engine faults (see transforms/duck.insert)
+        raise RuntimeError(f"{name} holds {after} rows after replacing those from {since}: expected {early + added}")
+    return after
 
 
 def resort(conn: duckdb.DuckDBPyConnection, name: str, order_by: list[str]) -> None:
