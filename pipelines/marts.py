@@ -34,7 +34,7 @@ from transforms.resource_utilisation import (
     utilisation_from_hours,
 )
 from transforms.restatements import restatements
-from transforms.ticket_flow import ticket_flow, ticket_flow_items
+from transforms.ticket_flow import flow_of, items_of, snapshots
 from transforms.timesheet_completeness import (
     LOOKBACK_WEEKS,
     project_timesheet_completeness_sql,
@@ -657,9 +657,10 @@ def service_desk(pmo: PmoHome):
         params = [] if options["kinds"] is None else [list(options["kinds"])]
         items = conn.sql(f"SELECT {columns} FROM staging.work_items{where}", params=params).pl()
     # computed with the warehouse closed, as earned value: DuckDB's cache of the tickets goes back first
-    flow = ticket_flow(items, weeks, **options)
-    behind = ticket_flow_items(items, weeks, **options)
+    prepared = snapshots(items, weeks, **options)
     del items
+    flow, behind = flow_of(*prepared), items_of(*prepared)
+    del prepared
     with pmo.connect() as conn:
         warehouse.replace_table(conn, "marts.ticket_flow", flow,
                                 ["group_level", "group_key", "priority", "status_date"])  # fmt: skip

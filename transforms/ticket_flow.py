@@ -149,20 +149,20 @@ def _facts(
         wk_res=_week_end(pl.col("res"), week_ends_on),
         wk_d=_week_end(pl.col("d"), week_ends_on),
     )
-    return rows.join(_reopens(rows), on=["item_key", "d"], how="left").with_columns(pl.col("reopen").fill_null(False))
+    return rows.with_columns(reopen=_reopen())
 
 
-def _reopens(rows: pl.DataFrame) -> pl.DataFrame:
-    """(item_key, d, reopen) for the snapshots in force at some week end that reopen their ticket."""
-    # `rows` are sorted by item_key (see _facts), so the row before a ticket's snapshot is its previous one
+def _reopen() -> pl.Expr:
+    """Whether a snapshot in force at some week end reopens its ticket: its reopen_count grew, or it is not done
+    while the snapshot in force before it was, on rows sorted by item_key (see _facts) with vt and wk_d."""
     first = pl.col("item_key").ne_missing(pl.col("item_key").shift(1))
-    in_force = rows.filter(first | (pl.col("wk_d") < pl.col("vt")))
-    same = pl.col("item_key") == pl.col("item_key").shift(1)
-    prev_cat = pl.when(same).then(pl.col("cat").shift(1))
-    prev_count = pl.when(same).then(pl.col("reopen_count").shift(1))
-    grew = (pl.col("reopen_count") > prev_count).fill_null(False)
-    undone = ((prev_cat == "done") & (pl.col("cat").fill_null("") != "done")).fill_null(False)
-    return in_force.select("item_key", "d", reopen=grew | undone)
+    in_force = first | (pl.col("wk_d") < pl.col("vt"))
+    # the last row in force before this one; a ticket's first row is in force, so for any later row of the
+    # ticket it is the ticket's previous snapshot in force
+    before = pl.when(in_force).then(pl.int_range(pl.len())).shift(1).forward_fill().fill_null(0)
+    grew = (pl.col("reopen_count") > pl.col("reopen_count").gather(before)).fill_null(False)
+    undone = ((pl.col("cat").gather(before) == "done") & (pl.col("cat").fill_null("") != "done")).fill_null(False)
+    return in_force & ~first & (grew | undone)
 
 
 def _max(a: pl.Expr | str, b: pl.Expr | str) -> pl.Expr:
@@ -195,12 +195,23 @@ def _interval_bounds(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(out)
 
 
-def _keyed(rows: pl.DataFrame) -> pl.DataFrame:
-    """Each snapshot once per group level, and once under its priority and once under "all"."""
-    levels = pl.concat(
-        [rows.with_columns(group_level=pl.lit(level), group_key=pl.col(col)) for level, col in LEVELS.items()]
-    )
-    return pl.concat([levels, levels.with_columns(priority=pl.lit(ALL))])
+def _rolled_up(frame: pl.DataFrame, by: list[str], *aggs: pl.Expr) -> pl.DataFrame:
+    """`aggs` per group level's key, priority and `by`, and per key and `by` under priority "all" (one group_by
+    each, so no frame holds a snapshot once per level and priority)."""
+    parts = []
+    for level, column in LEVELS.items():
+        for priority in (["priority"], []):
+            grouped = frame.group_by(column, *priority, *by).agg(*aggs)
+            rest = [c for c in grouped.columns if c not in (column, "priority")]
+            parts.append(
+                grouped.select(
+                    pl.lit(level).alias("group_level"),
+                    pl.col(column).alias("group_key"),
+                    (pl.col("priority") if priority else pl.lit(ALL)).alias("priority"),
+                    *rest,
+                )
+            )
+    return pl.concat(parts)
 
 
 def _first_status_on_or_after(frame: pl.DataFrame, columns: list[str], weeks: pl.Series) -> pl.DataFrame:
@@ -225,36 +236,49 @@ def _empty_flow() -> pl.DataFrame:
     return pl.DataFrame(schema=FLOW_COLUMNS)
 
 
-def ticket_flow(
+def snapshots(
     work_items: pl.DataFrame,
     weeks: Sequence[dt.date],
     *,
     sla_hours: dict[str, float] | None = None,
     week_ends_on: str = "sunday",
     kinds: tuple[str, ...] | None = None,
-) -> pl.DataFrame:
-    """marts.ticket_flow from staged work_items (any snapshots) at each status date of `weeks` (week ends).
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(snapshots with their facts and interval bounds, status dates): what ticket_flow and ticket_flow_items
+    both start from, so the service desk asset prepares it once.
 
     `sla_hours` maps a priority to its resolution target in hours, used where the export carries no target;
     `kinds` keeps only those source kinds (e.g. ("servicenow", "glpi")); None keeps all.
     """
     grid_weeks = _weeks(weeks, week_ends_on)
-    rows = _facts(work_items, sla_hours, kinds, week_ends_on)
-    if rows.is_empty() or grid_weeks.is_empty():
+    return _interval_bounds(_facts(work_items, sla_hours, kinds, week_ends_on)), grid_weeks
+
+
+def ticket_flow(work_items: pl.DataFrame, weeks: Sequence[dt.date], **options) -> pl.DataFrame:
+    """marts.ticket_flow from staged work_items (any snapshots) at each status date of `weeks` (week ends);
+    `options` as for `snapshots`."""
+    return flow_of(*snapshots(work_items, weeks, **options))
+
+
+def ticket_flow_items(work_items: pl.DataFrame, weeks: Sequence[dt.date], **options) -> pl.DataFrame:
+    """marts.ticket_flow_items: the tickets behind ticket_flow's sla_breaches and reopened (same arguments)."""
+    return items_of(*snapshots(work_items, weeks, **options))
+
+
+def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
+    """marts.ticket_flow from `snapshots`."""
+    if bounds.is_empty() or grid_weeks.is_empty():
         return _empty_flow()
-    bounds = _interval_bounds(rows)
     keys = [*KEY, "status_date"]
     fine = ["project_id", "assignment_group", "priority", "status_date"]
 
     def roll_up(frame: pl.DataFrame, *measures: str) -> pl.DataFrame:
         """Counts summed at the finest grain, then over each group level and over all priorities."""
-        return _keyed(frame).group_by(keys).agg(pl.col(*measures).sum())
+        return _rolled_up(frame, ["status_date"], pl.col(*measures).sum())
 
-    first = rows.group_by(fine[:3]).agg(pl.col("created").min().alias("_first"))
+    first = bounds.group_by(fine[:3]).agg(pl.col("created").min().alias("_first"))
     grid = (
-        _keyed(first)
-        .group_by(KEY)
-        .agg(pl.col("_first").min())
+        _rolled_up(first, [], pl.col("_first").min())
         .join(grid_weeks, how="cross")
         .filter(pl.col("status_date") >= pl.col("_first"))
         .drop("_first")
@@ -281,21 +305,20 @@ def ticket_flow(
         .agg(created=pl.len()),
         "created",
     )
-    resolved = (
-        _keyed(
-            _in_week(bounds.filter(pl.col("res").is_not_null()), "wk_res", grid_weeks).select(
-                *fine, "resolve_hours", "resolved_breach"
-            )
-        )
-        .group_by(keys)
-        .agg(
-            resolved=pl.len(),
-            median_resolve_hours=pl.col("resolve_hours").quantile(0.5, interpolation="linear"),
-            p90_resolve_hours=pl.col("resolve_hours").quantile(0.9, interpolation="linear"),
-            _res_known=pl.col("resolved_breach").is_not_null().sum(),
-            _res_breach=pl.col("resolved_breach").fill_null(False).sum(),
-        )
-    )
+    resolved = _rolled_up(
+        _in_week(
+            bounds.filter(pl.col("res").is_not_null()).select(*fine[:3], "vf", "vt", "wk_res", "resolve_hours",
+                                                              "resolved_breach"),
+            "wk_res",
+            grid_weeks,
+        ),
+        ["status_date"],
+        pl.len().alias("resolved"),
+        pl.col("resolve_hours").quantile(0.5, interpolation="linear").alias("median_resolve_hours"),
+        pl.col("resolve_hours").quantile(0.9, interpolation="linear").alias("p90_resolve_hours"),
+        pl.col("resolved_breach").is_not_null().sum().alias("_res_known"),
+        pl.col("resolved_breach").fill_null(False).sum().alias("_res_breach"),
+    )  # fmt: skip
     # one row per ticket and week at most (a snapshot in force per week), so a count is a count of tickets
     reopened = roll_up(
         _in_week(bounds.filter(pl.col("reopen")).select(*fine[:3], "vf", "vt", "wk_d"), "wk_d", grid_weeks)
@@ -320,24 +343,17 @@ def ticket_flow(
     return flow.select([pl.col(c).cast(t) for c, t in FLOW_COLUMNS.items()])
 
 
-def ticket_flow_items(
-    work_items: pl.DataFrame,
-    weeks: Sequence[dt.date],
-    *,
-    sla_hours: dict[str, float] | None = None,
-    week_ends_on: str = "sunday",
-    kinds: tuple[str, ...] | None = None,
-) -> pl.DataFrame:
-    """marts.ticket_flow_items: the tickets behind ticket_flow's sla_breaches and reopened (same arguments).
-
-    breach is "resolved" (resolved in the week past its target) or "open" (open at the status date past it).
-    Only breaching tickets are expanded over the weeks they stay open past target.
+def items_of(rows: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
+    """marts.ticket_flow_items from `snapshots`. breach is "resolved" (resolved in the week past its target) or
+    "open" (open at the status date past it). Only breaching tickets are expanded over the weeks they stay open
+    past target.
     """
-    grid_weeks = _weeks(weeks, week_ends_on)
-    rows = _facts(work_items, sla_hours, kinds, week_ends_on)
     if rows.is_empty() or grid_weeks.is_empty():
         return pl.DataFrame(schema=ITEMS_COLUMNS)
-    rows = _interval_bounds(rows)
+    rows = rows.select(
+        "item_key", "project_id", "assignment_group", "priority", "d", "_source_file", "_line", "due", "res_ts",
+        "vf", "vt", "_open_breach_from", "_open_breach_to", "res", "wk_res", "resolved_breach", "reopen", "wk_d",
+    )  # fmt: skip
     open_breach = rows.filter(pl.col("_open_breach_from").is_not_null()).join_where(
         grid_weeks,
         pl.col("_open_breach_from") <= pl.col("status_date"),
