@@ -52,11 +52,13 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
-def _read_regular(path: Path) -> bytes:
-    """A file's bytes, refusing a symbolic link even if one replaced the file after the listing."""
+def _read_regular(path: Path) -> tuple[bytes, os.stat_result]:
+    """A file's bytes and its status before they were read, refusing a symbolic link even if one replaced the file
+    after the listing."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(descriptor, "rb") as handle:
-        return handle.read()
+        status = os.fstat(descriptor)
+        return handle.read(), status
 
 
 @contextmanager
@@ -140,28 +142,50 @@ def _insert_plain(conn: duckdb.DuckDBPyConnection, parsed: ParsedFile, sources: 
     return None
 
 
+# A file modified this recently when it was read may change again within its file system's time resolution (seconds
+# on some network shares) without its size or time changing: it is read and hashed again at the next run.
+SETTLED_NS = 60 * 10**9
+
+
 def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: IngestSummary) -> None:
     """Load each new inbox file's rows into raw.<kind> and its audit.files row. A plain CSV export (most of the
-    volume) is loaded by DuckDB's CSV reader (`_load_plain`); any other is parsed by `parse_export`."""
+    volume) is loaded by DuckDB's CSV reader (`_load_plain`); any other is parsed by `parse_export`.
+
+    A file is known by the SHA-256 of its bytes. One whose path, size and modification time are those it had when
+    it was read before (audit.inbox_seen), and whose content is still loaded, is not read again: after years of
+    weekly exports the inbox is gigabytes that would otherwise all be read and hashed every week."""
     known = {r[0] for r in conn.sql("SELECT sha256 FROM audit.files").fetchall()}
+    seen = {path: rest for path, *rest in conn.sql("SELECT path, size, mtime_ns, sha256 FROM audit.inbox_seen")
+            .fetchall()}  # fmt: skip
     next_id = conn.sql("SELECT coalesce(max(file_id), 0) + 1 FROM audit.files").fetchall()[0][0]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    read: list[tuple[str, int, int, str]] = []
     for path in inbox_files(inbox):
         relative = recorded_path(path.relative_to(inbox).as_posix())
         try:
-            data = _read_regular(path)
+            status, was = path.lstat(), seen.get(relative)
+            if was is not None and was[:2] == [status.st_size, status.st_mtime_ns] and was[2] in known:
+                summary.skipped_known += 1
+                continue
+            started = time.time_ns()
+            data, status = _read_regular(path)
         except OSError as exc:  # gone, or swapped for a symbolic link, since the listing: the next run sees it
             summary.problems.append(f"{display_name(relative)}: not read ({exc.strerror or exc})")
             continue
-        if _load_file(conn, relative, data, known, next_id, now, summary):
+        sha = hashlib.sha256(data).hexdigest()
+        if _load_file(conn, relative, data, sha, known, next_id, now, summary):
             next_id += 1
+        if status.st_mtime_ns < started - SETTLED_NS:
+            read.append((relative, status.st_size, status.st_mtime_ns, sha))
         del data
+    if read:
+        conn.executemany("INSERT OR REPLACE INTO audit.inbox_seen VALUES (?, ?, ?, ?)", read)
 
 
-def _load_file(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, known: set[str], file_id: int,
+def _load_file(conn: duckdb.DuckDBPyConnection, relative: str, data: bytes, sha: str, known: set[str], file_id: int,
                now: dt.datetime, summary: IngestSummary) -> bool:  # fmt: skip
-    """Load one inbox file as `file_id` (see `load_new_files`); False when it is a file already loaded."""
-    sha = hashlib.sha256(data).hexdigest()
+    """Load one inbox file (`sha`: its bytes' SHA-256) as `file_id` (see `load_new_files`); False when it is a file
+    already loaded."""
     if sha in known:
         summary.skipped_known += 1
         return False

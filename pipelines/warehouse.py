@@ -102,6 +102,11 @@ CREATE TABLE IF NOT EXISTS audit.staged_files (
 );
 -- Each table `replace_table` writes and the natural key its rows are in order of (a test checks the order).
 CREATE TABLE IF NOT EXISTS audit.table_order (table_name VARCHAR PRIMARY KEY, order_by VARCHAR[] NOT NULL);
+-- The inbox files read, by path: their size and modification time when read, and the SHA-256 of what was read. A file
+-- with the same path, size and time (pipelines/ingest.py `load_new_files`) is one already loaded and is not read again.
+CREATE TABLE IF NOT EXISTS audit.inbox_seen (
+    path VARCHAR PRIMARY KEY, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, sha256 VARCHAR NOT NULL
+);
 -- Retention ([retention] in pmo.toml): what a run removed, and when.
 CREATE TABLE IF NOT EXISTS audit.retention (
     done_at TIMESTAMP NOT NULL,

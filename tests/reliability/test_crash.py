@@ -39,6 +39,9 @@ FAULTS = {"ingest", "publish", "pack"}  # the others are killed from outside
 KILLED = -signal.SIGKILL
 # Run metadata, left out of the comparison with the reference: when a file was loaded.
 RUN_METADATA = {"audit.files": ["loaded_at"]}
+# Which inbox files a run records as read depends on how long before the run they were written (ingest.SETTLED_NS):
+# left out of the comparison with the uninterrupted run, not of the checks that a killed run kept nothing.
+RUN_TABLES = ("audit.inbox_seen",)
 
 
 def _chain(prepared: dict, stages: tuple[str, ...]) -> dict:
@@ -200,7 +203,7 @@ def test_the_rerun_gives_the_marts_of_an_uninterrupted_run_byte_for_byte(chains,
     assert len(marts) >= 25 and _differs(marts, reference["marts"]) == []
     # No row twice anywhere: raw, the manifest (less when each file was loaded) and staging are the reference's too.
     tables = dump(home / "warehouse.duckdb", ("staging", "audit", "raw"), RUN_METADATA)
-    assert _differs(tables, reference["tables"]) == []
+    assert [name for name in _differs(tables, reference["tables"]) if name not in RUN_TABLES] == []
     assert _differs(dump(home / "published" / "pmo.duckdb", ("marts",)), reference["published"]) == []
 
 

@@ -1,0 +1,79 @@
+"""An inbox file already loaded is not read again when its path, size and modification time are those it had when it
+was read (pipelines/ingest.py `load_new_files`, audit.inbox_seen); any change to them, or a file modified too
+recently to trust its time, is read and hashed as before."""
+
+import os
+import time
+
+from pipelines import ingest as ingest_module
+from pipelines import warehouse
+from tests.conftest import write_inbox
+
+TEMPO = "Worklog Id,Issue Key,Hours,Work date,Full name,Project Key\n"
+FIRST = (TEMPO + "1,A-1,2.5,2026-03-02,Ana,A\n").encode()
+SAME_SIZE = (TEMPO + "1,A-1,3.5,2026-03-02,Ana,A\n").encode()  # another hour count, the same number of bytes
+HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
+
+
+def run(tmp_path) -> ingest_module.IngestSummary:
+    summary = ingest_module.IngestSummary()
+    with warehouse.connect(tmp_path / "w.duckdb") as conn, warehouse.transaction(conn):
+        ingest_module.load_new_files(conn, tmp_path / "inbox", summary)
+    return summary
+
+
+def rewrite(path, data: bytes, mtime_ns: int) -> None:
+    path.write_bytes(data)
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def hours(tmp_path) -> list[str]:
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        return [r[0] for r in conn.sql('SELECT "Hours" FROM raw.tempo_worklogs ORDER BY _source_file').fetchall()]
+
+
+def test_a_file_with_the_size_and_time_it_was_read_with_is_not_read_again(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
+    path = inbox / "tempo" / "t.csv"
+    os.utime(path, ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+    first = run(tmp_path)
+    assert (first.new_files, first.skipped_known) == (1, 0)
+
+    # Other bytes behind the same path, size and time: taken for the file loaded, so not read (were it read, its
+    # new hash would load it as a new file).
+    assert len(SAME_SIZE) == len(FIRST)
+    rewrite(path, SAME_SIZE, HOUR_AGO_NS)
+    unread = run(tmp_path)
+    assert (unread.new_files, unread.skipped_known) == (0, 1)
+    assert hours(tmp_path) == ["2.5"]
+
+    # The same bytes with another time: read, found by their hash, and loaded.
+    rewrite(path, SAME_SIZE, HOUR_AGO_NS + 10**9)
+    changed = run(tmp_path)
+    assert (changed.new_files, changed.skipped_known) == (1, 0)
+    assert hours(tmp_path) == ["2.5", "3.5"]
+
+
+def test_a_file_modified_just_before_it_was_read_is_read_again_next_time(tmp_path):
+    """Its time may not change with its next write on a file system of coarse times (network shares)."""
+    inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
+    path = inbox / "tempo" / "t.csv"
+    written = path.stat().st_mtime_ns
+    assert run(tmp_path).new_files == 1
+    rewrite(path, SAME_SIZE, written)
+    again = run(tmp_path)
+    assert (again.new_files, again.skipped_known) == (1, 0)
+    assert hours(tmp_path) == ["2.5", "3.5"]
+
+
+def test_a_file_seen_before_whose_rows_are_no_longer_loaded_is_read(tmp_path):
+    """What audit.inbox_seen says is trusted only while audit.files still holds a file of that hash."""
+    inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
+    os.utime(inbox / "tempo" / "t.csv", ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+    assert run(tmp_path).new_files == 1
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        conn.sql("DELETE FROM raw.tempo_worklogs")
+        conn.sql("DELETE FROM audit.files")
+    again = run(tmp_path)
+    assert (again.new_files, again.skipped_known) == (1, 0)
+    assert hours(tmp_path) == ["2.5"]
