@@ -12,6 +12,10 @@ A mart with rows per status date, each week's computed from the rows dated in it
 timesheet and utilisation marts from staging.worklogs), asks instead from which week on it must be computed again
 (`stale_from`): each change records its row's date, as it was for a row deleted, and the mark holds the weeks.
 
+A mart with rows per status date computed from another mart's rows up to that date (marts.evm_forecast from
+marts.evm_weekly, which is written whole) keeps instead a digest of each week's input rows in its mark, and is computed
+again from the first week whose digest differs (`changed_from`).
+
 Names and queries come from code, not input.
 """
 
@@ -88,10 +92,34 @@ def stale_from(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: s
     return min(found) if found else None
 
 
-def mark(conn: duckdb.DuckDBPyConnection, mart: str, inputs: str, weeks: list[dt.date] | None = None) -> None:
+def week_digests(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[list[dt.date], list[str]]:
+    """The status dates of a query's rows, sorted, and for each an md5 of its rows there (`changed_from`)."""
+    rows = conn.sql(
+        "SELECT status_date, md5(string_agg(CAST(r AS VARCHAR), chr(10) ORDER BY CAST(r AS VARCHAR)))"
+        f" FROM ({query}) r GROUP BY status_date ORDER BY status_date"
+    ).fetchall()
+    return [day for day, _ in rows], [digest for _, digest in rows]
+
+
+def changed_from(conn: duckdb.DuckDBPyConnection, mart: str, inputs: str, weeks: list[dt.date],
+                 digests: list[str]) -> dt.date | None:  # fmt: skip
+    """For a mart whose rows of a status date are computed from the rows of another table dated then or before (a
+    project's forecast bands from its earned value to date): the first status date whose rows there differ from
+    those the mart was computed from (`week_digests`, against its mark's: a week added, gone or changed);
+    dt.date.min when it has no mark or its `inputs` changed; None when no week differs."""
+    marked = conn.sql("SELECT inputs, weeks, digests FROM audit.mart_marks WHERE mart = ?", params=[mart]).fetchall()
+    if not marked or marked[0][0] != inputs or marked[0][2] is None:
+        return dt.date.min
+    held, now = dict(zip(marked[0][1], marked[0][2], strict=True)), dict(zip(weeks, digests, strict=True))
+    return min((week for week in held.keys() | now.keys() if held.get(week) != now.get(week)), default=None)
+
+
+def mark(conn: duckdb.DuckDBPyConnection, mart: str, inputs: str, weeks: list[dt.date] | None = None,
+         digests: list[str] | None = None) -> None:  # fmt: skip
     """`mart` now holds every change recorded, from `inputs` (and, with rows per status date, the status dates
-    `weeks`); delete the changes every mart holds."""
-    conn.sql("INSERT OR REPLACE INTO audit.mart_marks VALUES (?, ?, ?, ?)", params=[mart, _last(conn), inputs, weeks])
+    `weeks`, with their `week_digests`); delete the changes every mart holds."""
+    conn.sql("INSERT OR REPLACE INTO audit.mart_marks (mart, change, inputs, weeks, digests) VALUES (?, ?, ?, ?, ?)",
+             params=[mart, _last(conn), inputs, weeks, digests])  # fmt: skip
     conn.sql("DELETE FROM audit.staging_changes WHERE change <= (SELECT min(change) FROM audit.mart_marks)")
 
 

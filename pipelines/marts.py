@@ -13,7 +13,7 @@ from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
 from transforms import baselines as bl
-from transforms import calendar, capacity, people_weeks, resource_utilisation, risk
+from transforms import calendar, capacity, forecast, people_weeks, resource_utilisation, risk
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
@@ -420,15 +420,40 @@ def timesheets(pmo: PmoHome):
         yield dg.MaterializeResult(asset_key=name.split("."), metadata=metadata)
 
 
+FORECAST = "marts.evm_forecast"
+FORECAST_ORDER = ["status_date", "project_id"]
+# The marts.evm_weekly columns the forecast reads.
+FORECAST_INPUTS = ("project_id", "status_date", "baseline_start", "bac", "ev", "ac", "at_weeks", "pd_weeks",
+                   "es_weeks")  # fmt: skip
+
+
+def write_forecast(conn, settings) -> tuple[int, int]:
+    """marts.evm_forecast, computed again only from the first status date whose earned value rows changed (or that is
+    new) on: a project's bands at a date come from its own rows up to then (transforms/forecast.py), so the rows of
+    the weeks before are what they were. Written whole when the settings or the code changed. Returns the rows and
+    the weeks computed; the caller holds the transaction."""
+    columns = ", ".join(FORECAST_INPUTS)
+    weeks, digests = changes.week_digests(conn, f"SELECT {columns} FROM marts.evm_weekly")
+    min_weeks = settings.evm.forecast_min_weeks
+    inputs = changes.fingerprint(conn, repr((min_weeks, changes.source_digest(forecast.__file__))))
+    since = (changes.changed_from(conn, FORECAST, inputs, weeks, digests)
+             if warehouse.in_order(conn, FORECAST, FORECAST_ORDER) else dt.date.min)  # fmt: skip
+    computed = [w for w in weeks if since is not None and w >= since]
+    if since is not None:
+        evm = conn.sql(f"SELECT {columns} FROM marts.evm_weekly").pl()
+        _write_weeks(conn, FORECAST, FORECAST_ORDER, evm_forecast(evm, min_weeks=min_weeks, since=since), since)
+    changes.mark(conn, FORECAST, inputs, weeks, digests)
+    return conn.sql(f"SELECT count(*) FROM {FORECAST}").fetchall()[0][0], len(computed)
+
+
 @dg.asset(
     key=["marts", "evm_forecast"], deps=[["marts", "evm_weekly"]], kinds={"duckdb"}, pool="warehouse", **WEEKLY_ASSET
 )
 def evm_forecast_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """p10/p50/p90 of EAC and of the finish date from each project's own week-to-week CPI and SPI(t)."""
-    with pmo.connect() as conn:
-        frame = evm_forecast(_evm(conn), min_weeks=pmo.settings().evm.forecast_min_weeks)
-        warehouse.replace_table(conn, "marts.evm_forecast", frame, ["project_id", "status_date"])
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        rows, computed = write_forecast(conn, pmo.settings())
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "weeks computed this run": computed})
 
 
 @dg.multi_asset(

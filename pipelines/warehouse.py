@@ -147,6 +147,8 @@ ALTER TABLE audit.staging_changes ADD COLUMN IF NOT EXISTS day DATE;
 -- a mart with rows per status date, the status dates it holds.
 CREATE TABLE IF NOT EXISTS audit.mart_marks (mart VARCHAR PRIMARY KEY, change BIGINT NOT NULL, inputs VARCHAR NOT NULL);
 ALTER TABLE audit.mart_marks ADD COLUMN IF NOT EXISTS weeks DATE[];
+-- For a mart computed by prefix from another weekly table: a digest of its input rows of each of those weeks.
+ALTER TABLE audit.mart_marks ADD COLUMN IF NOT EXISTS digests VARCHAR[];
 """
 
 

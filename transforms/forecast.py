@@ -36,6 +36,7 @@ The method, per project and status date:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -147,32 +148,35 @@ def _order_statistics(frame: pl.DataFrame, need: np.ndarray, samples: int, seed:
         sel = np.nonzero(need[r0:r1])[0] + r0
         if sel.size == 0:
             continue
-        # Weeks 0 .. last needed feed the running sums; only first needed .. last needed are sorted.
-        first, weeks = int(pos[sel].min()), int(pos[sel].max()) + 1
-        at = (proj[sel, None] - lo, pos[sel, None], kth[None, :])
+        # Weeks 0 .. last needed feed the running sums; only the needed (project, week) cells are divided and sorted
+        # (a run that adds a week needs one per project).
+        weeks = int(pos[sel].max()) + 1
+        cells = (proj[sel] - lo, pos[sel])
         for name, num, den in (("cpi", "_dev", "_dac"), ("spi", "_des", "_dat")):
             t, b = top[: hi - lo, :weeks], bottom[: hi - lo, :weeks]
             _weighted_running_sum(padded[num][lo:hi, :weeks], weights, out=t)
             _weighted_running_sum(padded[den][lo:hi, :weeks], weights, out=b)
-            # Weeks before a project's first counted period are 0 / 0: NaN, and never picked.
             with np.errstate(invalid="ignore", divide="ignore"):
-                np.divide(t[:, first:], b[:, first:], out=t[:, first:])
+                ratios = t[cells] / b[cells]
             # A full (SIMD) sort of each row is faster here than np.partition at three indices.
-            t[:, first:].sort(axis=-1)
-            out[name][sel] = t[at]
+            ratios.sort(axis=-1)
+            out[name][sel] = ratios[:, kth]
     return out
 
 
-def evm_forecast(evm: pl.DataFrame, *, min_weeks: int = 6, samples: int = 2000, seed: int = 20260101) -> pl.DataFrame:
+def evm_forecast(evm: pl.DataFrame, *, min_weeks: int = 6, samples: int = 2000, seed: int = 20260101,
+                 since: dt.date | None = None) -> pl.DataFrame:  # fmt: skip
     """p10/p50/p90 of EAC and of the finish date per project and status date (see the module docstring).
 
     Needs from `evm` (marts.evm_weekly): project_id, status_date, baseline_start, bac, ev, ac (DECIMAL; ev may be
     NULL), at_weeks, pd_weeks, es_weeks (Float64). Returns FORECAST_COLUMNS: weeks_of_history (Int64), eac_p10..90
-    (DECIMAL(18,4)), finish_p10..90 (Date), method (String).
+    (DECIMAL(18,4)), finish_p10..90 (Date), method (String). `since`: only the rows of the status dates from then
+    on, the same rows as without it (a row depends on its project's rows up to its date, all of which it reads).
     """
     frame = _periods(evm)
     enough = pl.col("weeks_of_history") >= min_weeks
-    need = frame.select(pl.col("ev").is_not_null() & ~pl.col("_finished") & enough).to_series().to_numpy()
+    wanted = pl.lit(True) if since is None else pl.col("status_date") >= since
+    need = frame.select(pl.col("ev").is_not_null() & ~pl.col("_finished") & enough & wanted).to_series().to_numpy()
     stats = _order_statistics(frame, need, samples, seed)
     frame = frame.with_columns(
         # NaN (no sample drawn for the row) becomes NULL: polars orders NaN above every number, so NaN > 0 holds.
@@ -203,4 +207,5 @@ def evm_forecast(evm: pl.DataFrame, *, min_weeks: int = 6, samples: int = 2000, 
             .alias(f"finish_{band}"),
         ]
     method = pl.when(done).then(pl.lit("finished")).when(pl.Series(need)).then(pl.lit(METHOD))
-    return frame.with_columns(*bands, method=method).select(FORECAST_COLUMNS).sort("project_id", "status_date")
+    out = frame.with_columns(*bands, method=method).filter(wanted).select(FORECAST_COLUMNS)
+    return out.sort("project_id", "status_date")

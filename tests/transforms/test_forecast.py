@@ -144,6 +144,26 @@ def test_same_inputs_and_seed_give_the_same_bands_whatever_the_order_or_the_othe
     assert other["eac_p10"] != first.filter(pl.col("project_id") == "A").row(-1, named=True)["eac_p10"]
 
 
+def test_since_gives_exactly_the_rows_of_those_weeks_that_computing_every_week_gives():
+    # Three projects of different lengths and starts, one finishing (EV reaches BAC 1000 in week 9): a run that
+    # computes only the weeks from `since` on (marts.evm_forecast after a week is added or changed) must give those
+    # rows bit for bit, bands, history counts and finish weeks included.
+    a = _weeks("A", [60, 110, 75, 95, 40, 120, 85, 90, 70, 100, 65, 80], [100, 90, 110, 100, 80, 120, 100, 95, 85,
+               100, 90, 100], [0.6, 1.1, 0.8, 0.9, 0.5, 1, 1, 0.9, 0.7, 1, 0.6, 0.8])  # fmt: skip
+    b = _weeks("B", [90, 70, 80, 100, 60, 75, 95, 85], [100] * 8, [0.9, 0.7, 0.8, 1, 0.6, 0.7, 1, 1], first_week=5)
+    c = _weeks("C", [100, 150, 80, 120, 90, 110, 130, 100, 120, 0], [110, 140, 100, 130, 80, 120, 120, 110, 100, 20],
+               [1] * 10)  # fmt: skip
+    evm = pl.concat([a, b, c])
+    whole = evm_forecast(evm)
+    assert set(whole.get_column("method").drop_nulls()) == {"bayesian_bootstrap", "finished"}
+    for k in (1, 7, 10, 12, 13):
+        since = _sunday(k)
+        part = evm_forecast(evm, since=since)
+        assert part.equals(whole.filter(pl.col("status_date") >= since))
+        assert part.height == whole.filter(pl.col("status_date") >= since).height
+    assert evm_forecast(evm, since=_sunday(13)).is_empty()
+
+
 def test_finished_project_bands_are_its_actual_cost_and_finish_week():
     # EV reaches BAC 1000 in week 4 (4 × 250); a late timesheet adds 30 in week 5, after the finish.
     evm = _weeks("P", [250, 250, 250, 250, 0], [300, 300, 300, 300, 30], [2.5] * 5)
