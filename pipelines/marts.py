@@ -14,6 +14,7 @@ from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
 from transforms import baselines as bl
 from transforms import calendar, capacity, forecast, people_weeks, resource_utilisation, risk
+from transforms import itam as itam_module
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
@@ -635,20 +636,41 @@ def utilisation(pmo: PmoHome):
 )  # fmt: skip
 def itam(pmo: PmoHome):
     """Assets and licences: what they cost by project and cost centre, and what expires soon."""
-    settings = pmo.settings()
-    with pmo.connect() as conn:
-        weeks = sorted(set(_evm(conn)["status_date"]))
-        read = _read(conn, "assets", "licences")
-        cost = itam_cost(read["assets"], read["licences"], weeks, mode=settings.evm.direct_costs,
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        rows, computed = write_itam(conn, pmo.settings())
+    for name, count in rows.items():
+        metadata = {"dagster/row_count": count} | ({"weeks computed this run": computed} if name == ITAM_COST else {})
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata=metadata)
+
+
+ITAM_COST = "marts.itam_cost"
+ITAM_COST_ORDER = ["status_date", "group_level", "group_key"]
+
+
+def write_itam(conn, settings) -> tuple[dict[str, int], int]:
+    """marts.itam_cost for the status dates of marts.evm_weekly, computed only for the weeks it does not hold yet
+    (a week's rows come from the assets, the licences and its date alone), unless the assets, licences, settings
+    or code changed; marts.itam_renewals at the last of them and marts.itam_gaps. Returns each table's rows and the
+    weeks of cost computed; the caller holds the transaction."""
+    weeks, digests = changes.week_digests(conn, "SELECT DISTINCT status_date FROM marts.evm_weekly")
+    text = repr((settings.evm.direct_costs, settings.evm.asset_life_months, settings.pipeline.week_ends_on,
+                 changes.source_digest(itam_module.__file__)))  # fmt: skip
+    inputs = changes.fingerprint(conn, text, "staging.assets", "staging.licences")
+    since = (changes.changed_from(conn, ITAM_COST, inputs, weeks, digests)
+             if warehouse.in_order(conn, ITAM_COST, ITAM_COST_ORDER) else dt.date.min)  # fmt: skip
+    computed = [w for w in weeks if since is not None and w >= since]
+    read = _read(conn, "assets", "licences")
+    if since is not None:
+        cost = itam_cost(read["assets"], read["licences"], computed, mode=settings.evm.direct_costs,
                          asset_life_months=settings.evm.asset_life_months,
                          week_ends_on=settings.pipeline.week_ends_on)  # fmt: skip
-        renewals = itam_renewals(read["assets"], read["licences"], weeks[-1])
-        gaps = itam_gaps(read["assets"])
-        warehouse.replace_table(conn, "marts.itam_cost", cost, ["status_date", "group_level", "group_key"])
-        warehouse.replace_table(conn, "marts.itam_renewals", renewals, ["due_date", "kind", "key"])
-        warehouse.replace_table(conn, "marts.itam_gaps", gaps, ["asset_tag"])
-    for name, frame in (("itam_cost", cost), ("itam_renewals", renewals), ("itam_gaps", gaps)):
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": frame.height})
+        _write_weeks(conn, ITAM_COST, ITAM_COST_ORDER, cost, since)
+    changes.mark(conn, ITAM_COST, inputs, weeks, digests)
+    warehouse.replace_table(conn, "marts.itam_renewals", itam_renewals(read["assets"], read["licences"], weeks[-1]),
+                            ["due_date", "kind", "key"])  # fmt: skip
+    warehouse.replace_table(conn, "marts.itam_gaps", itam_gaps(read["assets"]), ["asset_tag"])
+    names = (ITAM_COST, "marts.itam_renewals", "marts.itam_gaps")
+    return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in names}, len(computed)
 
 
 # The staging.work_items columns ticket_flow and ticket_flow_items read.

@@ -1,6 +1,8 @@
-"""marts.evm_forecast is computed again only from the first status date whose earned value rows changed (or that is
-new), and holds what computing every week gives, in the same order (pipelines/marts.py write_forecast)."""
+"""Marts with rows per status date computed again only from the first week whose inputs changed (or that is new), which
+hold what computing every week gives, in the same order (pipelines/marts.py): marts.evm_forecast from the earned
+value rows up to each week, marts.itam_cost from the assets and licences at each week."""
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -8,7 +10,10 @@ import polars as pl
 
 from pipelines import warehouse
 from pipelines.home import Settings
-from pipelines.marts import FORECAST, write_forecast
+from pipelines.ingest import ingest
+from pipelines.marts import FORECAST, ITAM_COST, write_forecast, write_itam
+from tests.bad_input import corpus
+from tests.conftest import write_inbox
 from tests.transforms.test_forecast import _sunday, _weeks
 
 # Two projects, 12 and 9 weeks: the one with 9 starts four weeks later, so both end on week 12.
@@ -80,3 +85,42 @@ def test_a_forecast_not_in_status_date_order_is_written_whole(tmp_path: Path):
         assert _write(conn, EVM)[1] == 12
         assert _rows(conn) == _whole(tmp_path, EVM, "all")
         assert [r[:2] for r in _rows(conn)[:3]] == [(_sunday(1), "A"), (_sunday(2), "A"), (_sunday(3), "A")]
+
+
+# The demo's status dates (Sundays); its assets were bought from 2023 on and some reach their end of life in 2026.
+DEMO_WEEKS = [dt.date(2026, 1, 11) + dt.timedelta(weeks=n) for n in range(10)]
+
+
+def _itam(conn: duckdb.DuckDBPyConnection, weeks: list[dt.date]) -> tuple[list[tuple], int]:
+    """marts.itam_cost for the status dates `weeks` (marts.evm_weekly's): its rows, in order, and the weeks computed."""
+    conn.sql("CREATE OR REPLACE TABLE marts.evm_weekly AS SELECT unnest(CAST(? AS DATE[])) AS status_date",
+             params=[weeks])  # fmt: skip
+    with warehouse.transaction(conn):
+        computed = write_itam(conn, Settings())[1]
+    return conn.sql(f"SELECT * FROM {ITAM_COST}").fetchall(), computed
+
+
+def test_itam_cost_computes_only_the_new_weeks_until_the_assets_change(tmp_path: Path):
+    with warehouse.connect(tmp_path / "all.duckdb") as conn:
+        ingest(conn, write_inbox(tmp_path / "inbox", corpus.demo()))
+        expected, computed = _itam(conn, DEMO_WEEKS)
+        assert computed == len(DEMO_WEEKS)
+        conn.sql("UPDATE staging.assets SET purchase_cost = purchase_cost * 2 WHERE asset_tag = "
+                 "(SELECT min(asset_tag) FROM staging.assets WHERE purchase_cost > 0)")  # fmt: skip
+        doubled, _ = _itam(conn, DEMO_WEEKS)
+    assert doubled != expected
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        first, computed = _itam(conn, DEMO_WEEKS[:-1])
+        assert computed == len(DEMO_WEEKS) - 1
+        assert _itam(conn, DEMO_WEEKS[:-1])[1] == 0  # nothing changed: nothing computed
+        rows, computed = _itam(conn, DEMO_WEEKS)
+        assert computed == 1 and rows == expected  # the new week only, and what computing every week gives
+        assert rows[: len(first)] == first
+        rows, computed = _itam(conn, DEMO_WEEKS[:4])  # a run for an earlier week: the weeks after it go
+        assert computed == 0 and rows == [r for r in expected if r[0] <= DEMO_WEEKS[3]]
+        # an asset's cost changes every week it counts in: written whole
+        conn.sql("UPDATE staging.assets SET purchase_cost = purchase_cost * 2 WHERE asset_tag = "
+                 "(SELECT min(asset_tag) FROM staging.assets WHERE purchase_cost > 0)")  # fmt: skip
+        rows, computed = _itam(conn, DEMO_WEEKS)
+        assert computed == len(DEMO_WEEKS) and rows == doubled
