@@ -349,14 +349,22 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     queries["worklogs"] = worklogs(merge.kept("worklogs"))
     queries["assets"] = resolve.assets_sql(merge.kept("assets"), merge.kept("project_map"))
     queries["licences"] = resolve.assets_sql(merge.kept("licences"), merge.kept("project_map"))
+    inputs = _inputs(conn, staged)
+    held = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
     for table, query in queries.items():
+        name, order = f"staging.{table}", list(canonical.order(table))
         appended = _append_worklogs(conn, worklogs, staged) if table == "worklogs" and append else None
-        if appended is None:
-            rows = warehouse.replace_query(conn, f"staging.{table}", query, list(canonical.order(table)))
+        digest, fresh = inputs.get(table, ("", True))
+        if not fresh and held.get(name) == digest and warehouse.in_order(conn, name, order):
+            rows = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]  # what it holds is what it would get
+        elif appended is None:
+            rows = warehouse.replace_query(conn, name, query, order)
             if table in canonical.LOAD_ORDERED:
-                changes.record(conn, f"staging.{table}", None)
+                changes.record(conn, name, None)
         else:
             rows, summary.appended[table] = appended
+        if table in inputs:
+            conn.sql("INSERT OR REPLACE INTO audit.staging_inputs VALUES (?, ?)", params=[name, digest])
         summary.staging_rows[table] = rows
         conn.sql(f"DROP TABLE IF EXISTS {merge.kept(table)}")
     conn.sql("DROP TABLE IF EXISTS temp.main._old_latest")
@@ -390,6 +398,27 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         """
     )
     conn.unregister("_c")
+
+
+# The table whose kept rows a staging table's rows also come from: the project map resolves a ticket's or an asset's
+# project, the register rejects a status report of a project it does not have.
+READS = {"work_items": "project_map", "assets": "project_map", "licences": "project_map", "status_reports": "projects"}
+
+
+def _inputs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> dict[str, tuple[str, bool]]:
+    """Per staging table but the worklogs (`_append_worklogs`): a digest of what its rows come from (the files of its
+    candidates in conformed.*, the merge and resolution code, and those of the table it READS), and whether a file
+    staged this run has candidates in either (they may hold other values). A table whose digest is the one it was
+    written from (audit.staging_inputs), with no such file, holds the rows the merge keeps: it is not written again."""
+    code = changes.source_digest(merge.__file__, resolve.__file__, canonical.__file__)
+    own: dict[str, tuple[str, bool]] = {}
+    for table in canonical.TABLES:
+        if table in canonical.LOAD_ORDERED:
+            continue
+        files = [f for (f,) in conn.sql(f"SELECT DISTINCT _source_file FROM conformed.{table} ORDER BY 1").fetchall()]
+        own[table] = hashlib.sha256(f"{code} {table} {files}".encode()).hexdigest(), bool(set(files) & set(staged))
+    read = {table: own[READS[table]] if table in READS else ("", False) for table in own}
+    return {table: (digest + read[table][0], fresh or read[table][1]) for table, (digest, fresh) in own.items()}
 
 
 # What a worklog's resolved columns come from besides its ticket's latest snapshot: when one changes, staging.worklogs

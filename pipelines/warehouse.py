@@ -100,6 +100,9 @@ CREATE TABLE IF NOT EXISTS audit.skipped (
 CREATE TABLE IF NOT EXISTS audit.staged_files (
     file_id BIGINT PRIMARY KEY, source_kind VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL
 );
+-- Per staging table, a digest of what it was last written from (pipelines/ingest.py `_inputs`): the same inputs, the
+-- same rows, so it is not written again.
+CREATE TABLE IF NOT EXISTS audit.staging_inputs (table_name VARCHAR PRIMARY KEY, inputs VARCHAR);
 -- Each table `replace_table` writes and the natural key its rows are in order of (a test checks the order).
 CREATE TABLE IF NOT EXISTS audit.table_order (table_name VARCHAR PRIMARY KEY, order_by VARCHAR[] NOT NULL);
 -- The inbox files read, by path: their size and modification time when read, and the SHA-256 of what was read. A file

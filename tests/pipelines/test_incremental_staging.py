@@ -169,6 +169,44 @@ def test_staging_worklogs_is_written_whole_when_a_lookup_changes(tmp_path):
     assert got == expected
 
 
+# A staging table's rows marked where no merge would put them (a line number no file has): a table written again
+# loses the mark.
+MARKED = ("baselines", "work_items", "assets", "people")
+
+
+def _marked(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {t for t in MARKED if conn.sql(f"SELECT bool_and(_line < 0) FROM staging.{t}").fetchall()[0][0]}
+
+
+def test_a_staging_table_is_written_again_only_when_its_candidates_or_what_it_reads_changed(tmp_path):
+    lab0 = {"z_week2/tempo_lab0.csv": corpus.to_csv(corpus.lab_rows(10, 0))}
+    mapping = {"z_week3/zz_project_map.csv": b"source_kind,source_key,project_id\r\ntempo,LAB0,PRJ-002\r\n"}
+    write_inbox(tmp_path / "at_once", corpus.demo() | lab0 | mapping)
+    with warehouse.connect(tmp_path / "at_once.duckdb") as conn:
+        ingest(conn, tmp_path / "at_once")
+        expected = _tables(conn)
+    write_inbox(tmp_path / "inbox", corpus.demo())
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        for table in MARKED:
+            conn.sql(f"UPDATE staging.{table} SET _line = -_line")
+        write_inbox(tmp_path / "inbox", lab0)  # worklogs only: no other table's candidates changed
+        ingest(conn, tmp_path / "inbox")
+        assert _marked(conn) == set(MARKED)  # none written again
+        write_inbox(tmp_path / "inbox", mapping)  # the project map, which resolves tickets' and assets' projects
+        ingest(conn, tmp_path / "inbox")
+        assert _marked(conn) == {"baselines", "people"}
+        got = _tables(conn)
+        assert {t: got[t] for t in ("staging.work_items", "staging.assets", "staging.project_map")} == {
+            t: expected[t] for t in ("staging.work_items", "staging.assets", "staging.project_map")
+        }
+        # a file staged again (after an upgrade of the code that stages it) may give other rows: written again
+        conn.sql("UPDATE audit.staged_files SET fingerprint = 'before' WHERE source_kind = 'people'")
+        ingest(conn, tmp_path / "inbox")
+        assert _marked(conn) == {"baselines"}
+        assert _tables(conn)["staging.people"] == expected["staging.people"]
+
+
 def test_a_table_in_load_order_is_only_appended_to_after_its_last_row(tmp_path):
     with warehouse.connect(tmp_path / "w.duckdb") as conn:
         rows = "SELECT * FROM (VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')) t(_source_file, _line, v)"
