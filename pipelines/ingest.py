@@ -407,10 +407,10 @@ READS = {"work_items": "project_map", "assets": "project_map", "licences": "proj
 
 def _inputs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> dict[str, tuple[str, bool]]:
     """Per staging table but the worklogs (`_append_worklogs`): a digest of what its rows come from (the files of its
-    candidates in conformed.*, the merge and resolution code, and those of the table it READS), and whether a file
-    staged this run has candidates in either (they may hold other values). A table whose digest is the one it was
-    written from (audit.staging_inputs), with no such file, holds the rows the merge keeps: it is not written again."""
-    code = changes.source_digest(merge.__file__, resolve.__file__, canonical.__file__)
+    candidates in conformed.*, the staging, merge and resolution code, and those of the table it READS), and whether
+    a file staged this run has candidates in either (they may hold other values). A table whose digest is the one it
+    was written from (audit.staging_inputs), with no such file, holds the rows the merge keeps: not written again."""
+    code = changes.source_digest(__file__, merge.__file__, resolve.__file__, canonical.__file__)
     own: dict[str, tuple[str, bool]] = {}
     for table in canonical.TABLES:
         if table in canonical.LOAD_ORDERED:
