@@ -124,19 +124,31 @@ def earned_value(
         {"type": list((techniques or {}).keys()), "technique": list((techniques or {}).values())},
         schema={"type": pl.String, "technique": pl.String},
     )
-    # Items by number (the elements' keys, once): the joins and the query run on integers. Numbered by a join, not a
-    # cast to pl.Enum(keys): polars converts an Enum of a million categories again at each cast (0.37 s each).
-    codes = elements.select(item_key=pl.col("element_key").unique().drop_nulls().sort()).with_row_index("code")
+    # Items by number (the elements' keys, once): the joins and the query run on integers. A key's number is its
+    # position among the sorted keys (a binary search: no hash table of a million strings, no cast to pl.Enum(keys),
+    # which polars converts again at each cast).
+    keys = elements.get_column("element_key").unique().drop_nulls().sort()
 
-    def numbered(frame: pl.DataFrame, *columns: str) -> pl.LazyFrame:  # only the rows of an element's item
-        return (frame.lazy().select("item_key", *columns).join(codes.lazy(), on="item_key", maintain_order="left")
-                .select(pl.col("code").alias("item_key"), *columns))  # fmt: skip
+    def code(column: str) -> pl.Expr:  # NULL for a key that is not an element's
+        at = pl.lit(keys).search_sorted(pl.col(column)).clip(upper_bound=max(keys.len() - 1, 0))
+        return pl.when(pl.lit(keys).gather(at) == pl.col(column)).then(at.cast(pl.UInt32))
 
-    elements = elements.join(codes.rename({"item_key": "element_key", "code": "item_code"}), on="element_key",
-                             how="left", maintain_order="left")  # fmt: skip
-    snapshots = numbered(work_items, "snapshot_date", "type", "status_category", "resolved", "remaining_estimate_h",
-                         "time_spent_h", "story_points").collect()  # fmt: skip
-    first_work = numbered(worklogs, "work_date").group_by("item_key").agg(pl.col("work_date").min()).collect()
+    elements = elements.with_columns(item_code=code("element_key"))
+    snapshots = (
+        work_items.lazy()
+        .select(code("item_key").alias("item_key"), "snapshot_date", "type", "status_category", "resolved",
+                "remaining_estimate_h", "time_spent_h", "story_points")
+        .filter(pl.col("item_key").is_not_null())
+        .collect()
+    )  # fmt: skip
+    first_work = (
+        worklogs.lazy()
+        .select(code("item_key").alias("item_key"), "work_date")
+        .filter(pl.col("item_key").is_not_null())
+        .group_by("item_key")
+        .agg(pl.col("work_date").min())
+        .collect()
+    )
     deltas, project_first = _deltas(elements, projects, snapshots, first_work, week_ends_on)
     frames = {
         "grid": grid.select("project_id", "status_date", "baseline_version", "bac"),
