@@ -358,6 +358,15 @@ def _stale_from(conn, tables: dict[str, list[str]], inputs: str, weeks: list[dt.
     return changes.stale_from(conn, next(iter(tables)), "staging.worklogs", inputs, weeks)
 
 
+def _changed_from(conn, mart: str, order: list[str], inputs: str, weeks: list[dt.date],
+                  digests: list[str]) -> dt.date | None:  # fmt: skip
+    """The status date from which the mart (in `order`) is computed again (`changes.changed_from`); dt.date.min when it
+    is written whole, also when it is missing or not in its order; None when no week changed."""
+    if not warehouse.in_order(conn, mart, order):
+        return dt.date.min
+    return changes.changed_from(conn, mart, inputs, weeks, digests)
+
+
 def _write_weeks(conn, name: str, order_by: list[str], rows: str | pl.DataFrame, since: dt.date) -> int:
     """Write a mart's rows of the status dates from `since` on (a query or a frame): the whole table when `since` is
     dt.date.min or none of its rows is earlier, else in place of its rows from then on (`warehouse.replace_from`)."""
@@ -437,8 +446,7 @@ def write_forecast(conn, settings) -> tuple[int, int]:
     weeks, digests = changes.week_digests(conn, f"SELECT {columns} FROM marts.evm_weekly")
     min_weeks = settings.evm.forecast_min_weeks
     inputs = changes.fingerprint(conn, repr((min_weeks, changes.source_digest(forecast.__file__))))
-    since = (changes.changed_from(conn, FORECAST, inputs, weeks, digests)
-             if warehouse.in_order(conn, FORECAST, FORECAST_ORDER) else dt.date.min)  # fmt: skip
+    since = _changed_from(conn, FORECAST, FORECAST_ORDER, inputs, weeks, digests)
     computed = [w for w in weeks if since is not None and w >= since]
     if since is not None:
         evm = conn.sql(f"SELECT {columns} FROM marts.evm_weekly").pl()
@@ -656,8 +664,7 @@ def write_itam(conn, settings) -> tuple[dict[str, int], int]:
     text = repr((settings.evm.direct_costs, settings.evm.asset_life_months, settings.pipeline.week_ends_on,
                  changes.source_digest(itam_module.__file__)))  # fmt: skip
     inputs = changes.fingerprint(conn, text, "staging.assets", "staging.licences")
-    since = (changes.changed_from(conn, ITAM_COST, inputs, weeks, digests)
-             if warehouse.in_order(conn, ITAM_COST, ITAM_COST_ORDER) else dt.date.min)  # fmt: skip
+    since = _changed_from(conn, ITAM_COST, ITAM_COST_ORDER, inputs, weeks, digests)
     computed = [w for w in weeks if since is not None and w >= since]
     read = _read(conn, "assets", "licences")
     if since is not None:
