@@ -46,7 +46,8 @@ DONE, USAGE, LOCKED = 0, 2, 4
 TEXT_SUFFIXES = {".html", ".htm", ".csv", ".json", ".svg", ".txt", ".md", ".js", ".xml", ".tsv"}
 # Tables `pmo forget` writes itself, or that hold no personal data by construction.
 _OWN = {"audit.erasures", "audit.erasure_counts", "audit.erasure_salt", "audit.erased_identifiers",
-        "audit.table_order", "audit.staging_changes", "audit.mart_marks", "audit.staging_inputs"}  # fmt: skip
+        "audit.table_order", "audit.staging_changes", "audit.mart_marks", "audit.staging_inputs",
+        "audit.merge_drops"}  # fmt: skip
 
 
 def forget(home: Path, person: str, reason: str, inbox: Path | None, say: Callable[[str], None]) -> int:

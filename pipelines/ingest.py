@@ -334,8 +334,10 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
 def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, staged: list[int]) -> None:
     """Merge every staged file's candidates into the staging tables (transforms/merge.py), resolve projects and
     people across the tools (transforms/resolve.py), and write each file's accounting (after `stage_files`, which
-    staged the files `staged`). The worklogs of new files are appended when they can be (`_append_worklogs`)."""
-    merged = merge.merge(conn, "conformed")
+    staged the files `staged`). The worklogs of new files are merged onto staging.worklogs (`_held_worklogs`) and
+    appended (`_append_worklogs`) when they can be."""
+    held = _held_worklogs(conn, staged)
+    merged = merge.merge(conn, "conformed", held)
     append = _can_append_worklogs(conn, staged)
     if append:  # the tickets' projects as they were, before staging.work_items is written
         conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql('staging.work_items')}")
@@ -350,14 +352,18 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     queries["assets"] = resolve.assets_sql(merge.kept("assets"), merge.kept("project_map"))
     queries["licences"] = resolve.assets_sql(merge.kept("licences"), merge.kept("project_map"))
     inputs = _inputs(conn, staged)
-    held = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
+    held_inputs = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
     for table, query in queries.items():
         name, order = f"staging.{table}", list(canonical.order(table))
-        appended = _append_worklogs(conn, worklogs, staged) if table == "worklogs" and append else None
+        appended = None
+        if table == "worklogs" and append:
+            appended = _append_worklogs(conn, worklogs, staged, onto=merged.onto == "worklogs")
         digest, fresh = inputs.get(table, ("", True))
-        if not fresh and held.get(name) == digest and warehouse.in_order(conn, name, order):
+        if not fresh and held_inputs.get(name) == digest and warehouse.in_order(conn, name, order):
             rows = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]  # what it holds is what it would get
         elif appended is None:
+            if merged.onto == table:  # not appended after all (a lookup changed): every row is resolved again
+                merge.keep_held(conn, held)
             rows = warehouse.replace_query(conn, name, query, order)
             if table in canonical.LOAD_ORDERED:
                 changes.record(conn, name, None)
@@ -367,12 +373,15 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
             conn.sql("INSERT OR REPLACE INTO audit.staging_inputs VALUES (?, ?)", params=[name, digest])
         summary.staging_rows[table] = rows
         conn.sql(f"DROP TABLE IF EXISTS {merge.kept(table)}")
+    conn.sql("INSERT OR REPLACE INTO audit.staging_inputs VALUES ('staging.worklogs', ?)",
+             params=[_worklogs_digest(_worklog_files(conn))])  # fmt: skip
     conn.sql("DROP TABLE IF EXISTS temp.main._old_latest")
     for table in canonical.TABLES:
         conn.sql(f"DROP TABLE IF EXISTS temp.main._dropped_{table}")
     crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
-    conn.sql("DELETE FROM audit.rejects WHERE stage = 'merge'")
-    duck.insert_frame(conn, "audit.rejects", merge.audit_rejects(merged.rejects, "merge"))
+    _write_merge_rejects(conn, merged)
+    for name in (merge.gone("worklogs"), merge.added("worklogs"), merge.DAY_ROWS):
+        conn.sql(f"DROP TABLE IF EXISTS {name}")
     warehouse.resort(conn, "audit.rejects", ["file_id", "line", "column", "rule", "raw_value", "severity", "stage"])
     warehouse.resort(conn, "audit.skipped", ["file_id", "line", "reason"])
     staged = "SELECT file_id FROM audit.staged_files"
@@ -387,7 +396,9 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         f"SELECT file_id AS _source_file, count(*) AS rows_skipped FROM audit.skipped WHERE file_id IN ({staged})"
         " GROUP BY ALL"
     ).pl()
-    files = accounting(in_file, rejected, skipped, merged.duplicates).join(merged.covers, on="_source_file", how="left")
+    files = accounting(in_file, rejected, skipped, _duplicates(conn, merged)).join(
+        merged.covers, on="_source_file", how="left"
+    )
     conn.register("_c", files)
     conn.sql(
         """
@@ -398,6 +409,39 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         """
     )
     conn.unregister("_c")
+
+
+def _write_merge_rejects(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) -> None:
+    """The merge's rejects in place of those of the merge before; of a table merged onto its held rows, the day-total
+    warnings of the person-days it changed only (merge.Merged.onto)."""
+    if merged.onto:
+        conn.sql(f"DELETE FROM audit.rejects WHERE stage = 'merge' AND rule <> '{merge.DAY_RULE}'")
+        for rows in (merge.DAY_ROWS, merge.gone(merged.onto)):
+            conn.sql(f"DELETE FROM audit.rejects r USING {rows} d WHERE r.stage = 'merge' AND r.rule = "
+                     f"'{merge.DAY_RULE}' AND r.file_id = d._source_file AND r.line = d._line")  # fmt: skip
+    else:
+        conn.sql("DELETE FROM audit.rejects WHERE stage = 'merge'")
+    duck.insert_frame(conn, "audit.rejects", merge.audit_rejects(merged.rejects, "merge"))
+
+
+def _duplicates(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) -> pl.DataFrame:
+    """Per file, its rows dropped as duplicates over every table (_source_file, rows_duplicate); kept per table in
+    audit.merge_drops, to which a table merged onto its held rows adds the rows it dropped now."""
+    dropped = merged.dropped
+    if merged.onto:
+        before = conn.sql(
+            'SELECT table_name AS "table", file_id AS _source_file, rows_duplicate FROM audit.merge_drops'
+            " WHERE table_name = ?",
+            params=[merged.onto],
+        ).pl()
+        dropped = (
+            pl.concat([dropped, before.cast(dropped.schema)])
+            .group_by("table", "_source_file")
+            .agg(pl.col("rows_duplicate").sum())
+        )
+    conn.sql("DELETE FROM audit.merge_drops")
+    duck.insert_frame(conn, "audit.merge_drops", dropped.rename({"table": "table_name", "_source_file": "file_id"}))
+    return dropped.group_by("_source_file").agg(pl.col("rows_duplicate").sum())
 
 
 # The table whose kept rows a staging table's rows also come from: the project map resolves a ticket's or an asset's
@@ -426,6 +470,29 @@ def _inputs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> dict[str, tup
 WORKLOG_LOOKUPS = ("project_map", "people", "person_aliases")
 
 
+def _worklog_files(conn: duckdb.DuckDBPyConnection) -> list[int]:
+    return [f for (f,) in conn.sql("SELECT DISTINCT _source_file FROM conformed.worklogs ORDER BY 1").fetchall()]
+
+
+def _worklogs_digest(files: list[int]) -> str:
+    """What staging.worklogs's canonical columns were merged from: the files of their candidates and the code."""
+    code = changes.source_digest(__file__, merge.__file__, canonical.__file__)
+    return hashlib.sha256(f"{code} worklogs {files}".encode()).hexdigest()
+
+
+def _held_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> merge.Held | None:
+    """staging.worklogs as holding what the merge kept of the candidates of every file but those staged now, when it
+    does (merge.Held): its digest (audit.staging_inputs) is that of those very files and this code. A file staged again
+    or pruned by [retention] since changes the files, an upgrade the code: the worklogs are then merged whole."""
+    if not warehouse.in_load_order(conn, "staging.worklogs"):
+        return None
+    files, new = _worklog_files(conn), set(staged)
+    recorded = conn.sql("SELECT inputs FROM audit.staging_inputs WHERE table_name = 'staging.worklogs'").fetchall()
+    if recorded != [(_worklogs_digest([f for f in files if f not in new]),)]:
+        return None
+    return merge.Held("worklogs", "staging.worklogs", tuple(f for f in files if f in new))
+
+
 def _can_append_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> bool:
     """Whether staging.worklogs may be changed in place (`_append_worklogs`) rather than written whole: it is in load
     order, no file staged this run has rows in it (a file staged again, after an upgrade or `pmo forget`, may give
@@ -447,21 +514,30 @@ def _differs(conn: duckdb.DuckDBPyConnection, kept: str, table: str) -> bool:
     return conn.sql(f"SELECT {either}").fetchall()[0][0]
 
 
-def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int]) -> tuple[int, int] | None:
+def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int],
+                     onto: bool) -> tuple[int, int] | None:  # fmt: skip
     """Bring staging.worklogs to the merge's kept worklogs without writing its millions of rows again: delete the rows
     the merge no longer keeps (replaced by a newer export), resolve again the rows whose ticket's project changed or
-    appeared, and append the rows of the files staged this run, which come after every row in load order. `resolved`
-    gives the resolving query of a relation of worklogs. Returns the row count and the rows appended, or None, having
-    changed nothing, when the kept rows are not exactly the table's rows less those deleted plus those appended (a
-    file pruned by [retention] can bring back rows it replaced): the caller then writes the table whole."""
-    kept = merge.kept("worklogs")
-    added = f"SELECT * FROM {kept} WHERE list_contains({[int(f) for f in staged]}::BIGINT[], _source_file)"
-    conn.sql("CREATE OR REPLACE TEMP TABLE _gone AS SELECT _source_file, _line, work_date AS day FROM staging.worklogs"
-             f" ANTI JOIN {kept} USING (_source_file, _line)")  # fmt: skip
-    before, gone, new, total = conn.sql(
+    appeared, and append the rows of the files staged this run, which come after every row in load order. `onto`: the
+    merge was made onto the table's rows (merge.Held) and says which go and which come; otherwise they are found by
+    comparing its kept rows with the table's. `resolved` gives the resolving query of a relation of worklogs. Returns
+    the row count and the rows appended, or None, having changed nothing, when the kept rows are not exactly the
+    table's rows less those deleted plus those appended (a file pruned by [retention] can bring back rows it
+    replaced): the caller then writes the table whole."""
+    lineage = "SELECT _source_file, _line, work_date AS day FROM staging.worklogs"
+    if onto:
+        added = f"SELECT * FROM {merge.added('worklogs')}"
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _gone AS {lineage} SEMI JOIN {merge.gone('worklogs')}"
+                 " USING (_source_file, _line)")  # fmt: skip
+    else:
+        kept = merge.kept("worklogs")
+        added = f"SELECT * FROM {kept} WHERE list_contains({[int(f) for f in staged]}::BIGINT[], _source_file)"
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _gone AS {lineage} ANTI JOIN {kept} USING (_source_file, _line)")
+    before, gone, new = conn.sql(
         f"SELECT (FROM staging.worklogs SELECT count(*)), (FROM temp.main._gone SELECT count(*)),"
-        f" (SELECT count(*) FROM ({added})), (FROM {kept} SELECT count(*))"
+        f" (SELECT count(*) FROM ({added}))"
     ).fetchall()[0]
+    total = before - gone + new if onto else conn.sql(f"FROM {merge.kept('worklogs')} SELECT count(*)").fetchall()[0][0]
     last = conn.sql("SELECT max(_source_file) FROM staging.worklogs").fetchall()[0][0]
     first = conn.sql(f"SELECT min(_source_file) FROM ({added})").fetchall()[0][0]
     if before - gone + new != total or (last is not None and first is not None and first <= last):

@@ -103,6 +103,12 @@ CREATE TABLE IF NOT EXISTS audit.staged_files (
 -- Per staging table, a digest of what it was last written from (pipelines/ingest.py `_inputs`): the same inputs, the
 -- same rows, so it is not written again.
 CREATE TABLE IF NOT EXISTS audit.staging_inputs (table_name VARCHAR PRIMARY KEY, inputs VARCHAR);
+-- Per staging table and file, the rows of primary readers the merge dropped for another row (the file's
+-- rows_duplicate sums its tables'): kept for a table the next merge changes rather than merges again.
+CREATE TABLE IF NOT EXISTS audit.merge_drops (
+    table_name VARCHAR NOT NULL, file_id BIGINT NOT NULL, rows_duplicate BIGINT NOT NULL,
+    PRIMARY KEY (table_name, file_id)
+);
 -- Each table `replace_table` writes and the natural key its rows are in order of (a test checks the order).
 CREATE TABLE IF NOT EXISTS audit.table_order (table_name VARCHAR PRIMARY KEY, order_by VARCHAR[] NOT NULL);
 -- The inbox files read, by path: their size and modification time when read, and the SHA-256 of what was read. A file

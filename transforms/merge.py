@@ -14,6 +14,10 @@ The candidates of each canonical table (`canonical.candidate_schema`: its column
   are duplicates;
 - every worklog of a person-day over MAX_DAY_HOURS in one tool gets a warning.
 
+A table that already holds what the merge kept of every file but some newer ones (`Held`: the staging worklogs, a
+new week's exports) has only those files' rows merged onto it (`_merge_onto`): the same rows kept, without ranking
+ten million candidates again.
+
 Identifiers here come from code (canonical table and column names), never from input.
 """
 
@@ -42,15 +46,50 @@ def audit_rejects(rejects: pl.DataFrame, stage: str) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
+class Held:
+    """A table (`rows`, e.g. staging.worklogs) holding exactly the rows the merge kept of a canonical table's
+    candidates from every file but `new_files`, which all have higher ids: the caller knows it (pipelines/ingest.py)."""
+
+    table: str
+    rows: str
+    new_files: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Merged:
     rejects: pl.DataFrame  # _source_file, line, column, rule, raw_value, severity: unknown projects, day totals
-    duplicates: pl.DataFrame  # _source_file, rows_duplicate: rows of primary readers another row replaced
+    # table, _source_file, rows_duplicate: per table, rows of primary readers another row replaced; of a table merged
+    # onto the rows it held (`onto`), only those replaced now
+    dropped: pl.DataFrame
     covers: pl.DataFrame  # _source_file, covers: "worklogs 2026-03-01..2026-03-31" for the rows kept
+    # The table merged onto its held rows, if any: its changes are in gone(table) and added(table), not in kept(table);
+    # its day-total warnings (in `rejects`) are those of the person-days it changed, whose rows' lineage is in
+    # DAY_ROWS: the warnings of the other person-days stand.
+    onto: str | None = None
+
+    @property
+    def duplicates(self) -> pl.DataFrame:
+        """_source_file, rows_duplicate: per file, over every table."""
+        return self.dropped.group_by("_source_file").agg(pl.col("rows_duplicate").sum().cast(pl.Int64))
+
+
+DAY_ROWS = "temp.main._day_rows"
+DAY_RULE = f"max_day_total:{MAX_DAY_HOURS}"
 
 
 def kept(table: str) -> str:
     """The temporary table `merge` leaves a canonical table's kept rows in (canonical columns and lineage)."""
     return f"temp.main._kept_{table}"
+
+
+def gone(table: str) -> str:
+    """Of a table merged onto its held rows: the lineage (_source_file, _line) of the held rows no longer kept."""
+    return f"temp.main._gone_{table}"
+
+
+def added(table: str) -> str:
+    """Of a table merged onto its held rows: the rows kept of its new files (canonical columns and lineage)."""
+    return f"temp.main._added_{table}"
 
 
 def _q(name: str) -> str:
@@ -70,9 +109,12 @@ def append_candidates(conn: duckdb.DuckDBPyConnection, schema: str, rows: dict[s
         duck.insert_frame(conn, f"{schema}.{table}", frame)
 
 
-def merge(conn: duckdb.DuckDBPyConnection, schema: str) -> Merged:
-    """Merge every table's candidates in `<schema>` into `kept(table)`, in canonical.TABLES order."""
+def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: Held | None = None) -> Merged:
+    """Merge every table's candidates in `<schema>` into `kept(table)`, in canonical.TABLES order; `held`'s table
+    onto the rows it holds when that keeps the same rows (`_merge_onto`)."""
+    assert held is None or (held.table in canonical.COVERS and held.table not in REGISTERED)
     rejects: list[str] = []
+    onto = None
     for table in canonical.TABLES:
         source = f"{schema}.{table}"
         registered = REGISTERED.get(table)
@@ -83,20 +125,28 @@ def merge(conn: duckdb.DuckDBPyConnection, schema: str) -> Merged:
                 f" {_q(registered)} AS raw_value, 'error' AS severity FROM {source} WHERE {unknown}"
             )
             source = f"(SELECT * FROM {source} WHERE NOT ({unknown}))"
-        _dedup(conn, table, source)
-    rejects.append(_day_totals_sql())
+        if held is not None and held.table == table and _merge_onto(conn, table, source, held):
+            onto = table
+        else:
+            _dedup(conn, table, source)
+    rejects.append(_day_totals_sql(DAY_ROWS if onto == "worklogs" else kept("worklogs")))
     # One query each: with duckdb 2.0.0, `q1 UNION ALL q2` gave no rows at all when q1 had none and q2 had two.
     found = pl.concat([conn.sql(query).pl().cast(REJECT_SCHEMA) for query in rejects])
-    duplicates = pl.concat(
-        [conn.sql(f"SELECT _source_file, n FROM temp.main._dropped_{t}").pl() for t in canonical.TABLES]
+    dropped = pl.concat(
+        [
+            conn.sql(f"SELECT '{t}' AS \"table\", _source_file, n FROM temp.main._dropped_{t}").pl()
+            for t in canonical.TABLES
+        ]
     )
-    duplicates = duplicates.group_by("_source_file").agg(rows_duplicate=pl.col("n").sum().cast(pl.Int64))
-    return Merged(found, duplicates, _covers(conn))
+    dropped = dropped.group_by("table", "_source_file").agg(rows_duplicate=pl.col("n").sum().cast(pl.Int64))
+    return Merged(found, dropped.sort("table", "_source_file"), _covers(conn, held if onto else None), onto)
 
 
-def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
-    """kept(table): the rows left; temp _dropped_<table>: per file, the primary rows another row replaced (a file
-    may appear twice: the caller sums)."""
+def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str, primaries: str | None = None,
+           into: str | None = None) -> None:  # fmt: skip
+    """kept(table) (or `into`): the rows left; temp _dropped_<table>: per file, the primary rows another row replaced
+    (a file may appear twice: the caller sums). `primaries`: the rows whose items a fallback row gives way to, when
+    more than `source`'s."""
     key = ", ".join(_q(c) for c in canonical.KEYS[table])
     columns = ", ".join(_q(c) for c in canonical.schema(table))
     # Which rules can drop a row here: a fallback reader's rows, a scope with a newer export (checked first, so the
@@ -110,7 +160,7 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
     # kept in a table and the candidates are marked by a view that joins it: they are never copied.
     if fallback:
         conn.sql(
-            f"CREATE OR REPLACE TEMP TABLE _primary_items AS SELECT DISTINCT item_key FROM {source}"
+            f"CREATE OR REPLACE TEMP TABLE _primary_items AS SELECT DISTINCT item_key FROM {primaries or source}"
             " WHERE NOT _fallback AND item_key IS NOT NULL"
         )
     if day:
@@ -146,7 +196,7 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
         f" ORDER BY _source_file DESC, _line DESC) AS _rank FROM _marked m SEMI JOIN _shared s ON {same}"
         " WHERE m._drop IS NULL"
     )
-    duck.create_from(conn, f"_kept_{table}", [
+    duck.create_from(conn, into or f"_kept_{table}", [
         f"SELECT {columns} FROM _marked m ANTI JOIN _shared s ON {same} WHERE m._drop IS NULL",
         f"SELECT {columns} FROM _ranked WHERE _rank = 1",
     ], temp=True)  # fmt: skip
@@ -159,29 +209,134 @@ def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
         conn.sql(f"DROP TABLE IF EXISTS {name}")
 
 
-def _day_totals_sql() -> str:
+def _day_totals_sql(worklogs: str) -> str:
     """A warning on every worklog of a person-day that adds up to more than MAX_DAY_HOURS in one tool: no one works
-    25 hours in a day, but which of the day's worklogs is wrong is not known, so they load and are shown."""
+    25 hours in a day, but which of the day's worklogs is wrong is not known, so they load and are shown.
+    `worklogs`: the kept worklogs (of the days to check)."""
     return f"""
-        SELECT _source_file, _line AS line, 'hours' AS "column", 'max_day_total:{MAX_DAY_HOURS}' AS rule,
+        SELECT _source_file, _line AS line, 'hours' AS "column", '{DAY_RULE}' AS rule,
             format('{{}} h of {{}} h on {{}}', round(hours::DOUBLE, 2), round(total::DOUBLE, 2), work_date)
                 AS raw_value,
             'warning' AS severity
         FROM (
             SELECT *, CAST(sum(hours) OVER (PARTITION BY source_kind, person, work_date) AS DECIMAL(18, 4)) AS total
-            FROM (SELECT *, coalesce(person_source_id, person_email, person_name) AS person FROM {kept("worklogs")})
+            FROM (SELECT *, {_person()} AS person FROM {worklogs})
             WHERE person IS NOT NULL AND work_date IS NOT NULL
         ) WHERE total > CAST({MAX_DAY_HOURS} AS DECIMAL(18, 4))
     """
 
 
-def _covers(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def _covers(conn: duckdb.DuckDBPyConnection, held: Held | None) -> pl.DataFrame:
     """Per file, the dates its kept rows cover, e.g. "worklogs 2026-03-01..2026-03-31"."""
-    parts = [
-        conn.sql(
-            f"SELECT _source_file::BIGINT AS _source_file, format('{{}} {{}}..{{}}', '{table}', min({_q(day)}),"
-            f" max({_q(day)})) AS covers FROM {kept(table)} GROUP BY _source_file HAVING min({_q(day)}) IS NOT NULL"
-        ).pl()
-        for table, day in canonical.COVERS.items()
-    ]
+    parts = []
+    for table, day in canonical.COVERS.items():
+        sources = [kept(table)]
+        if held is not None and held.table == table:  # no file has rows in both: new files have higher ids
+            sources = [f"(FROM {held.rows} ANTI JOIN {gone(table)} USING (_source_file, _line))", added(table)]
+        parts.extend(
+            conn.sql(
+                f"SELECT _source_file::BIGINT AS _source_file, format('{{}} {{}}..{{}}', '{table}', min({_q(day)}),"
+                f" max({_q(day)})) AS covers FROM {source} GROUP BY _source_file HAVING min({_q(day)}) IS NOT NULL"
+            ).pl()
+            for source in sources
+        )
     return pl.concat(parts).group_by("_source_file").agg(pl.col("covers").sort().str.join("; ")).sort("_source_file")
+
+
+def _merge_onto(conn: duckdb.DuckDBPyConnection, table: str, source: str, held: Held) -> bool:
+    """Merge the candidates of `held.new_files` onto the rows `held.rows` holds, leaving gone(table), added(table),
+    temp _dropped_<table> (the primary rows replaced now) and DAY_ROWS; or return False, having left nothing, when
+    that could keep other rows than merging every candidate again: the caller then merges them all.
+
+    Why the rows kept are the same: a new file's id is higher than any other's, so its rows rank first among their
+    key's rows, and they cover dates of older files only. A candidate dropped before stays dropped: the newer file of
+    its scope or the primary row of its item is still there, and so is the row ranked above it, unless a new export
+    drops that row (a date it covers, an item it has primary rows of) without a row of the same key. When such a
+    held row's key has other candidates, one of them could be kept again: refused."""
+    files = f"list_contains({sorted(int(f) for f in held.new_files)}::BIGINT[], _source_file)"
+    new, old = f"(SELECT * FROM {source} WHERE {files})", f"(SELECT * FROM {source} WHERE NOT {files})"
+    newest_old, oldest_new = conn.sql(
+        f"SELECT max(_source_file) FILTER (NOT {files}), min(_source_file) FILTER ({files}) FROM {source}"
+    ).fetchall()[0]
+    if newest_old is not None and oldest_new is not None and oldest_new <= newest_old:
+        return False
+    _dedup(conn, table, new, primaries=source, into=f"_added_{table}")
+    day = canonical.COVERS[table]
+    drops = []  # old candidates a new file drops: dates its scope covers, fallback rows of items it has primary rows of
+    if conn.sql(f"SELECT bool_or(_scope IS NOT NULL) FROM {new}").fetchall()[0][0]:
+        conn.sql(
+            f"CREATE OR REPLACE TEMP TABLE _ranges AS SELECT _scope, _source_file, min({_q(day)}) AS first_day,"
+            f" max({_q(day)}) AS last_day FROM {new} WHERE _scope IS NOT NULL GROUP BY ALL"
+        )
+        drops.append(
+            f"SELECT DISTINCT c._source_file, c._line FROM {old} c JOIN temp.main._ranges s ON s._scope = c._scope"
+            f" AND c.{_q(day)} BETWEEN s.first_day AND s.last_day"
+        )
+    primary = f"SELECT item_key FROM {new} WHERE NOT _fallback AND item_key IS NOT NULL"
+    if "item_key" in canonical.TABLES[table] and conn.sql(
+        f"SELECT bool_or(_fallback) FROM {old}"
+    ).fetchall()[0][0] and conn.sql(f"SELECT EXISTS ({primary})").fetchall()[0][0]:  # fmt: skip
+        drops.append(f"SELECT _source_file, _line FROM {old} WHERE _fallback AND item_key IN ({primary})")
+    keys = canonical.KEYS[table]
+    same = " AND ".join(f"a.{_q(c)} IS NOT DISTINCT FROM h.{_q(c)}" for c in keys)
+    held_keys = ", ".join(f"h.{_q(c)}" for c in (*keys, *canonical.LINEAGE))
+    duck.create_from(conn, "_lost", [
+        f"SELECT * FROM (SELECT {held_keys} FROM {held.rows} h SEMI JOIN ({query}) d USING (_source_file, _line)) h"
+        f" ANTI JOIN {added(table)} a ON {same}"
+        for query in drops
+    ] or [f"SELECT {held_keys} FROM {held.rows} h LIMIT 0"], temp=True)  # fmt: skip
+    others = conn.sql(
+        f"SELECT EXISTS (SELECT 1 FROM {old} a JOIN temp.main._lost h ON {same}"
+        " WHERE a._source_file <> h._source_file OR a._line <> h._line)"
+    ).fetchall()[0][0]
+    conn.sql("DROP TABLE IF EXISTS temp.main._ranges")
+    if others:
+        for name in ("_lost", f"_added_{table}", f"_dropped_{table}"):
+            conn.sql(f"DROP TABLE temp.main.{name}")
+        return False
+    duck.create_from(conn, f"_gone_{table}", [
+        f"SELECT DISTINCT h._source_file, h._line FROM {held.rows} h SEMI JOIN {added(table)} a ON {same}",
+        "SELECT DISTINCT _source_file, _line FROM temp.main._lost",
+    ], temp=True)  # fmt: skip
+    conn.sql("DROP TABLE temp.main._lost")
+    duck.insert(conn, f"temp.main._dropped_{table}", f"SELECT c._source_file, count(*) AS n FROM {old} c"
+                f" SEMI JOIN {gone(table)} g USING (_source_file, _line) WHERE c._primary GROUP BY ALL")  # fmt: skip
+    _day_rows(conn, held)
+    return True
+
+
+def keep_held(conn: duckdb.DuckDBPyConnection, held: Held) -> None:
+    """kept(table) of a table merged onto its held rows, for a caller that writes it whole after all: the held rows
+    less those gone, and those added."""
+    columns = ", ".join(_q(c) for c in canonical.schema(held.table))
+    duck.create_from(conn, f"_kept_{held.table}", [
+        f"SELECT {columns} FROM {held.rows} ANTI JOIN {gone(held.table)} USING (_source_file, _line)",
+        f"SELECT {columns} FROM {added(held.table)}",
+    ], temp=True)  # fmt: skip
+
+
+def _person(alias: str = "") -> str:
+    """Whose worklog it is, for the day totals."""
+    return "coalesce({0}person_source_id, {0}person_email, {0}person_name)".format(f"{alias}." if alias else "")
+
+
+def _day_rows(conn: duckdb.DuckDBPyConnection, held: Held) -> None:
+    """DAY_ROWS: the worklogs kept of the person-days (per tool) whose rows the new files change, for their day
+    totals: the held rows of those days less those gone, and the rows added."""
+    columns = ", ".join(_q(c) for c in canonical.schema("worklogs"))
+    changed = f"(SELECT {columns} FROM {held.rows} SEMI JOIN {gone('worklogs')} USING (_source_file, _line))"
+    duck.create_from(conn, "_days", [
+        f"SELECT DISTINCT source_kind, {_person()} AS person, work_date FROM {rows} WHERE {_person()} IS NOT NULL"
+        " AND work_date IS NOT NULL"
+        for rows in (changed, added("worklogs"))
+    ], temp=True)  # fmt: skip
+    first, last = conn.sql("SELECT min(work_date), max(work_date) FROM temp.main._days").fetchall()[0]
+    # the date range first, literal: a table in load order is clustered by date, so most row groups are skipped
+    within = f"work_date BETWEEN DATE '{first}' AND DATE '{last}'" if first is not None else "FALSE"
+    duck.create_from(conn, DAY_ROWS.removeprefix("temp.main."), [
+        f"SELECT {columns} FROM (FROM {held.rows} WHERE {within}) h SEMI JOIN temp.main._days d"
+        f" ON d.source_kind = h.source_kind AND d.person = {_person('h')}"
+        f" AND d.work_date = h.work_date ANTI JOIN {gone('worklogs')} g USING (_source_file, _line)",
+        f"SELECT {columns} FROM {added('worklogs')}",
+    ], temp=True)  # fmt: skip
+    conn.sql("DROP TABLE temp.main._days")

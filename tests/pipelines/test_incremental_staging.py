@@ -131,10 +131,10 @@ LAB1_TICKETS = ("SELECT count(*) FILTER (item_known), count(*) FILTER (project_i
                 " FROM staging.worklogs WHERE item_key LIKE 'LAB1-%'")  # fmt: skip
 
 
-def _two_weeks(root: Path, week_two: dict[str, bytes]) -> tuple[dict[str, list], dict[str, list], dict[str, int]]:
-    """The staging, conformed and audit tables of a home that loaded the demo and 40 LAB1 worklogs, then `week_two`,
-    and of one that loaded them all at once; and what the second run appended."""
-    week_one = corpus.demo() | {"tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1))}
+def _week_by_week(root: Path, week_one: dict[str, bytes], week_two: dict[str, bytes],
+                  after_week_one=None) -> tuple[dict[str, list], dict[str, list], dict[str, int]]:  # fmt: skip
+    """The staging, conformed and audit tables of a home that loaded `week_one`, then `week_two`, and of one that
+    loaded them all at once; and what the second run appended. `after_week_one(conn)` checks the first home between."""
     write_inbox(root / "at_once", week_one | week_two)
     with warehouse.connect(root / "at_once.duckdb") as conn:
         ingest(conn, root / "at_once")
@@ -142,10 +142,21 @@ def _two_weeks(root: Path, week_two: dict[str, bytes]) -> tuple[dict[str, list],
     write_inbox(root / "inbox", week_one)
     with warehouse.connect(root / "w.duckdb") as conn:
         ingest(conn, root / "inbox")
-        assert conn.sql(LAB1_TICKETS).fetchall() == [(0, 0, 40)]  # no ticket export has them yet
+        if after_week_one is not None:
+            after_week_one(conn)
         write_inbox(root / "inbox", week_two)
         summary = ingest(conn, root / "inbox")
         return _tables(conn), expected, summary.appended
+
+
+def _two_weeks(root: Path, week_two: dict[str, bytes]) -> tuple[dict[str, list], dict[str, list], dict[str, int]]:
+    """`_week_by_week` of the demo and 40 LAB1 worklogs, then `week_two`."""
+
+    def no_ticket_has_them_yet(conn: duckdb.DuckDBPyConnection) -> None:
+        assert conn.sql(LAB1_TICKETS).fetchall() == [(0, 0, 40)]
+
+    week_one = corpus.demo() | {"tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1))}
+    return _week_by_week(root, week_one, week_two, no_ticket_has_them_yet)
 
 
 def test_a_new_weeks_worklogs_are_appended_and_give_what_loading_everything_at_once_gives(tmp_path):
@@ -167,6 +178,74 @@ def test_staging_worklogs_is_written_whole_when_a_lookup_changes(tmp_path):
     got, expected, appended = _two_weeks(tmp_path, _week_two() | {"z_week2/zz_project_map.csv": mapping})
     assert appended == {}  # a new project mapping may move any worklog: written whole
     assert got == expected
+
+
+def test_a_new_weeks_worklogs_are_merged_onto_staging_without_ranking_the_earlier_candidates_again(tmp_path):
+    week_one = corpus.demo() | {"tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1))}
+    write_inbox(tmp_path / "inbox", week_one)
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        # A candidate of week one no merge has seen: the same worklog as a kept row, on a later line of its file. A
+        # merge of every candidate would keep it (the later line ranks first); a merge onto staging does not read the
+        # candidates of the files it merged before.
+        first = conn.sql("SELECT _source_file, _line FROM staging.worklogs WHERE item_key NOT LIKE 'LAB%' LIMIT 1")
+        first = first.fetchall()[0]  # a demo worklog: week two replaces LAB1's
+        conn.sql("INSERT INTO conformed.worklogs SELECT * REPLACE (_line + 100000 AS _line) FROM conformed.worklogs"
+                 " WHERE _source_file = ? AND _line = ?", params=list(first))  # fmt: skip
+        unseen = "SELECT count(*) FROM staging.worklogs WHERE _line > 100000"
+        write_inbox(tmp_path / "inbox", _week_two())
+        assert ingest(conn, tmp_path / "inbox").appended == {"worklogs": 30}
+        assert conn.sql(unseen).fetchall() == [(0,)]
+        # Once staging.worklogs may not be what those candidates give (a file of them staged again), all are merged.
+        conn.sql("UPDATE audit.staged_files SET fingerprint = 'before' WHERE file_id = (SELECT max(file_id) FROM"
+                 " audit.staged_files WHERE source_kind = 'tempo_worklogs')")  # fmt: skip
+        ingest(conn, tmp_path / "inbox")
+        assert conn.sql(unseen).fetchall() == [(1,)]
+
+
+def _lab(frame: pl.DataFrame, project: str, **values: str) -> bytes:
+    return corpus.to_csv(frame.with_columns(**{"Project Key": pl.lit(project), "Account Key": pl.lit(project)},
+                                            **{c.replace("_", " "): pl.lit(v) for c, v in values.items()}))  # fmt: skip
+
+
+def test_a_worklog_a_new_export_drops_brings_back_an_earlier_candidate_of_its_key_as_merging_all_at_once_does(
+    tmp_path,
+):
+    # One worklog (same issue, day, person and hours: the same id) exported under project LAB1, then under LAB2: the
+    # LAB2 row is kept. Week two re-exports LAB2 for that day without it: the LAB2 row is dropped (a corrected export
+    # replaces what an earlier one said for its days), and the LAB1 row, which nothing replaces, is kept again.
+    row = corpus.lab_rows(1, 1)
+    week_one = {"tempo/a_lab1.csv": _lab(row, "LAB1"), "tempo/b_lab2.csv": _lab(row, "LAB2")}
+    week_two = {"z_week2/lab2_again.csv": _lab(row, "LAB2", Hours="3.00", Billed_Hours="3.00")}
+    got, expected, _ = _week_by_week(tmp_path, week_one, week_two)
+    assert got == expected
+    kept = sorted((r[6], str(r[9])) for r in got["staging.worklogs"])  # source_project_key, hours
+    assert kept == [("LAB1", "2.0000"), ("LAB2", "3.0000")]
+
+
+def test_day_totals_and_duplicates_over_a_new_and_an_earlier_export_are_those_of_merging_all_at_once(tmp_path):
+    # Ben works 13 h + 12.5 h on Monday and 13 h on Tuesday in LAB1's export (file 1; Monday: 25.5 h, two warnings),
+    # whose Tuesday a second LAB1 export replaces (file 2: a duplicate of file 1). Week two: LAB1 re-exported for
+    # Monday with the 13 h only (file 3: no warning left; two more duplicates of file 1), and LAB3's export with 12 h
+    # more on Tuesday (file 4: 25 h, a warning on both Tuesday rows, one of them in week one's file 2).
+    ben = corpus.lab_rows(1, 1)
+    monday = ben.get_column("Work date")[0]
+    tuesday = monday.replace("-09 ", "-10 ")
+    week_one = {
+        "tempo/lab1.csv": b"".join([
+            _lab(ben, "LAB1", Hours="13.00"),
+            _lab(ben, "LAB1", Hours="12.50").split(b"\r\n", 1)[1],
+            _lab(ben, "LAB1", Hours="13.00", Work_date=tuesday).split(b"\r\n", 1)[1],
+        ]),
+        "tempo/lab1_tuesday.csv": _lab(ben, "LAB1", Hours="13.00", Work_date=tuesday),
+    }  # fmt: skip
+    week_two = {"z_week2/lab1_monday.csv": _lab(ben, "LAB1", Hours="13.00"),
+                "z_week2/lab3.csv": _lab(ben, "LAB3", Hours="12.00", Work_date=tuesday)}  # fmt: skip
+    got, expected, _ = _week_by_week(tmp_path, week_one, week_two)
+    assert got == expected
+    warned = [(r[0], r[1], r[3]) for r in got["audit.rejects"] if r[3].startswith("max_day_total")]
+    assert warned == [(2, 2, "max_day_total:24"), (4, 2, "max_day_total:24")]
+    assert [(r[0], r[4], r[5]) for r in got["audit.files"]] == [(1, 0, 3), (2, 1, 0), (3, 1, 0), (4, 1, 0)]
 
 
 # A staging table's rows marked where no merge would put them (a line number no file has): a table written again
