@@ -335,12 +335,12 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     """Merge every staged file's candidates into the staging tables (transforms/merge.py), resolve projects and
     people across the tools (transforms/resolve.py), and write each file's accounting (after `stage_files`, which
     staged the files `staged`). The worklogs of new files are merged onto staging.worklogs (`_held_worklogs`) and
-    appended (`_append_worklogs`) when they can be."""
-    held = _held_worklogs(conn, staged)
+    appended (`_append_worklogs`) when they can be, the tickets of new files appended (`_patch_work_items`)."""
+    worklog_files = _worklog_files(conn)
+    held = _held_worklogs(conn, staged, worklog_files)
     merged = merge.merge(conn, "conformed", held)
     append = _can_append_worklogs(conn, staged)
-    if append:  # the tickets' projects as they were, before staging.work_items is written
-        conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql('staging.work_items')}")
+    tickets = None  # which tickets' latest snapshot staging.work_items changed: None none, else TICKETS_ALL or TOUCHED
 
     def worklogs(logs: str) -> str:
         return resolve.worklogs_sql(logs, "staging.work_items", merge.kept("project_map"), merge.kept("people"),
@@ -355,27 +355,34 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     held_inputs = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
     for table, query in queries.items():
         name, order = f"staging.{table}", list(canonical.order(table))
-        appended = None
+        appended, rows = None, None
         if table == "worklogs" and append:
-            appended = _append_worklogs(conn, worklogs, staged, onto=merged.onto == "worklogs")
-        digest, fresh = inputs.get(table, ("", True))
+            appended = _append_worklogs(conn, worklogs, staged, onto=merged.onto == "worklogs", tickets=tickets)
+        digest, fresh, before = inputs.get(table, ("", True, None))
         if not fresh and held_inputs.get(name) == digest and warehouse.in_order(conn, name, order):
             rows = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]  # what it holds is what it would get
-        elif appended is None:
+        elif table == "work_items" and before is not None and held_inputs.get(name) == before:
+            appended = _patch_work_items(conn, merge.kept("project_map"))  # only the files staged now are new
+        if appended is not None:
+            rows, summary.appended[table] = appended
+            tickets = TOUCHED if table == "work_items" else tickets
+        elif rows is None:
             if merged.onto == table:  # not appended after all (a lookup changed): every row is resolved again
                 merge.keep_held(conn, held)
+            if table == "work_items" and append:  # the tickets' projects as they were, before it is written
+                conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql(name)}")
+                tickets = TICKETS_ALL
             rows = warehouse.replace_query(conn, name, query, order)
-            if table in canonical.LOAD_ORDERED:
+            if table == "worklogs":
                 changes.record(conn, name, None)
-        else:
-            rows, summary.appended[table] = appended
         if table in inputs:
             conn.sql("INSERT OR REPLACE INTO audit.staging_inputs VALUES (?, ?)", params=[name, digest])
         summary.staging_rows[table] = rows
         conn.sql(f"DROP TABLE IF EXISTS {merge.kept(table)}")
     conn.sql("INSERT OR REPLACE INTO audit.staging_inputs VALUES ('staging.worklogs', ?)",
-             params=[_worklogs_digest(_worklog_files(conn))])  # fmt: skip
-    conn.sql("DROP TABLE IF EXISTS temp.main._old_latest")
+             params=[_worklogs_digest(worklog_files)])  # fmt: skip
+    for name in ("_old_latest", TOUCHED):
+        conn.sql(f"DROP TABLE IF EXISTS temp.main.{name}")
     for table in canonical.TABLES:
         conn.sql(f"DROP TABLE IF EXISTS temp.main._dropped_{table}")
     crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
@@ -449,20 +456,30 @@ def _duplicates(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) -> pl.Dat
 READS = {"work_items": "project_map", "assets": "project_map", "licences": "project_map", "status_reports": "projects"}
 
 
-def _inputs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> dict[str, tuple[str, bool]]:
+def _inputs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> dict[str, tuple[str, bool, str | None]]:
     """Per staging table but the worklogs (`_append_worklogs`): a digest of what its rows come from (the files of its
-    candidates in conformed.*, the staging, merge and resolution code, and those of the table it READS), and whether
-    a file staged this run has candidates in either (they may hold other values). A table whose digest is the one it
-    was written from (audit.staging_inputs), with no such file, holds the rows the merge keeps: not written again."""
+    candidates in conformed.*, the staging, merge and resolution code, and those of the table it READS), whether a
+    file staged this run has candidates in either (they may hold other values), and the digest it had when only its
+    own files staged this run are new (None when the table it READS has such a file). A table whose digest is the one
+    it was written from (audit.staging_inputs), with no such file, holds the rows the merge keeps: not written again;
+    one written from the digest before its new files, their rows added (`_patch_work_items`)."""
     code = changes.source_digest(__file__, merge.__file__, resolve.__file__, canonical.__file__)
-    own: dict[str, tuple[str, bool]] = {}
+
+    def digest(table: str, files: list[int]) -> str:
+        return hashlib.sha256(f"{code} {table} {files}".encode()).hexdigest()
+
+    own: dict[str, tuple[str, bool, str]] = {}
     for table in canonical.TABLES:
-        if table in canonical.LOAD_ORDERED:
+        if table == "worklogs":
             continue
         files = [f for (f,) in conn.sql(f"SELECT DISTINCT _source_file FROM conformed.{table} ORDER BY 1").fetchall()]
-        own[table] = hashlib.sha256(f"{code} {table} {files}".encode()).hexdigest(), bool(set(files) & set(staged))
-    read = {table: own[READS[table]] if table in READS else ("", False) for table in own}
-    return {table: (digest + read[table][0], fresh or read[table][1]) for table, (digest, fresh) in own.items()}
+        older = [f for f in files if f not in set(staged)]
+        own[table] = digest(table, files), len(older) < len(files), digest(table, older)
+    read = {table: own[READS[table]][:2] if table in READS else ("", False) for table in own}
+    return {
+        table: (now + read[table][0], fresh or read[table][1], None if read[table][1] else before + read[table][0])
+        for table, (now, fresh, before) in own.items()
+    }
 
 
 # What a worklog's resolved columns come from besides its ticket's latest snapshot: when one changes, staging.worklogs
@@ -480,17 +497,64 @@ def _worklogs_digest(files: list[int]) -> str:
     return hashlib.sha256(f"{code} worklogs {files}".encode()).hexdigest()
 
 
-def _held_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> merge.Held | None:
+def _held_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int], files: list[int]) -> merge.Held | None:
     """staging.worklogs as holding what the merge kept of the candidates of every file but those staged now, when it
-    does (merge.Held): its digest (audit.staging_inputs) is that of those very files and this code. A file staged again
-    or pruned by [retention] since changes the files, an upgrade the code: the worklogs are then merged whole."""
+    does (merge.Held): its digest (audit.staging_inputs) is that of those very files (`files`: all the candidates')
+    and this code. A file staged again or pruned by [retention] since changes the files, an upgrade the code: the
+    worklogs are then merged whole."""
     if not warehouse.in_load_order(conn, "staging.worklogs"):
         return None
-    files, new = _worklog_files(conn), set(staged)
+    new = set(staged)
     recorded = conn.sql("SELECT inputs FROM audit.staging_inputs WHERE table_name = 'staging.worklogs'").fetchall()
     if recorded != [(_worklogs_digest([f for f in files if f not in new]),)]:
         return None
     return merge.Held("worklogs", "staging.worklogs", tuple(f for f in files if f in new))
+
+
+# The tickets whose latest snapshot may have changed when staging.work_items was patched (`_patch_work_items`): a
+# temporary table of item_key; TICKETS_ALL when it was written whole.
+TOUCHED, TICKETS_ALL = "_items_touched", "all"
+
+
+def _patch_work_items(conn: duckdb.DuckDBPyConnection, project_map: str) -> tuple[int, int] | None:
+    """Bring staging.work_items (in load order) to the merge's kept tickets without writing its million rows again,
+    when the files staged this run are all that changed since it was written (the caller compares digests, `_inputs`):
+    delete the rows the merge no longer keeps (a newer export of the same ticket and day), append the new files' rows,
+    resolved against the kept `project_map`; the others are what they were. Keeps the tickets touched in TOUCHED and
+    their latest snapshots before, in _old_latest (`_append_worklogs`). Returns the row count and the rows appended,
+    or None, having changed nothing, when the table is not in load order or a kept row to add comes before its last
+    row (a file pruned by [retention] can bring back a row a newer export replaced): the caller writes it whole."""
+    name, kept = "staging.work_items", merge.kept("work_items")
+    if not warehouse.in_load_order(conn, name):
+        return None
+    lineage = "_source_file, _line"
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _items_gone AS SELECT {lineage}, item_key FROM {name}"
+             f" ANTI JOIN {kept} USING ({lineage})")  # fmt: skip
+    added = resolve.work_items_sql(f"(FROM {kept} ANTI JOIN {name} USING ({lineage}))", project_map)
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _items_added AS {added}")
+    last = conn.sql(f"SELECT {lineage} FROM {name} ORDER BY ALL DESC LIMIT 1").fetchall()
+    first = conn.sql(f"SELECT {lineage} FROM temp.main._items_added ORDER BY ALL LIMIT 1").fetchall()
+    if first and last and first[0] <= last[0]:
+        for table in ("_items_gone", "_items_added"):
+            conn.sql(f"DROP TABLE temp.main.{table}")
+        return None
+    conn.sql(
+        f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT DISTINCT item_key FROM (SELECT item_key FROM"
+        " temp.main._items_gone UNION ALL SELECT item_key FROM temp.main._items_added) WHERE item_key IS NOT NULL"
+    )
+    touched = f"(FROM {name} SEMI JOIN temp.main.{TOUCHED} USING (item_key))"
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql(touched)}")
+    new, total = conn.sql(
+        f"SELECT (FROM temp.main._items_added SELECT count(*)), (FROM {kept} SELECT count(*))"
+    ).fetchall()[0]
+    rows = warehouse.patch_in_load_order(conn, name, gone="FROM temp.main._items_gone",
+                                         updates=f"SELECT {lineage} FROM temp.main._items_gone WHERE false",
+                                         added="FROM temp.main._items_added")  # fmt: skip
+    for table in ("_items_gone", "_items_added"):
+        conn.sql(f"DROP TABLE temp.main.{table}")
+    if rows != total:  # a guard against engine faults (see transforms/duck.insert): the transaction rolls back
+        raise RuntimeError(f"{name} holds {rows} rows after the append; the merge kept {total}: not saved")
+    return rows, new
 
 
 def _can_append_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> bool:
@@ -514,13 +578,15 @@ def _differs(conn: duckdb.DuckDBPyConnection, kept: str, table: str) -> bool:
     return conn.sql(f"SELECT {either}").fetchall()[0][0]
 
 
-def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int],
-                     onto: bool) -> tuple[int, int] | None:  # fmt: skip
+def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int], onto: bool,
+                     tickets: str | None) -> tuple[int, int] | None:  # fmt: skip
     """Bring staging.worklogs to the merge's kept worklogs without writing its millions of rows again: delete the rows
     the merge no longer keeps (replaced by a newer export), resolve again the rows whose ticket's project changed or
     appeared, and append the rows of the files staged this run, which come after every row in load order. `onto`: the
     merge was made onto the table's rows (merge.Held) and says which go and which come; otherwise they are found by
-    comparing its kept rows with the table's. `resolved` gives the resolving query of a relation of worklogs. Returns
+    comparing its kept rows with the table's. `tickets`: whose latest snapshot staging.work_items changed (None, none;
+    TICKETS_ALL; TOUCHED), compared with those in _old_latest. `resolved` gives the resolving query of a relation of
+    worklogs. Returns
     the row count and the rows appended, or None, having changed nothing, when the kept rows are not exactly the
     table's rows less those deleted plus those appended (a file pruned by [retention] can bring back rows it
     replaced): the caller then writes the table whole."""
@@ -543,12 +609,15 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     if before - gone + new != total or (last is not None and first is not None and first <= last):
         conn.sql("DROP TABLE temp.main._gone")
         return None
-    conn.sql(
-        f"""CREATE OR REPLACE TEMP TABLE _changed_items AS
-        SELECT coalesce(o.item_key, n.item_key) AS item_key
-        FROM temp.main._old_latest o FULL JOIN ({resolve.latest_items_sql("staging.work_items")}) n USING (item_key)
+    # a ticket that moved project, appeared or went: its worklogs' project and item_known
+    changed = "SELECT NULL::VARCHAR AS item_key WHERE false"
+    if tickets is not None:
+        items = f"(FROM staging.work_items SEMI JOIN temp.main.{TOUCHED} USING (item_key))"
+        latest = resolve.latest_items_sql("staging.work_items" if tickets == TICKETS_ALL else items)
+        changed = f"""SELECT coalesce(o.item_key, n.item_key) AS item_key
+        FROM temp.main._old_latest o FULL JOIN ({latest}) n USING (item_key)
         WHERE o.item_key IS NULL OR n.item_key IS NULL OR o.project_id IS DISTINCT FROM n.project_id"""
-    )  # a ticket that moved project, appeared or went: its worklogs' project and item_known
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _changed_items AS {changed}")
     stored = conn.sql(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
         "AND schema_name = 'staging' AND table_name = 'worklogs' ORDER BY column_index"

@@ -108,11 +108,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "risks": ("risk_id",),
     "status_reports": ("project_id", "status_date"),
 }
-# Tables kept in load order, their lineage (`_source_file`, then `_line`), not their natural key's: one row per
-# worklog, the volume of a portfolio (10 million rows), to which a new week's files are appended (pipelines/ingest.py)
-# rather than the whole table written again. A file's id is given as it is loaded, so the order is as reproducible as
-# the lineage the rows carry.
-LOAD_ORDERED = frozenset({"worklogs"})
+# Tables kept in load order, their lineage (`_source_file`, then `_line`), not their natural key's: the volume of a
+# portfolio (10 million worklogs, a million ticket snapshots), to which a new week's files are appended
+# (pipelines/ingest.py) rather than the whole table written again. A file's id is given as it is loaded, so the order
+# is as reproducible as the lineage the rows carry.
+LOAD_ORDERED = frozenset({"worklogs", "work_items"})
 
 
 def order(table: str) -> tuple[str, ...]:

@@ -161,8 +161,9 @@ def _two_weeks(root: Path, week_two: dict[str, bytes]) -> tuple[dict[str, list],
 
 def test_a_new_weeks_worklogs_are_appended_and_give_what_loading_everything_at_once_gives(tmp_path):
     got, expected, appended = _two_weeks(tmp_path, _week_two())
-    # Appended: the 10 LAB0 worklogs and the 20 corrected LAB1 ones; staging.worklogs was not written whole.
-    assert appended == {"worklogs": 30}
+    # Appended: the 10 LAB0 worklogs and the 20 corrected LAB1 ones, and the new Jira export's 20 tickets; neither
+    # staging.worklogs nor staging.work_items was written whole.
+    assert appended == {"worklogs": 30, "work_items": 20}
     assert got == expected  # the same rows, in the same (load) order, and the same accounting
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         # The LAB1 worklogs of week one that the correction left (outside its days) were resolved again in place:
@@ -194,13 +195,44 @@ def test_a_new_weeks_worklogs_are_merged_onto_staging_without_ranking_the_earlie
                  " WHERE _source_file = ? AND _line = ?", params=list(first))  # fmt: skip
         unseen = "SELECT count(*) FROM staging.worklogs WHERE _line > 100000"
         write_inbox(tmp_path / "inbox", _week_two())
-        assert ingest(conn, tmp_path / "inbox").appended == {"worklogs": 30}
+        assert ingest(conn, tmp_path / "inbox").appended == {"worklogs": 30, "work_items": 20}
         assert conn.sql(unseen).fetchall() == [(0,)]
         # Once staging.worklogs may not be what those candidates give (a file of them staged again), all are merged.
         conn.sql("UPDATE audit.staged_files SET fingerprint = 'before' WHERE file_id = (SELECT max(file_id) FROM"
                  " audit.staged_files WHERE source_kind = 'tempo_worklogs')")  # fmt: skip
         ingest(conn, tmp_path / "inbox")
         assert conn.sql(unseen).fetchall() == [(1,)]
+
+
+def test_a_re_export_of_a_days_tickets_replaces_their_rows_in_place_as_merging_all_at_once_does(tmp_path):
+    # The export of an earlier day again, its first ticket renamed: its rows replace that day's rows of the first
+    # export of it (same tickets, same day), which are deleted; the new ones are appended after every row.
+    header, first, *rest = corpus.demo()["jira/jira_export_2026-02-15.csv"].decode("utf-8-sig").splitlines()
+    again = "\r\n".join([header, "Renamed" + first[first.index(",") :], *rest]) + "\r\n"
+    got, expected, appended = _week_by_week(
+        tmp_path, corpus.demo(), {"z_week2/jira_export_2026-02-15.csv": again.encode()}
+    )
+    assert appended == {"work_items": len(rest) + 1, "worklogs": 0}  # patched, neither written whole
+    assert got == expected  # the same rows, in the same (load) order, and the same accounting
+    renamed = [row for row in got["staging.work_items"] if "Renamed" in row]
+    assert len(renamed) == 1
+
+
+def test_staging_work_items_is_written_whole_when_a_kept_row_of_an_earlier_file_is_not_in_it(tmp_path):
+    write_inbox(tmp_path / "inbox", corpus.demo())
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        # A kept candidate of an earlier file staging does not hold (as when [retention] prunes the export that
+        # replaced it): it cannot be appended after the new file's rows, so the table is written whole, in load order.
+        conn.sql("INSERT INTO conformed.work_items SELECT * REPLACE ('OLD-1' AS item_key, _line + 100000 AS _line)"
+                 " FROM conformed.work_items WHERE _source_file = (SELECT min(_source_file) FROM conformed.work_items)"
+                 " LIMIT 1")  # fmt: skip
+        write_inbox(tmp_path / "inbox", _week_two())  # a new Jira export among them
+        summary = ingest(conn, tmp_path / "inbox")
+        assert "work_items" not in summary.appended and "worklogs" in summary.appended
+        lineage = conn.sql("SELECT _source_file, _line, item_key FROM staging.work_items").fetchall()
+        assert "OLD-1" in {key for _, _, key in lineage} and lineage == sorted(lineage)
+        assert conn.sql("SELECT count(*) FROM staging.work_items WHERE item_key LIKE 'LAB1-%'").fetchall() == [(20,)]
 
 
 def _lab(frame: pl.DataFrame, project: str, **values: str) -> bytes:
