@@ -52,6 +52,22 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
+def unseen_bytes(conn: duckdb.DuckDBPyConnection, inbox: Path) -> int:
+    """The bytes of the inbox's files not seen before as they are now (path, size and modification time: see
+    `load_new_files`), which the next ingest reads: a week's exports, or years of history at a first load."""
+    seen = {path: (size, mtime) for path, size, mtime in
+            conn.sql("SELECT path, size, mtime_ns FROM audit.inbox_seen").fetchall()}  # fmt: skip
+    total = 0
+    for path in inbox_files(inbox):
+        try:
+            status = path.lstat()
+        except OSError:  # gone since the listing
+            continue
+        if seen.get(recorded_path(path.relative_to(inbox).as_posix())) != (status.st_size, status.st_mtime_ns):
+            total += status.st_size
+    return total
+
+
 def _read_regular(path: Path) -> tuple[bytes, os.stat_result]:
     """A file's bytes and its status before they were read, refusing a symbolic link even if one replaced the file
     after the listing."""

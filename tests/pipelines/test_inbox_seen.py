@@ -3,7 +3,10 @@ was read (pipelines/ingest.py `load_new_files`, audit.inbox_seen); any change to
 recently to trust its time, is read and hashed as before."""
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from pipelines import ingest as ingest_module
 from pipelines import warehouse
@@ -13,6 +16,7 @@ TEMPO = "Worklog Id,Issue Key,Hours,Work date,Full name,Project Key\n"
 FIRST = (TEMPO + "1,A-1,2.5,2026-03-02,Ana,A\n").encode()
 SAME_SIZE = (TEMPO + "1,A-1,3.5,2026-03-02,Ana,A\n").encode()  # another hour count, the same number of bytes
 HOUR_AGO_NS = time.time_ns() - 3600 * 10**9
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(tmp_path) -> ingest_module.IngestSummary:
@@ -77,3 +81,40 @@ def test_a_file_seen_before_whose_rows_are_no_longer_loaded_is_read(tmp_path):
     again = run(tmp_path)
     assert (again.new_files, again.skipped_known) == (1, 0)
     assert hours(tmp_path) == ["2.5"]
+
+
+def test_the_unseen_bytes_are_those_of_the_files_the_next_ingest_reads(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
+    os.utime(inbox / "tempo" / "t.csv", ns=(HOUR_AGO_NS, HOUR_AGO_NS))
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        assert ingest_module.unseen_bytes(conn, inbox) == len(FIRST)
+    run(tmp_path)
+    write_inbox(inbox, {"tempo/u.csv": SAME_SIZE + b"2,A-1,1.0,2026-03-03,Ana,A\n"})
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        assert ingest_module.unseen_bytes(conn, inbox) == len(SAME_SIZE) + 27  # t.csv seen as it is; u.csv new
+        rewrite(inbox / "tempo" / "t.csv", SAME_SIZE, HOUR_AGO_NS + 10**9)  # t.csv changed: read again
+        assert ingest_module.unseen_bytes(conn, inbox) == 2 * len(SAME_SIZE) + 27
+
+
+WARM_UP = """
+import sys
+from pathlib import Path
+from pipelines import assets, warehouse
+assets.WARM_UP_BYTES = int(sys.argv[1])
+with warehouse.connect(Path(sys.argv[2])) as conn:
+    thread = assets.warm_up_contracts(conn, Path(sys.argv[3]))
+if thread is not None:
+    thread.join()
+print(thread is not None, "great_expectations" in sys.modules)
+"""
+
+
+def test_a_weeks_exports_warm_up_the_contracts_import_and_a_first_load_of_history_does_not(tmp_path):
+    inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
+
+    def warmed(limit: int) -> str:
+        args = [sys.executable, "-c", WARM_UP, str(limit), str(tmp_path / "w.duckdb"), str(inbox)]
+        return subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
+
+    assert warmed(len(FIRST)) == "True True"  # up to the limit: great-expectations imported beside the ingest
+    assert warmed(len(FIRST) - 1) == "False False"  # more: not imported (the contracts step imports it later)
