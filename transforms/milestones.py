@@ -35,6 +35,8 @@ import datetime as dt
 
 import polars as pl
 
+from transforms.numbering import number, sorted_keys
+
 STATES = ("done_on_time", "done_late", "done_undated", "overdue", "slipped", "on_track")
 VARIANCE_COLUMNS = {
     "project_id": pl.String, "item_key": pl.String, "summary": pl.String, "is_milestone": pl.Boolean,
@@ -55,6 +57,18 @@ def _day_number(day: pl.Expr) -> pl.Expr:
 def _sort_key(number: pl.Expr, day: pl.Expr) -> pl.Expr:
     """One Int64 ordering (number, day): the number in the high 32 bits, the day (made non-negative) below."""
     return number.cast(pl.Int64) * 2**32 + _day_number(day) + 2**31
+
+
+def _pair(pid: pl.Expr, iid: pl.Expr) -> pl.Expr:
+    """One Int64 per (project number, item number), ordered as the pairs."""
+    return pid.cast(pl.Int64) * 2**32 + iid.cast(pl.Int64)
+
+
+def _matched(frame: pl.DataFrame, ids: str, wanted: pl.Series) -> pl.DataFrame:
+    """For each of `wanted`, in its order, the row of `frame` (sorted by its distinct `ids`) with that id, without
+    `ids`; all NULL where there is none: a left join by binary search."""
+    at = wanted.to_frame("_id").select(number(frame.get_column(ids), "_id")).to_series()
+    return frame.drop(ids)[at]
 
 
 def _lookup(values: pl.Series, row: pl.Expr, day: pl.Expr, first: dt.date | None, days: int) -> pl.Expr:
@@ -108,27 +122,35 @@ class _Inputs:
 
         els = elements.with_columns(pl.col("is_milestone").fill_null(False))
         versions = els.group_by("project_id", "baseline_version").agg(pl.col("effective_from").min())
-        first_version = versions.group_by("project_id").agg(pl.col("baseline_version").min().alias("_first_version"))
         rows = work_items.select(
             "item_key", "snapshot_date", "project_id", "status_category", "resolved", "due", "is_milestone", "summary"
         )  # fmt: skip
-        from_elements = els.filter(pl.col("is_milestone")).select("project_id", pl.col("element_key").alias("item_key"))
-        from_items = rows.filter(pl.col("due").is_not_null(), pl.col("project_id").is_not_null()).select(
-            "project_id", "item_key", _due_item=pl.lit(True)
-        )
+        # The tracked (project, item) keys: the baseline's milestones and the items with a due date, of the grid's
+        # projects with a calendar. Projects and items are numbered in their sorted order (pid, iid), and keys in
+        # (pid, iid) order (kid): kid order is (project_id, item_key) order.
+        project_keys = pids.get_column("project_id")
+        milestones = els.filter(pl.col("is_milestone"))
+        due = pl.col("due").is_not_null() & pl.col("project_id").is_not_null()
+        item_keys = sorted_keys(milestones.get_column("element_key"), rows.filter(due).get_column("item_key"))
+        pid = number(project_keys, "project_id")
+        rows = rows.with_columns(iid=number(item_keys, "item_key")).filter(pl.col("iid").is_not_null())
         keys = (
-            pl.concat([from_elements, from_items], how="diagonal")
-            .group_by("project_id", "item_key")
-            .agg(pl.col("_due_item").any())
-            .join(pids, on="project_id", how="inner")
-            .join(calendars, on="project_id", how="semi")
+            pl.concat([
+                milestones.select(pid=pid, iid=number(item_keys, "element_key"), _due_item=pl.lit(False)),
+                rows.filter(due).select(pid=pid, iid="iid", _due_item=pl.lit(True)),
+            ])
+            .filter(pl.col("pid").is_in(pids.join(calendars, on="project_id", how="semi").get_column("pid").to_list()))
+            .group_by(_pair=_pair(pl.col("pid"), pl.col("iid")))
+            .agg(pl.col("pid").first(), pl.col("iid").first(), pl.col("_due_item").any())
+            .sort("_pair")
             .with_row_index("kid")
+        )  # fmt: skip
+        pairs = keys.get_column("_pair")
+        keys = keys.drop("_pair").with_columns(
+            project_id=project_keys.gather(keys.get_column("pid")), item_key=item_keys.gather(keys.get_column("iid"))
         )
-        items = keys.select("item_key").unique().with_row_index("iid")
-        keys = keys.join(items, on="item_key", how="left")
         # Every export of a tracked item (later ones too: they date what happened before them), by item and date.
-        rows = rows.drop("project_id").join(items, on="item_key", how="inner").drop("item_key")
-        rows = rows.sort("iid", "snapshot_date")
+        rows = rows.drop("project_id", "item_key").sort("iid", "snapshot_date")
         first = (pl.col("iid") != pl.col("iid").shift(1)).fill_null(True)
         first_rows = rows.filter(first).select(
             "iid",
@@ -145,37 +167,40 @@ class _Inputs:
         bounds = self.grid.group_by("pid").agg(
             pl.col("status_date").min().alias("_lo"), pl.col("status_date").max().alias("_hi")
         )
-        self.keys = (
-            keys.join(self.project_cid.select("project_id", "cid"), on="project_id", how="left")
-            .join(first_version, on="project_id", how="left")
-            .join(first_rows, on="iid", how="left")
-            .join(first_due, on="iid", how="left")
-            .join(bounds, on="pid", how="left")
-            .sort("kid")  # kid = row number
-        )
-        key_ids = self.keys.select("kid", "iid", "project_id", "item_key")
+        versions = versions.with_columns(pid=pid).filter(pl.col("pid").is_not_null())
+        first_version = versions.group_by("pid").agg(pl.col("baseline_version").min().alias("_first_version"))
+        iid = keys.get_column("iid")
+        self.keys = pl.concat(
+            [keys, _matched(first_rows, "iid", iid), _matched(first_due, "iid", iid)], how="horizontal"
+        ).join(  # per project: a thousand rows
+            self.project_cid.select("pid", "cid").join(first_version, on="pid", how="left").join(bounds, on="pid"),
+            on="pid", how="left", maintain_order="left",
+        )  # fmt: skip
         # Per key, sorted by (kid, date) for the as-of joins: the project's versions (the latest version on a tie)
         # and the item's exports.
         # with the item's element in each version (planned_finish, element_milestone; NULL: not an element).
-        elements = els.join(key_ids, left_on=["project_id", "element_key"], right_on=["project_id", "item_key"])
-        elements = elements.select(
-            "kid", "baseline_version", "planned_finish", pl.col("is_milestone").alias("element_milestone")
-        )
+        elements = (
+            els.select(pid=pid, iid=number(item_keys, "element_key"), baseline_version="baseline_version",
+                       planned_finish="planned_finish", element_milestone="is_milestone")
+            .select(pl.exclude("pid", "iid"), kid=number(pairs, _pair(pl.col("pid"), pl.col("iid"))))
+            .filter(pl.col("kid").is_not_null())
+        )  # fmt: skip
         self.versions = (
-            key_ids.join(versions, on="project_id")
-            .select("kid", "effective_from", "baseline_version")
+            keys.select("kid", "pid")
+            .join(versions.select("pid", "effective_from", "baseline_version"), on="pid")
+            .drop("pid")
             .join(elements, on=["kid", "baseline_version"], how="left")
             .sort("kid", "effective_from", "baseline_version")
         )
-        first_element = elements.select(
-            "kid",
-            pl.col("baseline_version").alias("_first_version"),
-            pl.col("planned_finish").alias("_first_planned_finish"),
-            pl.col("element_milestone").alias("_first_element_milestone"),
-        )
-        self.keys = self.keys.join(first_element, on=["kid", "_first_version"], how="left").sort("kid")
+        first_element = (
+            elements.filter(pl.col("baseline_version") == pl.lit(self.keys.get_column("_first_version")).gather("kid"))
+            .select("kid", _first_planned_finish="planned_finish", _first_element_milestone="element_milestone")
+            .sort("kid")
+        )  # fmt: skip
+        self.keys = pl.concat([self.keys, _matched(first_element, "kid", self.keys.get_column("kid"))],
+                              how="horizontal")  # fmt: skip
         self.rows = (
-            key_ids.select("kid", "iid")
+            keys.select("kid", "iid")
             .join(rows, on="iid")
             .drop("iid")
             .sort(_sort_key(pl.col("kid"), pl.col("snapshot_date")))
@@ -195,11 +220,18 @@ class _Inputs:
         identifying and descriptive columns (project_id, item_key, summary, is_milestone) as well."""
         extra = ["next_at"] if "next_at" in frame.columns else []
         rows = self.rows if full else self.rows.drop("summary", "is_milestone")
-        out = (
-            frame.select("kid", "at", *extra)
-            .join_asof(self.versions, left_on="at", right_on="effective_from", by="kid", check_sortedness=False)
-            .join_asof(rows, left_on="at", right_on="snapshot_date", by="kid", check_sortedness=False)
-        )
+        # As-of joins on one sorted (kid, day) key instead of by kid (a merge, no hash of a million groups); a row of
+        # an earlier kid found (none of the key's on or before `at`) is no row.
+        out = frame.select("kid", "at", *extra).with_columns(_key=_sort_key(pl.col("kid"), pl.col("at")))
+        for right, day in ((self.versions, "effective_from"), (rows, "snapshot_date")):
+            out = out.join_asof(
+                right.select(pl.exclude("kid"), _key=_sort_key(pl.col("kid"), pl.col(day)), _kid="kid"),
+                on="_key", check_sortedness=False,
+            )  # fmt: skip
+            found = [c for c in right.columns if c != "kid"]
+            same = pl.col("_kid") == pl.col("kid")
+            out = out.select(pl.exclude(*found, "_kid"), *[pl.when(same).then(c) for c in found])
+        out = out.drop("_key")
         keys = self.keys.drop("kid")
         if not full:
             keys = keys.select(
@@ -282,11 +314,9 @@ def _variance(inputs: _Inputs, as_of: dt.date) -> pl.DataFrame:
         .then(pl.col("wd_at") - pl.col("wd_base"))
         .otherwise(pl.col("wd_fc") - pl.col("wd_base"))
     )
-    return (
-        items.with_columns(state=state, slip_working_days=slip)
-        .select([pl.col(c).cast(t) for c, t in VARIANCE_COLUMNS.items()])
-        .sort("project_id", "item_key")
-    )
+    return items.with_columns(state=state, slip_working_days=slip).select(
+        [pl.col(c).cast(t) for c, t in VARIANCE_COLUMNS.items()]
+    )  # in kid order: (project_id, item_key) order
 
 
 def _segments(inputs: _Inputs) -> pl.DataFrame:

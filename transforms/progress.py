@@ -22,6 +22,7 @@ import polars as pl
 
 from transforms.calendar import isodow
 from transforms.duck import query
+from transforms.numbering import number, sorted_keys
 
 _SQL = """
 WITH
@@ -124,14 +125,11 @@ def earned_value(
         {"type": list((techniques or {}).keys()), "technique": list((techniques or {}).values())},
         schema={"type": pl.String, "technique": pl.String},
     )
-    # Items by number (the elements' keys, once): the joins and the query run on integers. A key's number is its
-    # position among the sorted keys (a binary search: no hash table of a million strings, no cast to pl.Enum(keys),
-    # which polars converts again at each cast).
-    keys = elements.get_column("element_key").unique().drop_nulls().sort()
+    # Items by number (the elements' keys, once: transforms.numbering): the joins and the query run on integers.
+    keys = sorted_keys(elements.get_column("element_key"))
 
     def code(column: str) -> pl.Expr:  # NULL for a key that is not an element's
-        at = pl.lit(keys).search_sorted(pl.col(column)).clip(upper_bound=max(keys.len() - 1, 0))
-        return pl.when(pl.lit(keys).gather(at) == pl.col(column)).then(at.cast(pl.UInt32))
+        return number(keys, column)
 
     elements = elements.with_columns(item_code=code("element_key"))
     snapshots = (

@@ -225,3 +225,24 @@ def test_dates_before_the_first_export_and_a_target_on_the_status_date():
     # 4 Jan: no slip known → NULL; 11 Jan: M8 forecast 0, M9 overdue wd(11) 6 − 6 = 0 → 0 / 2;
     # 18 Jan: M8 0, M9 1 → 1 / 2; 25 Jan: M8 overdue wd(25) 16 − wd(18) 11 = 5, M9 1 → 6 / 2 = 3
     assert slips["mean_slip_working_days"].to_list() == [None, 0.0, 0.5, 3.0]
+
+
+def test_items_come_out_in_project_and_item_order_whatever_the_order_they_came_in():
+    # Two projects given in reverse (Q before P), their rows reversed; Q's keys prefixed "A" so that they sort before
+    # P's. The rows come out in (project_id, item_key) order, the mart's key, as numbered, without a sort of strings.
+    renamed = {"element_key": pl.lit("A") + pl.col("element_key")}
+    elements = pl.concat([_elements("Q").with_columns(**renamed), _elements("P")]).reverse()
+    items = pl.concat([_work_items("Q").with_columns(item_key=pl.lit("A") + pl.col("item_key")), _work_items("P")])
+    variance, slips = milestone_variance(
+        elements=elements,
+        work_items=items.reverse(),
+        cal=CAL,
+        projects=pl.DataFrame({"project_id": ["Q", "P"], "calendar_id": ["default", "default"]}),
+        grid=pl.DataFrame({"project_id": ["Q"] * 4 + ["P"] * 4, "status_date": SUNDAYS[::-1] * 2}),
+        as_of=D(2026, 1, 25),
+    )
+    keys = variance.select("project_id", "item_key").rows()
+    assert keys == sorted(keys)
+    assert len(keys) == 14  # 7 tracked items each
+    assert variance.filter(pl.col("project_id") == "Q")["item_key"].to_list()[0] == "AM1"
+    assert slips.select("project_id", "status_date").rows() == sorted(slips.select("project_id", "status_date").rows())
