@@ -13,7 +13,7 @@ from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome
 from transforms import baselines as bl
-from transforms import calendar, capacity, forecast, people_weeks, resource_utilisation, risk
+from transforms import calendar, canonical, capacity, forecast, people_weeks, resource_utilisation, risk
 from transforms import itam as itam_module
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
@@ -184,8 +184,12 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         # The big tables narrowed in SQL to what compute reads: the worklogs only for each item's first work date
         # (min per item: the same minimum), the costed worklogs only those in AC, the tickets' used columns.
         inputs = _read(conn, *(t for t in EVM_INPUTS if t not in ("worklogs", "work_items", "baselines")))
-        # in bl.assemble's order, which then keeps them as they are instead of sorting a copy
-        inputs["baselines"] = conn.sql(f"SELECT * FROM staging.baselines ORDER BY {ELEMENT_ORDER}").pl()
+        # in bl.assemble's order, which then keeps them as they are instead of sorting a copy: as stored when the
+        # table was written in its key order (not sorted again), else sorted here
+        stored = warehouse.in_order(conn, "staging.baselines", list(canonical.KEYS["baselines"]))
+        inputs["baselines"] = conn.sql(
+            f"SELECT * FROM staging.baselines{'' if stored else f' ORDER BY {ELEMENT_ORDER}'}"
+        ).pl()
         inputs["worklogs"] = conn.sql("SELECT item_key, min(work_date) AS work_date FROM staging.worklogs "
                                       "WHERE item_key IS NOT NULL GROUP BY item_key").pl()  # fmt: skip
         inputs["work_items"] = conn.sql(

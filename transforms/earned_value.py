@@ -332,12 +332,13 @@ def _bottom_up(
     items = items.select(
         "item_key", "snapshot_date", "status_category", "remaining_estimate_h",
         pl.coalesce(pl.col("hourly_rate").cast(pl.Float64), pl.col("planned_rate").cast(pl.Float64)).alias("rate"),
-        pl.col("project_id").last().over("item_key", order_by="snapshot_date").alias("project_id"),
+        "project_id",
     )  # fmt: skip
+    # An item counts in the project of its latest export (the last of its rows in week order).
     return query(
         """
         WITH snaps AS (
-            SELECT item_key, project_id, week_end(snapshot_date) AS wk,
+            SELECT item_key, project_id AS item_project, week_end(snapshot_date) AS wk,
                    CASE WHEN status_category = 'done' OR coalesce(remaining_estimate_h, 0) = 0 THEN 0
                         ELSE remaining_estimate_h * rate END AS cost,
                    CASE WHEN status_category IS DISTINCT FROM 'done' AND coalesce(remaining_estimate_h, 0) > 0
@@ -346,7 +347,9 @@ def _bottom_up(
             QUALIFY row_number() OVER (PARTITION BY item_key, week_end(snapshot_date) ORDER BY snapshot_date DESC) = 1
         ),
         steps AS (
-            SELECT project_id, wk,
+            SELECT last_value(item_project) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+                       AS project_id,
+                   wk,
                    coalesce(cost, 0) - coalesce(lag(cost, 1, 0) OVER w, 0) AS dc,
                    missing - lag(missing, 1, 0) OVER w AS dm
             FROM snaps

@@ -236,6 +236,21 @@ def test_bottom_up_uses_the_project_planned_rate_for_unassigned_items():
     assert row(evm, W2)["eac_bottom_up"] == money(1300)
 
 
+def test_bottom_up_counts_an_item_in_the_project_of_its_latest_export():
+    # B is exported under Q on 19 Jan (4 h left) and moved to P by 29 Jan (still doing, 2 h left): it is P's item
+    # at every week, as its earned value is.
+    items = rows(
+        "work_items",
+        item("A", W2, "done", resolved=D(2025, 1, 10), remaining_estimate_h=0),
+        item("B", W2, "doing", remaining_estimate_h=4, assignee="U1", project_id="Q"),
+        item("A", D(2025, 1, 29), "done", resolved=D(2025, 1, 10), remaining_estimate_h=0),
+        item("B", D(2025, 1, 29), "doing", remaining_estimate_h=2, assignee="U1"),
+    )
+    evm = _portfolio(as_of=W4, work_items=items, project_kw={"planned_rate": 50}).evm
+    assert row(evm, W2)["eac_bottom_up"] == money(1100)  # AC 900 + B's 4 h × 50 (A done: 0)
+    assert row(evm, W4)["eac_bottom_up"] == money(1300)  # AC 900 + 300 (27 Jan) + B's 2 h × 50
+
+
 def test_bottom_up_is_null_when_remaining_work_has_no_rate():
     items = rows(
         "work_items",
