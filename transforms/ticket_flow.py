@@ -216,6 +216,14 @@ def _rolled_up(frame: pl.DataFrame, by: list[str], *aggs: pl.Expr) -> pl.DataFra
 
 def _first_status_on_or_after(frame: pl.DataFrame, columns: list[str], weeks: pl.Series) -> pl.DataFrame:
     """`frame` with each date column replaced by the first status date on or after it (NULL when none)."""
+    if len(weeks) and (weeks.diff().drop_nulls() == dt.timedelta(days=7)).all():
+        # every week from the first to the last: the k-th week ends 7·k days after the first (no search)
+        first = pl.lit(weeks[0], pl.Date)
+        later = [((pl.col(c) - first).dt.total_days() + 6) // 7 for c in columns]
+        return frame.with_columns(
+            pl.when(k < len(weeks)).then(first + pl.duration(days=7 * k.clip(lower_bound=0))).alias(c)
+            for c, k in zip(columns, later, strict=True)
+        )
     mapped = []
     for c in columns:
         idx = weeks.search_sorted(frame[c].fill_null(_MAX), side="left")

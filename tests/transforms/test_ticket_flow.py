@@ -90,6 +90,17 @@ def test_created_resolved_backlog_over_three_weeks():
     assert [pick(r, "created", "resolved", "backlog") for r in low.iter_rows(named=True)] == [(1, 0, 1), (1, 0, 2)]
 
 
+def test_backlog_over_status_dates_a_week_apart_or_not():
+    # Without Sun 11: what happened after Sun 4 counts from Sun 18. Sun 4: A open (1, created Fri 2: 2 days old).
+    # Sun 18: A (7 Jan) and C (14 Jan) resolved; B open since Mon 5 (13 days old), D since Tue 13 (5 days) → 2.
+    columns = ("backlog", "backlog_0_7", "backlog_8_30")
+    gap = ticket_flow(FLOW_ITEMS, [THREE[0], THREE[2]])
+    assert [pick(cell(gap, "P", "all", s), *columns) for s in (THREE[0], THREE[2])] == [(1, 1, 0), (2, 1, 1)]
+    # every week: the same figures at those dates, and Sun 11 between (B 6 days old, C 5 days: both 0-7)
+    weekly = ticket_flow(FLOW_ITEMS, THREE)
+    assert [pick(cell(weekly, "P", "all", s), *columns) for s in THREE] == [(1, 1, 0), (2, 2, 0), (2, 1, 1)]
+
+
 def test_assignment_groups_and_null_keys():
     flow = ticket_flow(FLOW_ITEMS, THREE)
     # desk = A, B; "(none)" = C, D (NULL assignment group). At Sun 18: desk backlog B = 1; (none) backlog D = 1
