@@ -55,17 +55,27 @@ def inbox_files(inbox: Path) -> list[Path]:
 def unseen_bytes(conn: duckdb.DuckDBPyConnection, inbox: Path) -> int:
     """The bytes of the inbox's files not seen before as they are now (path, size and modification time: see
     `load_new_files`), which the next ingest reads: a week's exports, or years of history at a first load."""
-    seen = {path: (size, mtime) for path, size, mtime in
-            conn.sql("SELECT path, size, mtime_ns FROM audit.inbox_seen").fetchall()}  # fmt: skip
+    seen = _seen(conn)
     total = 0
     for path in inbox_files(inbox):
         try:
             status = path.lstat()
         except OSError:  # gone since the listing
             continue
-        if seen.get(recorded_path(path.relative_to(inbox).as_posix())) != (status.st_size, status.st_mtime_ns):
+        if not _as_read(seen.get(recorded_path(path.relative_to(inbox).as_posix())), status):
             total += status.st_size
     return total
+
+
+def _seen(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, str]]:
+    """audit.inbox_seen by path: each file's size, modification time and SHA-256 when it was last read."""
+    rows = conn.sql("SELECT path, size, mtime_ns, sha256 FROM audit.inbox_seen").fetchall()
+    return {path: (size, mtime, sha) for path, size, mtime, sha in rows}
+
+
+def _as_read(was: tuple[int, int, str] | None, status: os.stat_result) -> bool:
+    """Whether a file's size and modification time are still those it had when it was read (`_seen`)."""
+    return was is not None and was[:2] == (status.st_size, status.st_mtime_ns)
 
 
 def _read_regular(path: Path) -> tuple[bytes, os.stat_result]:
@@ -171,8 +181,7 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
     it was read before (audit.inbox_seen), and whose content is still loaded, is not read again: after years of
     weekly exports the inbox is gigabytes that would otherwise all be read and hashed every week."""
     known = {r[0] for r in conn.sql("SELECT sha256 FROM audit.files").fetchall()}
-    seen = {path: rest for path, *rest in conn.sql("SELECT path, size, mtime_ns, sha256 FROM audit.inbox_seen")
-            .fetchall()}  # fmt: skip
+    seen = _seen(conn)
     next_id = conn.sql("SELECT coalesce(max(file_id), 0) + 1 FROM audit.files").fetchall()[0][0]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     read: list[tuple[str, int, int, str]] = []
@@ -180,7 +189,7 @@ def load_new_files(conn: duckdb.DuckDBPyConnection, inbox: Path, summary: Ingest
         relative = recorded_path(path.relative_to(inbox).as_posix())
         try:
             status, was = path.lstat(), seen.get(relative)
-            if was is not None and was[:2] == [status.st_size, status.st_mtime_ns] and was[2] in known:
+            if _as_read(was, status) and was[2] in known:
                 summary.skipped_known += 1
                 continue
             started = time.time_ns()
