@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.readers.common import Reader, lineage, row_hash
+from transforms.readers.common import Reader, id_or_row_hash, lineage
 
 
 def servicenow(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per configuration item or hardware asset (asset tag, else sys_id)."""
-    fallback = row_hash(pl.col("sys_class_name"), pl.col("name"), pl.col("serial_number"))
+    fields = pl.col("sys_class_name"), pl.col("name"), pl.col("serial_number")
     return typed.select(
-        pl.coalesce(pl.col("asset_tag"), pl.col("sys_id"), fallback).alias("asset_tag"),
+        id_or_row_hash(typed, ["asset_tag", "sys_id"], *fields).alias("asset_tag"),
         pl.lit("servicenow").alias("source_kind"),
         pl.col("name"),
         pl.coalesce(pl.col("model_category"), pl.col("sys_class_name")).alias("category"),
@@ -39,9 +39,9 @@ def servicenow(typed: pl.DataFrame) -> pl.DataFrame:
 
 def glpi(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per asset (inventory number, else serial number, else a hash of entity and name)."""
-    fallback = row_hash(pl.col("Entity"), pl.col("Name"), pl.col("Type"))
+    fields = pl.col("Entity"), pl.col("Name"), pl.col("Type")
     return typed.select(
-        pl.coalesce(pl.col("Inventory number"), pl.col("Serial number"), fallback).alias("asset_tag"),
+        id_or_row_hash(typed, ["Inventory number", "Serial number"], *fields).alias("asset_tag"),
         pl.lit("glpi").alias("source_kind"),
         pl.col("Name").alias("name"),
         pl.col("Type").alias("category"),

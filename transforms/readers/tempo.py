@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.readers.common import Reader, lineage, row_hash
+from transforms.readers.common import Reader, id_or_row_hash, lineage
 
 _FIELDS = ["Issue Key", "Work date", "Username", "Full name", "Hours", "Work Description"]
 
@@ -13,7 +13,7 @@ def worklogs(typed: pl.DataFrame) -> pl.DataFrame:
     """Grain: one row per worklog. Without Tempo's worklog id, the id hashes the worklog's own fields
     plus its rank among identical rows of the file, so overlapping exports still deduplicate."""
     return typed.select(
-        pl.coalesce(pl.col("Worklog Id"), row_hash(*(pl.col(c) for c in _FIELDS))).alias("worklog_id"),
+        id_or_row_hash(typed, ["Worklog Id"], *(pl.col(c) for c in _FIELDS)).alias("worklog_id"),
         pl.lit("tempo").alias("source_kind"),
         pl.coalesce(pl.col("Username"), pl.col("Full name")).alias("person_source_id"),
         pl.col("Full name").alias("person_name"),
