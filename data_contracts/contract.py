@@ -215,14 +215,15 @@ _TYPED = "typed\x1f"  # prefixes a column's typed value inside `conform`
 SAMPLE = 10_000
 
 
-def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
+def parse_column(col: Column, raw: pl.Expr, comma_files: list[int] | None = None) -> tuple[pl.Expr, pl.Expr | None]:
     """The typed value of a raw text column, and (for dates and decimals) what was detected in its file.
 
     Formats are decided per file, never per value: a file is written in one date format, so 03/04/2025
     is read the way the rest of its file reads (the format that parses most of its values; ties go to
     the contract's first). Likewise a file writes decimals with a comma or with a point, never both.
     Every format is tried on every value here; `conform` decides a date column's format from a sample of
-    each file first (`_chosen_formats`) and parses with that format alone.
+    each file first (`_chosen_formats`) and parses with that format alone, and which files of a decimal
+    column write a comma (`comma_files`, see `_comma_files`; None: decided here, per file).
     """
     text = raw.str.strip_chars()
     if col.type == "string":
@@ -231,9 +232,14 @@ def parse_column(col: Column, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
         return text.str.replace_all(_SPACES, "").cast(pl.Int64, strict=False), None
     if col.type == "decimal":
         cleaned = text.str.replace_all(_SPACES, "")
-        comma = cleaned.str.contains(_COMMA_DECIMAL).any().over(_FILE) & ~cleaned.str.contains(
-            _POINT_DECIMAL
-        ).any().over(_FILE)
+        if comma_files == []:  # the usual case, and only one way to read the values to compute
+            return cleaned.str.replace_all(",", "", literal=True).cast(pl.Decimal(18, 4), strict=False), None
+        if comma_files is None:
+            comma = cleaned.str.contains(_COMMA_DECIMAL).any().over(_FILE) & ~cleaned.str.contains(
+                _POINT_DECIMAL
+            ).any().over(_FILE)
+        else:
+            comma = pl.col(_FILE).is_in(comma_files)
         value = (
             pl.when(comma)
             .then(cleaned.str.replace_all(r"\.", "").str.replace(",", "."))
@@ -261,6 +267,19 @@ def _strptime(col: Column, text: pl.Expr, fmt: str) -> pl.Expr:
         # Offsets are normalised to UTC and dropped: the warehouse keeps naive timestamps.
         return text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False).dt.replace_time_zone(None).cast(dtype)
     return text.str.strptime(dtype, fmt, strict=False, exact=True)
+
+
+def _comma_files(frame: pl.DataFrame, name: str) -> list[int]:
+    """The files (`_source_file`) that write the decimal column `name` with a decimal comma: a value of the file
+    reads as one (1,5 or 1.234,56) and none as a decimal point (1.5 or 1,234.56). Without a comma in the
+    column, none: the patterns are not even tried."""
+    if not frame.select(pl.col(name).str.contains(",", literal=True).any()).item():
+        return []
+    cleaned = pl.col(name).str.strip_chars().str.replace_all(_SPACES, "")
+    files = frame.group_by(_FILE).agg(
+        comma=cleaned.str.contains(_COMMA_DECIMAL).any(), point=cleaned.str.contains(_POINT_DECIMAL).any()
+    )
+    return files.filter(pl.col("comma") & ~pl.col("point")).get_column(_FILE).sort().to_list()
 
 
 def _chosen_formats(frame: pl.DataFrame, name: str, col: Column) -> pl.DataFrame:
@@ -340,7 +359,7 @@ def conform(
     if _FILE not in frame.columns:
         frame = frame.with_columns(pl.lit(0, pl.Int64).alias(_FILE))
     lineage = [c for c in frame.columns if c.startswith("_") and c != DEFECT]
-    checks: list[pl.Expr] = [_defect_reject()] if DEFECT in frame.columns else []
+    checks: list[_Check] = [_defect_reject()] if DEFECT in frame.columns else []
     today = pl.lit(dt.date.today(), pl.Date)
     loaded_on = (
         pl.col(_FILE).replace_strict(list(loaded), list(loaded.values()), default=today, return_dtype=pl.Date)
@@ -362,7 +381,7 @@ def conform(
             if col.type in {"date", "datetime"} and len(col.formats) > 1:
                 parsed, found = _parse_chosen(col, nulled, _chosen_formats(frame, name, col))
             else:
-                parsed, found = parse_column(col, nulled)
+                parsed, found = parse_column(col, nulled, _comma_files(frame, name) if col.type == "decimal" else None)
             values.append(pl.when(blank).then(None).otherwise(parsed).alias(_TYPED + name))
             value = pl.col(_TYPED + name)
             typed.append(value.alias(name))
@@ -402,9 +421,15 @@ def conform(
     if not checks:
         rejects = pl.DataFrame(schema={c: frame.schema[c] for c in keys} | REJECT_SCHEMA)
     else:
-        flagged = work.select(*lineage, *checks)
-        # Only rows that broke a rule are unpivoted: one row per check and row would be most of the memory.
-        flagged = flagged.filter(pl.any_horizontal(pl.exclude(lineage).is_not_null()))
+        # Each check's condition is computed over every row; its reject (a struct quoting the raw value) only
+        # on the rows that broke a rule, and only those are unpivoted: over 10 million rows the structs cost
+        # seconds, and one row per check and row would be most of the memory.
+        broken = [f"\x1fbroken{i}" for i in range(len(checks))]
+        marked = work.with_columns(check.broken.alias(b) for check, b in zip(checks, broken, strict=True))
+        flagged = marked.filter(pl.any_horizontal(broken)).select(
+            *lineage,
+            *(pl.when(b).then(check.reject).alias(check.name) for check, b in zip(checks, broken, strict=True)),
+        )
         rejects = (
             flagged.unpivot(index=lineage, value_name="hit")
             .drop_nulls("hit")
@@ -413,9 +438,13 @@ def conform(
             .sort(*keys, "line", "column", "rule")
         )
     errors = rejects.filter(pl.col("severity") != "warning")
-    bad = errors.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
-    out = work.select(*lineage, *typed).join(bad.with_columns(_bad=True), on=lineage, how="left")
-    out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
+    out = work.select(*lineage, *typed)
+    if errors.is_empty():
+        out = out.with_columns(_valid=pl.lit(True))
+    else:
+        bad = errors.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
+        out = out.join(bad.with_columns(_bad=True), on=lineage, how="left")
+        out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
     formats = pl.DataFrame(schema={_FILE: pl.Int64, "column": pl.String, "format": pl.String})
     if detected:
         formats = (
@@ -446,34 +475,34 @@ def _dtype(col: Column) -> pl.DataType:
     }[col.type]
 
 
-def _reject(condition: pl.Expr, column: str, rule: str, severity: str) -> pl.Expr:
-    """A struct (column, rule, raw_value, severity) where the rule is broken, else null."""
-    return (
-        pl.when(condition.fill_null(False))
-        .then(
-            pl.struct(
-                pl.lit(column).alias("column"),
-                pl.lit(rule).alias("rule"),
-                clip(pl.col(column)).alias("raw_value"),
-                pl.lit(severity).alias("severity"),
-            )
-        )
-        .alias(f"{column}|{rule}")
+@dataclass(frozen=True)
+class _Check:
+    """One rule over a frame's rows: where it is `broken` (a boolean, never NULL), and the `reject` it gives there,
+    a struct (column, rule, raw_value, severity); `name` is unique within a contract."""
+
+    broken: pl.Expr
+    reject: pl.Expr
+    name: str
+
+
+def _reject(condition: pl.Expr, column: str, rule: str, severity: str) -> _Check:
+    """The check of a rule on a column: broken where `condition` holds (NULL: not broken)."""
+    reject = pl.struct(
+        pl.lit(column).alias("column"),
+        pl.lit(rule).alias("rule"),
+        clip(pl.col(column)).alias("raw_value"),
+        pl.lit(severity).alias("severity"),
     )
+    return _Check(condition.fill_null(False), reject, f"{column}|{rule}")
 
 
-def _defect_reject() -> pl.Expr:
+def _defect_reject() -> _Check:
     """The reject a `_defect` row gets: the column, rule, raw value and severity reading the file found."""
     parts = pl.col(DEFECT).str.splitn(DEFECT_SEP, 4)
-    return (
-        pl.when(pl.col(DEFECT).is_not_null())
-        .then(
-            pl.struct(
-                parts.struct.field("field_1").alias("column"),
-                parts.struct.field("field_2").alias("rule"),
-                parts.struct.field("field_3").alias("raw_value"),
-                parts.struct.field("field_0").alias("severity"),
-            )
-        )
-        .alias(f"{DEFECT}|file")
+    reject = pl.struct(
+        parts.struct.field("field_1").alias("column"),
+        parts.struct.field("field_2").alias("rule"),
+        parts.struct.field("field_3").alias("raw_value"),
+        parts.struct.field("field_0").alias("severity"),
     )
+    return _Check(pl.col(DEFECT).is_not_null(), reject, f"{DEFECT}|file")

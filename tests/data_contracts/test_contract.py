@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from data_contracts.contract import all_contracts, conform, detect, load
+from data_contracts.contract import _comma_files, all_contracts, conform, detect, load, parse_column
 from data_contracts.expectations import rules
 from transforms.ingest import parse_export
 
@@ -49,6 +49,26 @@ def test_row_rules_give_line_column_rule_and_raw_value():
         (4, "title", "required", ""),
     ]
     assert formats.rows() == [(9, "probability", "decimal comma")]
+
+
+def test_each_file_reads_decimals_with_the_separator_it_writes():
+    raw = pl.DataFrame(
+        {
+            "Hours": ["1,5", "2", "1,234.5", "0.5", "2 553,25", "1.234,5", "7", "8"],
+            "_source_file": [1, 1, 2, 2, 3, 3, 4, 4],
+        }
+    )
+    # File 1 writes a decimal comma; file 2 a thousands comma and a decimal point; file 3 a thousands space
+    # and dot with a decimal comma; file 4 no separator.
+    assert _comma_files(raw, "Hours") == [1, 3]
+    assert _comma_files(raw.filter(pl.col("_source_file") == 4), "Hours") == []
+    hours = next(c for c in all_contracts()["tempo_worklogs"].columns if c.name == "Hours")
+    for files in (None, _comma_files(raw, "Hours")):  # decided per file by the expression, or given
+        value, _ = parse_column(hours, pl.col("Hours"), files)
+        got = raw.select(value.cast(pl.Float64)).to_series().to_list()
+        assert got == [1.5, 2.0, 1234.5, 0.5, 2553.25, 1234.5, 7.0, 8.0]
+    value, found = parse_column(hours, pl.col("Hours"), [])  # no file writes a comma: "1,5" reads as 15
+    assert raw.select(value.cast(pl.Float64)).to_series().to_list()[:3] == [15.0, 2.0, 1234.5] and found is None
 
 
 def test_a_row_rule_rejects_a_filled_column_without_the_columns_it_requires(tmp_path):
