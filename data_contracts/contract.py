@@ -9,6 +9,7 @@ one reject per rule broken.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -215,15 +216,15 @@ _TYPED = "typed\x1f"  # prefixes a column's typed value inside `conform`
 SAMPLE = 10_000
 
 
-def parse_column(col: Column, raw: pl.Expr, comma_files: list[int] | None = None) -> tuple[pl.Expr, pl.Expr | None]:
+def parse_column(col: Column, raw: pl.Expr, comma_files: Collection[int] = ()) -> tuple[pl.Expr, pl.Expr | None]:
     """The typed value of a raw text column, and (for dates and decimals) what was detected in its file.
 
     Formats are decided per file, never per value: a file is written in one date format, so 03/04/2025
     is read the way the rest of its file reads (the format that parses most of its values; ties go to
     the contract's first). Likewise a file writes decimals with a comma or with a point, never both.
     Every format is tried on every value here; `conform` decides a date column's format from a sample of
-    each file first (`_chosen_formats`) and parses with that format alone, and which files of a decimal
-    column write a comma (`comma_files`, see `_comma_files`; None: decided here, per file).
+    each file first (`_chosen_formats`) and parses with that format alone. A decimal column reads a decimal
+    comma in the files `comma_files` (`conform` finds them with `_comma_files`) and a decimal point elsewhere.
     """
     text = raw.str.strip_chars()
     if col.type == "string":
@@ -232,19 +233,12 @@ def parse_column(col: Column, raw: pl.Expr, comma_files: list[int] | None = None
         return text.str.replace_all(_SPACES, "").cast(pl.Int64, strict=False), None
     if col.type == "decimal":
         cleaned = text.str.replace_all(_SPACES, "")
-        if comma_files == []:  # the usual case, and only one way to read the values to compute
-            return cleaned.str.replace_all(",", "", literal=True).cast(pl.Decimal(18, 4), strict=False), None
-        if comma_files is None:
-            comma = cleaned.str.contains(_COMMA_DECIMAL).any().over(_FILE) & ~cleaned.str.contains(
-                _POINT_DECIMAL
-            ).any().over(_FILE)
-        else:
-            comma = pl.col(_FILE).is_in(comma_files)
-        value = (
-            pl.when(comma)
-            .then(cleaned.str.replace_all(r"\.", "").str.replace(",", "."))
-            .otherwise(cleaned.str.replace_all(",", ""))
-        )
+        point = cleaned.str.replace_all(",", "", literal=True)
+        if not comma_files:  # the usual case: one reading to compute (when/then would compute both)
+            return point.cast(pl.Decimal(18, 4), strict=False), None
+        comma = pl.col(_FILE).is_in(list(comma_files))
+        decimal_comma = cleaned.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+        value = pl.when(comma).then(decimal_comma).otherwise(point)
         return value.cast(pl.Decimal(18, 4), strict=False), pl.when(comma).then(pl.lit("decimal comma"))
     if col.type == "boolean":
         low = text.str.to_lowercase()

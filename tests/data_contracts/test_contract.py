@@ -63,11 +63,10 @@ def test_each_file_reads_decimals_with_the_separator_it_writes():
     assert _comma_files(raw, "Hours") == [1, 3]
     assert _comma_files(raw.filter(pl.col("_source_file") == 4), "Hours") == []
     hours = next(c for c in all_contracts()["tempo_worklogs"].columns if c.name == "Hours")
-    for files in (None, _comma_files(raw, "Hours")):  # decided per file by the expression, or given
-        value, _ = parse_column(hours, pl.col("Hours"), files)
-        got = raw.select(value.cast(pl.Float64)).to_series().to_list()
-        assert got == [1.5, 2.0, 1234.5, 0.5, 2553.25, 1234.5, 7.0, 8.0]
-    value, found = parse_column(hours, pl.col("Hours"), [])  # no file writes a comma: "1,5" reads as 15
+    value, _ = parse_column(hours, pl.col("Hours"), _comma_files(raw, "Hours"))
+    got = raw.select(value.cast(pl.Float64)).to_series().to_list()
+    assert got == [1.5, 2.0, 1234.5, 0.5, 2553.25, 1234.5, 7.0, 8.0]
+    value, found = parse_column(hours, pl.col("Hours"))  # no file writes a comma: "1,5" reads as 15
     assert raw.select(value.cast(pl.Float64)).to_series().to_list()[:3] == [15.0, 2.0, 1234.5] and found is None
 
 
