@@ -153,6 +153,18 @@ def by_project(frame: pl.DataFrame | None) -> dict[str, pl.DataFrame]:
 # --- pages ------------------------------------------------------------------------------------------------------
 
 
+# A page's footer names the baseline version in force of each project it covers: a project page its own, a page
+# over more projects than this the Methodology page's table instead (1,000 names were 13 KB on every page).
+FOOTER_BASELINES = 12
+
+
+def baselines_stamp(versions: list[tuple[str, int | None]]) -> str:
+    """The footer's baselines: "P-1 v2, P-2 v1", or where to find them when there are more than FOOTER_BASELINES."""
+    if len(versions) > FOOTER_BASELINES:
+        return f"of {len(versions)} projects: see Methodology"
+    return ", ".join(f"{p} v{v}" for p, v in versions)
+
+
 @dataclass
 class Page:
     path: str
@@ -161,6 +173,7 @@ class Page:
     context: dict
     tables: list[Table] = dataclasses.field(default_factory=list)
     charts: dict[str, dict] = dataclasses.field(default_factory=dict)
+    baselines: str | None = None  # the footer's baselines when not the pack's (a project page: its own)
 
 
 class Renderer:
@@ -196,7 +209,7 @@ class Renderer:
             title=page.title,
             root="../" * depth,
             nav=self.nav,
-            stamp=self.stamp,
+            stamp=self.stamp if page.baselines is None else self.stamp | {"baselines": page.baselines},
             tables=tables,
             chart_specs=script_json(drawn),
             chart_ids=set(drawn),
@@ -241,9 +254,7 @@ def render_pack(
     charts.runtime()'s script when the caller has it (from its cache)."""
     subset = projects is not None
     evm, now = pack_frames(data, projects)
-    baselines = ", ".join(
-        f"{p} v{v}" for p, v in now.select("project_id", "baseline_version").sort("project_id").iter_rows()
-    )
+    baselines = baselines_stamp(now.select("project_id", "baseline_version").sort("project_id").rows())
     nav = [("index.html", "Portfolio"), ("month-end.html", "Month end")]
     if not subset:
         nav += [("it/service-desk.html", "Service desk"), ("it/utilisation.html", "Utilisation"),
@@ -604,7 +615,7 @@ class ProjectPages:
         return Page(row["href"], "project.html.j2", f"{pid} · {row['name'] or ''}", {
             "p": row, "baseline": self.baselines.get((pid, row["baseline_version"])),
             "forecast": self.forecast.get(pid),
-        }, tables, specs)  # fmt: skip
+        }, tables, specs, baselines_stamp([(pid, row["baseline_version"])]))  # fmt: skip
 
 
 # attribute of ProjectPages → (table id, title, columns, options) of that table on a project page

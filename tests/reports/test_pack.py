@@ -15,6 +15,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.pack import pack_data, write_pack
 from pipelines.resources import PmoHome
+from reports import pack
 from reports.pack import Look, _eac_methods, _period_key, render_pack, with_status, zip_pages
 from reports.tables import clean, neutralise, table
 from tests.conftest import SMALL, write_inbox
@@ -207,6 +208,27 @@ def test_a_sponsor_pack_holds_only_their_projects(data):
     assert not any(f"projects/{o}.html" in pages for o in others)
     assert not any(k.startswith("pmo/") for k in pages) and "data-quality.html" not in pages
     assert all(o not in pages["index.html"] for o in others)
+
+
+def _footer(page: str) -> str:
+    return re.search(r"<footer>(.*?)</footer>", page, re.S).group(1)
+
+
+def test_a_footer_names_the_baselines_of_its_page_and_a_long_list_gives_way_to_methodology(data, monkeypatch):
+    ids = sorted(data.evm["project_id"].unique().to_list())
+    versions = dict(data.evm.filter(pl.col("status_date") == data.status_date)
+                    .select("project_id", "baseline_version").rows())  # fmt: skip
+    every = ", ".join(f"{p} v{versions[p]}" for p in ids)
+    pages = render_pack(data)
+    assert f"baselines {every} ·" in _footer(pages["index.html"])
+    # A project page names only its own baseline.
+    assert f"baselines {ids[0]} v{versions[ids[0]]} ·" in _footer(pages[f"projects/{ids[0]}.html"])
+    # Past FOOTER_BASELINES projects a portfolio page points to the Methodology page's table instead.
+    monkeypatch.setattr(pack, "FOOTER_BASELINES", len(ids) - 1)
+    pages = render_pack(data)
+    assert f"baselines of {len(ids)} projects: see Methodology ·" in _footer(pages["index.html"])
+    assert f"baselines {ids[-1]} v{versions[ids[-1]]} ·" in _footer(pages[f"projects/{ids[-1]}.html"])
+    assert all(f'<td class="text">{p}</td>' in pages["methodology.html"] for p in ids)
 
 
 def test_same_data_gives_the_same_bytes_apart_from_the_stamp(data):
