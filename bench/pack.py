@@ -118,7 +118,8 @@ def main() -> None:
 
 def _emails(data, folder: Path) -> dict[str, float]:
     """Seconds to build the e-mails the weekly run sends: leadership's first message (charts and the zip of the
-    written pack, made once per run), each further leadership message, and one sponsor's (their pack rendered)."""
+    written pack, made once per run), each further leadership message, and one sponsor's (their pack rendered
+    around the written pack's project pages, as the weekly run does)."""
     from reports import email
 
     figures = email.project_figures(data)
@@ -136,7 +137,8 @@ def _emails(data, folder: Path) -> dict[str, float]:
     t = time.perf_counter()
     mine = figures.filter(pl.col("project_id").is_in(sorted(theirs)))
     email.sponsor_email(data, mine, images=email.sponsor_images(data, mine),
-                        attachment=email.Attachment("sponsor.zip", email.pack_zip(data, theirs)), **common)  # fmt: skip
+                        attachment=email.Attachment("sponsor.zip", email.pack_zip(data, theirs, written=folder)),
+                        **common)  # fmt: skip
     return {"leadership_first": round(first, 3), "leadership_each_further": round(further, 3),
             f"sponsor_of_{len(theirs)}_projects": round(time.perf_counter() - t, 3),
             "leadership_zip_mb": round(len(attachment.content) / 1e6, 1)}  # fmt: skip

@@ -117,7 +117,8 @@ def record(conn: duckdb.DuckDBPyConnection, key: list, state: str, detail: str, 
 class Messages:
     """Builds each message on demand; charts and attachments are made once per project set. `prefetch` starts
     drawing the charts in worker processes (reports.charts.PngRenderer) while this one renders and zips the packs.
-    The sponsors' packs share one set of project pages and one split of the data by recipient."""
+    The sponsors' packs take their project pages from the week's written pack (`pack`) when it is of the same
+    inputs, else share one rendering of them; and one split of the data by recipient."""
 
     def __init__(self, data, settings: EmailSettings, figures: pl.DataFrame, projects_of, stale: bool, pack: Path,
                  runtime_cache: Path | None = None):  # fmt: skip
@@ -145,8 +146,6 @@ class Messages:
         for recipient in recipients:
             with contextlib.suppress(Exception):
                 self._charts(recipient)
-        if any(r.audience == "sponsors" for r in recipients):
-            self._pages()
 
     def data_of(self, recipient: Recipient):
         """The data as this sponsor's pack and charts see it: only their projects' rows (split once for all)."""
@@ -157,7 +156,8 @@ class Messages:
         return self._of[recipient.address]
 
     def _pages(self):
-        """The project pages of every sponsor's projects, shaped and split once for all their packs."""
+        """The project pages of every sponsor's projects, shaped and split once for all their packs (on the first
+        page the written pack does not have)."""
         from reports.pack import ProjectPages, pack_frames
 
         if self._project_pages is None:
@@ -186,8 +186,8 @@ class Messages:
 
     def attachment(self, recipient: Recipient):
         """The pack for this recipient, zipped once per run: leadership's is the weekly pack as written (without
-        pmo/), a sponsor's is rendered for their projects. Past [email] max_attachment_mb it is not attached and
-        the message says where the pack is."""
+        pmo/), a sponsor's is rendered for their projects (their project pages taken from the weekly pack as
+        written). Past [email] max_attachment_mb it is not attached and the message says where the pack is."""
         from reports.charts import runtime
         from reports.email import Attachment, folder_zip, pack_zip
 
@@ -196,8 +196,8 @@ class Messages:
             if recipient.audience == "leadership":
                 content = folder_zip(self.pack_folder)
             else:
-                content = pack_zip(self.data_of(recipient), set(self.projects_of[recipient.address]), self._pages(),
-                                   runtime(self.runtime_cache))  # fmt: skip
+                content = pack_zip(self.data_of(recipient), set(self.projects_of[recipient.address]), self._pages,
+                                   runtime(self.runtime_cache), written=self.pack_folder)  # fmt: skip
             where = (f"it is in the shared folder {self.settings.shared_folder}" if self.settings.shared_folder
                      else "ask the PMO for it")  # fmt: skip
             self.attachments[name] = Attachment(name, content, self.settings.max_attachment_mb, where)

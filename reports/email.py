@@ -173,11 +173,14 @@ def by_recipient(data, projects_of: dict[str, list[str]]) -> dict[str, object]:
     return {address: dataclasses.replace(data, **frames) for address, frames in split.items()}
 
 
-def pack_zip(data, projects: set[str] | None = None, project_pages=None, runtime: str | None = None) -> bytes:
+def pack_zip(
+    data, projects: set[str] | None = None, project_pages=None, runtime: str | None = None, written: Path | None = None
+) -> bytes:
     """The pack as sponsors and leadership may see it: never the PMO-only section; `projects` restricts it.
-    `project_pages` (reports.pack.ProjectPages) is shared by the packs of one run's sponsors."""
+    `project_pages` gives the reports.pack.ProjectPages shared by the packs of one run's sponsors; `written`, the
+    week's pack folder whose project pages are taken as written (reports.pack.WrittenPages)."""
     return zip_pages(render_pack(data, projects=projects, include_pmo=False, project_pages=project_pages,
-                                 runtime=runtime))  # fmt: skip
+                                 runtime=runtime, written=written))  # fmt: skip
 
 
 def folder_zip(folder: Path) -> bytes:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,6 +176,41 @@ class Page:
     tables: list[Table] = dataclasses.field(default_factory=list)
     charts: dict[str, dict] = dataclasses.field(default_factory=dict)
     baselines: str | None = None  # the footer's baselines when not the pack's (a project page: its own)
+    inputs: str | None = None  # a project page: the digest of what it is made of (page_digests)
+
+
+def nav_html(nav: list[tuple[str, str]], root: str) -> Markup:
+    """A page's header links (one definition for the pages rendered here and those taken from a written pack)."""
+    return Markup("").join(Markup('<a href="{}">{}</a>').format(root + href, label) for href, label in nav)
+
+
+# The frames a project page is made of (pack_frames, ProjectPages), each with a project_id column.
+PAGE_FRAMES = ("projects", "evm", "forecast", "baselines", "cost", "milestones", "risks", "exceptions", "timesheets",
+               "flags", "status_reports")  # fmt: skip
+
+
+def page_digests(data: PackData, projects: pl.Series) -> dict[str, str]:
+    """Per project of `projects`, a digest of what its page is made of: the pack's settings and stamp (not the
+    generated-at time) and the project's rows of every frame in PAGE_FRAMES. A written page with the same digest is
+    the page rendering would give again; a sponsor's share of the data gives their projects the same digests."""
+    common = repr((data.status_date, data.snapshot, data.version, data.currency, data.look, data.stale.rows()))
+    frames = [(n, getattr(data, name)) for n, name in enumerate(PAGE_FRAMES) if getattr(data, name) is not None]
+    mine = [(n, frame.filter(pl.col("project_id").is_in(projects.implode()))) for n, frame in frames]
+    sums = [
+        frame.select("project_id", frame=pl.lit(n), rows=frame.hash_rows(seed=0))
+        .group_by("project_id", "frame").agg(pl.col("rows").sum())  # wraps around: the same rows, the same sum
+        for n, frame in mine if not frame.is_empty()
+    ]  # fmt: skip
+    if not sums:
+        return {}
+    rows = (
+        pl.concat(sums)
+        .sort("project_id", "frame")
+        .group_by("project_id", maintain_order=True)
+        .agg(pl.struct("frame", "rows").hash(seed=0).sum().alias("digest"))  # a per-frame sum, in frame order
+    )
+    prefix = hashlib.sha256(common.encode()).hexdigest()[:16]
+    return {pid: f"{prefix}-{digest:016x}" for pid, digest in rows.iter_rows()}
 
 
 class Renderer:
@@ -208,8 +245,9 @@ class Renderer:
             **page.context,
             title=page.title,
             root="../" * depth,
-            nav=self.nav,
+            nav=nav_html(self.nav, "../" * depth),
             stamp=self.stamp if page.baselines is None else self.stamp | {"baselines": page.baselines},
+            inputs=page.inputs,
             tables=tables,
             chart_specs=script_json(drawn),
             chart_ids=set(drawn),
@@ -245,13 +283,16 @@ def render_pack(
     data: PackData,
     projects: set[str] | None = None,
     include_pmo: bool = True,
-    project_pages: ProjectPages | None = None,
+    project_pages: Callable[[], ProjectPages] | None = None,
     runtime: str | None = None,
+    written: Path | None = None,
 ) -> dict[str, str | bytes]:
     """Relative path → content for every file of the pack. With `projects`, a pack of just those projects
-    (a sponsor's): their pages, the portfolio index over them, methodology and month end. `project_pages`, built
-    once for many packs of the same data (the sponsors'), must hold every project of this one. `runtime` is
-    charts.runtime()'s script when the caller has it (from its cache)."""
+    (a sponsor's): their pages, the portfolio index over them, methodology and month end. `project_pages` gives
+    the ProjectPages built once for many packs of the same data (the sponsors'); it must hold every project of
+    this one. `runtime` is charts.runtime()'s script when the caller has it (from its cache). `written` is a pack
+    folder already written (the week's): the project pages it holds from the same inputs are taken from it with
+    their CSVs (`WrittenPages`), not rendered again."""
     subset = projects is not None
     evm, now = pack_frames(data, projects)
     baselines = baselines_stamp(now.select("project_id", "baseline_version").sort("project_id").rows())
@@ -261,9 +302,18 @@ def render_pack(
                 ("it/assets.html", "Assets"), ("data-quality.html", "Data quality")]  # fmt: skip
     nav.append(("methodology.html", "Methodology"))
     renderer = Renderer(data, nav, baselines)
+    out: dict[str, str | bytes] = {"assets/vega.js": runtime or charts.runtime()}
     pages = [_index(data, evm, now, subset)]
-    project_pages = project_pages or ProjectPages(data, evm, now)
-    pages += [project_pages.page(row) for row in now.sort("project_id").iter_rows(named=True)]
+    digests = page_digests(data, now.get_column("project_id"))
+    taken = WrittenPages(written, nav) if written is not None else None
+    shared = project_pages or functools.cache(lambda: ProjectPages(data, evm, now))
+    for row in now.sort("project_id").iter_rows(named=True):
+        digest = digests.get(row["project_id"])
+        files = taken.files(row["href"], digest) if taken is not None and digest is not None else None
+        if files is None:
+            pages.append(dataclasses.replace(shared().page(row), inputs=digest))
+        else:
+            out |= files
     pages += [_month_end(data, evm, now), _methodology(data, now)]
     closed = data.closures if not subset else data.closures.filter(pl.col("project_id").is_in(sorted(projects)))
     pages += _closure_pages(data, closed)
@@ -271,10 +321,38 @@ def render_pack(
         pages += [_service_desk(data), _utilisation(data), _assets(data), _data_quality(data)]
     if include_pmo and not subset:
         pages.append(_pmo(data))
-    out: dict[str, str | bytes] = {"assets/vega.js": runtime or charts.runtime()}
     for page in pages:
         out |= renderer.render(page)
     return dict(sorted(out.items()))
+
+
+class WrittenPages:
+    """The project pages of a pack already written, for another pack of the same data (a sponsor's, from the week's
+    pack): a page is taken as written, with its CSVs, when it carries the digest this pack would give it
+    (page_digests); only its header links become this pack's. Reading a page is far cheaper than rendering it."""
+
+    def __init__(self, folder: Path, nav: list[tuple[str, str]]):
+        self.folder, self.nav = folder, nav
+
+    def files(self, href: str, digest: str) -> dict[str, str | bytes] | None:
+        """The page at `href` and its CSVs as this pack's files, or None when the folder has no such page of this
+        digest (then it is rendered)."""
+        path = self.folder / href
+        try:
+            html = path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        start, end = html.find("<nav>"), html.find("</nav>")
+        if f'<meta name="pmo-kpi-inputs" content="{digest}">' not in html[: max(start, 0)] or end < start:
+            return None
+        links = str(nav_html(self.nav, "../" * href.count("/")))  # plain text: the page is not escaped again
+        out: dict[str, str | bytes] = {href: html[: start + len("<nav>")] + links + html[end:]}
+        folder, stem = href.rpartition("/")[0], path.name.removesuffix(".html")
+        for table_id, *_ in PROJECT_TABLES.values():  # a project page's CSVs: <stem>.<table id>.csv
+            csv = path.with_name(f"{stem}.{table_id}.csv")
+            if csv.is_file():
+                out[f"{folder}/{csv.name}" if folder else csv.name] = csv.read_bytes()
+        return out
 
 
 def zip_pages(pages: dict[str, str | bytes]) -> bytes:

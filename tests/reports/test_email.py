@@ -321,6 +321,23 @@ def test_the_managers_rag_override_is_shown_beside_the_computed_one(sent, tmp_pa
     assert re.search(r">Red</span> PM: <span[^>]*>Amber</span>", received.message.get_body(("html",)).get_content())
 
 
+def test_a_sponsors_zip_carries_the_weekly_packs_project_pages_with_the_links_of_their_pack(sent, tmp_path):
+    home = _copy(sent, tmp_path)
+    shutil.copytree(sent.home / "reports", home / "reports", symlinks=True)
+    page = home / "reports" / DAY / "projects" / "PRJ-002.html"
+    written = page.read_text(encoding="utf-8")
+    page.write_text(written.replace("<main>", "<main><!-- as written -->", 1), encoding="utf-8")
+    before = len(sent.server.mailbox.received)
+    assert _email_run(home, {"send": True, "to": "berg@example.org"}).success
+    [received] = sent.server.mailbox.received[before:]
+    archive = _zip(received.message)
+    # Taken from the week's pack, not rendered again; its links are those of a pack with no IT pages.
+    taken = archive.read("projects/PRJ-002.html").decode("utf-8")
+    assert "<!-- as written -->" in taken and 'href="../it/service-desk.html"' in written
+    assert "service-desk" not in taken and 'href="../methodology.html"' in taken
+    assert archive.read("projects/PRJ-002.weeks.csv") == page.with_name("PRJ-002.weeks.csv").read_bytes()
+
+
 def test_a_second_run_sends_nothing_new_an_unfinished_delivery_is_reported_and_pmo_send_resends(sent, capsys):
     warehouse = sent.home / "warehouse.duckdb"
     # A crash between 'sending' and 'sent' for the CFO's message: it may have gone out.

@@ -16,7 +16,17 @@ from pipelines.cli import main
 from pipelines.pack import pack_data, write_pack
 from pipelines.resources import PmoHome
 from reports import pack
-from reports.pack import Look, _eac_methods, _period_key, render_pack, with_status, zip_pages
+from reports.email import by_recipient
+from reports.pack import (
+    Look,
+    PackData,
+    _eac_methods,
+    _period_key,
+    page_digests,
+    render_pack,
+    with_status,
+    zip_pages,
+)
 from reports.tables import clean, neutralise, table
 from tests.conftest import SMALL, write_inbox
 from transforms.demo_portfolio import generate
@@ -208,6 +218,66 @@ def test_a_sponsor_pack_holds_only_their_projects(data):
     assert not any(f"projects/{o}.html" in pages for o in others)
     assert not any(k.startswith("pmo/") for k in pages) and "data-quality.html" not in pages
     assert all(o not in pages["index.html"] for o in others)
+
+
+def _not_rendered():
+    raise AssertionError("a project page was rendered, not taken from the written pack")
+
+
+def test_a_sponsors_pack_takes_the_written_packs_project_pages_with_its_own_links(data, tmp_path):
+    first, second, *others = sorted(data.evm["project_id"].unique().to_list())
+    folder = tmp_path / "reports" / data.status_date.isoformat()
+    write_pack(render_pack(data), folder)
+    rendered = render_pack(data, projects={first, second}, include_pmo=False)
+    taken = render_pack(data, projects={first, second}, include_pmo=False, project_pages=_not_rendered,
+                        written=folder)  # fmt: skip
+    # The bytes rendering gives, HTML and CSVs, with nothing rendered: the project pages and their CSVs came from
+    # the folder and the header links are the sponsor pack's (no Service desk page in it to link to).
+    assert taken == rendered
+    page = f"projects/{first}.html"
+    assert "it/service-desk.html" in (folder / page).read_text() and "it/service-desk.html" not in taken[page]
+    assert {k for k in taken if k.startswith(f"projects/{first}.")} == {
+        f"projects/{p.name}" for p in (folder / "projects").glob(f"{first}.*")
+    }
+    # What the folder says is what the pack holds: a page changed on disk is taken as it is.
+    written = (folder / page).read_text()
+    (folder / page).write_text(written.replace("<main>", "<main><!-- as written -->", 1))
+    taken = render_pack(data, projects={first, second}, include_pmo=False, written=folder)
+    assert (
+        "<!-- as written -->" in taken[page] and taken[f"projects/{second}.html"] == rendered[f"projects/{second}.html"]
+    )
+
+
+def test_a_written_page_of_other_figures_or_settings_or_none_at_all_is_rendered_again(data, tmp_path):
+    first, second, third = sorted(data.evm["project_id"].unique().to_list())
+    folder = tmp_path / "reports" / data.status_date.isoformat()
+    pages = render_pack(data)
+    for pid in (first, second):  # marked: a page taken from the folder shows it
+        pages[f"projects/{pid}.html"] = pages[f"projects/{pid}.html"].replace("<main>", "<main><!-- old -->", 1)
+    del pages[f"projects/{third}.html"]
+    write_pack(pages, folder)
+    mine = {first, second, third}
+
+    def taken(frames: PackData) -> set[str]:
+        out = render_pack(frames, projects=mine, include_pmo=False, written=folder)
+        fresh = render_pack(frames, projects=mine, include_pmo=False)
+        marked = {k for k, v in out.items() if isinstance(v, str) and "<!-- old -->" in v}
+        assert out.keys() == fresh.keys() and all(out[k] == fresh[k] for k in out if k not in marked)
+        return {pid for pid in mine if "<!-- old -->" in out[f"projects/{pid}.html"]}
+
+    assert taken(data) == {first, second}  # the third is not in the folder: rendered
+    # Another data snapshot or other thresholds: every page is rendered again.
+    assert taken(dataclasses.replace(data, snapshot="0" * 64)) == set()
+    assert taken(dataclasses.replace(data, look=Look(green=0.99))) == set()
+    # One project's figures restated since the pack was written: its page is rendered again, the other taken.
+    restated = data.evm.with_columns(
+        ac=pl.when(pl.col("project_id") == first).then(pl.col("ac") + 1).otherwise(pl.col("ac"))
+    )
+    assert taken(dataclasses.replace(data, evm=restated)) == {second}
+    # A sponsor's share of the data (pipelines/delivery.py) gives their project the digest the whole pack gave it.
+    share = by_recipient(data, {"sponsor@example.org": [second]})["sponsor@example.org"]
+    ids = pl.Series([second])
+    assert page_digests(share, ids) == {second: page_digests(data, data.evm.get_column("project_id"))[second]}
 
 
 def _footer(page: str) -> str:
