@@ -671,20 +671,24 @@ class ProjectPages:
     def page(self, row: dict) -> Page:
         """The page of the project in `row` (a row of `now`)."""
         pid = row["project_id"]
+
+        def chart(kind: str, parts: dict[str, pl.DataFrame], title: str) -> dict | None:
+            rows = parts.get(pid, pl.DataFrame())  # the page's own rows: no project id column on each
+            return charts.spec(kind, rows.drop("project_id", strict=False), title)
+
         specs = {
-            "s-curve": charts.spec("s_curve", self.s_curves[pid], f"{pid} S-curve: PV, EV, AC and the EAC forecast"),
-            "ratios": charts.spec("ratios", self.ratios[pid], "CPI, SPI and SPI(t) by week"),
-        }  # fmt: skip
+            "s-curve": chart("s_curve", self.s_curves, f"{pid} S-curve: PV, EV, AC and the EAC forecast"),
+            "ratios": chart("ratios", self.ratios, "CPI, SPI and SPI(t) by week"),
+        }
         tables = [self.table("eac", pid)]
         if pid in self.cost_rows:
-            specs["cost"] = charts.spec("cost", self.cost_rows[pid], "Cumulative actual cost by category")
+            specs["cost"] = chart("cost", self.cost_rows, "Cumulative actual cost by category")
             tables.append(self.table("cost_now", pid, _EMPTY_COST))
         if pid in self.burn_up:
-            specs["burn-up"] = charts.spec("burn_up", self.burn_up[pid], "Burn-up: value earned against scope")
+            specs["burn-up"] = chart("burn_up", self.burn_up, "Burn-up: value earned against scope")
         tables.append(self.table("milestones", pid, _EMPTY_MILESTONES))
         if pid in self.risks:
-            specs["heat-map"] = charts.spec("heat_map", self.heat.get(pid, pl.DataFrame()),
-                                            "Risks by probability and impact")  # fmt: skip
+            specs["heat-map"] = chart("heat_map", self.heat, "Risks by probability and impact")
             tables.append(self.table("risks", pid))
         for name in ("exceptions", "timesheets", "flags"):
             if pid in getattr(self, name):

@@ -1,0 +1,86 @@
+"""A chart's rows travel as CSV text (reports.charts.spec): the drawing must be the one the same rows give as JSON
+objects, the form Vega-Lite reads without a format, and the text must hold the rows exactly."""
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+
+import polars as pl
+import pytest
+import vl_convert as vlc
+
+from reports import charts
+
+WEEKS = [dt.date(2026, 1, 4) + dt.timedelta(weeks=i) for i in range(3)]
+HOSTILE = 'PRJ-9, "quoted"\nand a second line'
+
+
+def _as_objects(chart: dict, rows: pl.DataFrame) -> dict:
+    """The same chart with its rows as JSON objects and no format: what spec() gave before it wrote CSV."""
+    text = json.dumps(chart).replace(', "format": ' + json.dumps(_format(chart)), "")
+    return json.loads(text) | {"datasets": {charts.DATA: charts.chartable(rows).to_dicts()}}
+
+
+def _format(chart: dict) -> dict:
+    found = []
+
+    def walk(node):
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict) and "format" in child and child.get("name") == charts.DATA:
+                found.append(child["format"])
+            elif isinstance(child, dict | list):
+                walk(child)
+
+    walk(chart)
+    assert found, "no reference to the dataset carries its format"
+    return found[0]
+
+
+def _svg(chart: dict) -> str:
+    return vlc.vegalite_to_svg(chart | {"width": charts.PNG_WIDTH})
+
+
+CASES = {
+    # the S-curve's band rows have no line values and its line rows no band: NULLs both ways; DECIMAL money
+    "s_curve": pl.DataFrame(
+        {"layer": ["line"] * 3 + ["band", "bac"], "date": [*WEEKS, WEEKS[-1], None],
+         "series": ["Planned value (PV)"] * 3 + [None, None],
+         "amount": [Decimal("0.0000"), Decimal("1250.5000"), Decimal("2600.1234"), None, Decimal("3000.0000")],
+         "low": [None, None, None, 2500.0, None], "high": [None, None, None, 3400.0, None]},
+        schema_overrides={"amount": pl.Decimal(18, 4)},
+    ),
+    "ratios": pl.DataFrame(
+        {"layer": ["line"] * 3 + ["threshold"] * 2, "date": [*WEEKS, None, None],
+         "series": ["CPI", "CPI", "SPI(t)", None, None], "value": [1.0, 0.9134567891234567, 1.2, 0.95, 0.85],
+         "colour": [None, None, None, "#1a7f37", "#b35900"]}
+    ),
+    "cost": pl.DataFrame({"date": WEEKS, "category": ["labour", "assets", "labour"], "amount": [10.5, 3.25, 20.0]}),
+    "heat_map": pl.DataFrame({"probability": [1, 5], "impact": [2, 5], "risks": [3, 1], "score": [2, 25]}),
+    # a label with a comma, quotes and a line break must come back whole
+    "quadrant": pl.DataFrame(
+        {"layer": ["point", "point", "one"], "project": [HOSTILE, "PRJ-2", None], "cpi": [0.8, 1.1, None],
+         "spi_t": [0.9, 1.05, None], "rag": ["red", "green", None], "value": [None, None, 1.0]}
+    ),
+    "burn_up": pl.DataFrame({"date": WEEKS * 2, "series": ["Scope (BAC)"] * 3 + ["Earned (EV)"] * 3,
+                             "amount": [100.0, 100.0, 120.0, 0.0, 40.0, 90.0]}),
+    "flow": pl.DataFrame({"date": WEEKS, "series": ["created"] * 3, "count": [4, 0, 7]}),
+    "utilisation": pl.DataFrame({"layer": ["bar", "bar", "one"], "team": ["Ops", "Dev", None],
+                                 "kind": ["project", "operational", None], "utilisation": [0.7, 1.2, None],
+                                 "value": [None, None, 1.0]}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", CASES)
+def test_a_chart_from_csv_text_is_drawn_as_from_json_rows_and_holds_them_exactly(kind):
+    rows = CASES[kind]
+    chart = charts.spec(kind, rows, "A chart")
+    assert isinstance(chart["datasets"][charts.DATA], str)
+    assert _svg(chart) == _svg(_as_objects(chart, rows))
+    # Every numeric column is read as a number, nothing else is; the text reads back as the rows.
+    numeric = {c for c, dtype in rows.schema.items() if dtype.is_numeric()}
+    assert _format(chart) == {"type": "csv", "parse": dict.fromkeys(numeric, "number")}
+    back = pl.read_csv(io.StringIO(chart["datasets"][charts.DATA]), schema=charts.chartable(rows).schema)
+    assert back.equals(charts.chartable(rows))
+    if kind == "quadrant":
+        assert HOSTILE.replace("\n", " ").split(",")[0] in _svg(chart)  # the label is drawn, not split apart
