@@ -146,35 +146,49 @@ def chartable(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d"), pl.col(pl.Decimal).cast(pl.Float64))
 
 
+_DATA_REF = json.dumps({"name": DATA})  # how a template (sort_keys) refers to its chart's dataset
 LAYER_FILTER = re.compile(r"^\(datum\.layer === '(\w+)'\)$")
 
 
-def spec(kind: str, rows: pl.DataFrame, title: str) -> dict | None:
+def spec(kind: str, rows: pl.DataFrame, title: str, text: str | None = None) -> dict | None:
     """The Vega-Lite spec of one chart: the kind's template with these rows and title. Layers with no rows are
     left out (Vega cannot scale an empty layer); None when there is nothing to draw. The rows travel as CSV text
     with their numeric columns parsed as numbers (dates are parsed by their temporal encoding, as from JSON): half
-    the bytes of JSON objects that repeat every key on every row, drawn the same."""
+    the bytes of JSON objects that repeat every key on every row, drawn the same. `text` is that CSV when the caller
+    wrote it already (`csv_texts`)."""
     if rows.is_empty():
         return None
-    chart = json.loads(_template(kind))
+    parse = {c: "number" if dtype.is_numeric() else "boolean" for c, dtype in rows.schema.items()
+             if dtype.is_numeric() or dtype == pl.Boolean}  # fmt: skip
+    # Every reference to the chart's dataset gets the format its text is read with.
+    ref = json.dumps({"format": {"parse": parse, "type": "csv"}, "name": DATA}, sort_keys=True)
+    chart = json.loads(_template(kind).replace(_DATA_REF, ref))
     if "layer" in chart and "layer" in rows.columns:
         present = set(rows.get_column("layer").unique().to_list())
         chart["layer"] = [layer for layer in chart["layer"] if _layer_name(layer) in present | {None}]
-    rows = chartable(rows)
-    types = {pl.Boolean: "boolean"}
-    parse = {c: "number" if dtype.is_numeric() else types[dtype] for c, dtype in rows.schema.items()
-             if dtype.is_numeric() or dtype in types}  # fmt: skip
-    _set_format(chart, {"type": "csv", "parse": parse})
-    return chart | {"title": title, "datasets": {DATA: rows.write_csv()}}
+    return chart | {"title": title, "datasets": {DATA: chartable(rows).write_csv() if text is None else text}}
 
 
-def _set_format(node: dict | list, fmt: dict) -> None:
-    """Give every reference to the chart's dataset the format its text is read with."""
-    for child in node.values() if isinstance(node, dict) else node:
-        if isinstance(child, dict) and child.get("name") == DATA and set(child) <= {"name", "format"}:
-            child["format"] = fmt
-        elif isinstance(child, dict | list):
-            _set_format(child, fmt)
+def csv_texts(parts: dict[str, pl.DataFrame], key: str = "project_id") -> dict[str, str]:
+    """The chart text `spec` writes for each part (a frame split by `key`, the key column left out), from one CSV
+    of all the parts: the same text, one write instead of one per chart (a thousand project pages draw five kinds
+    each). Each CSV line is one row unless a text cell holds a line break; then nothing is precomputed."""
+    if not parts:
+        return {}
+    whole = chartable(pl.concat(list(parts.values()), how="vertical"))
+    rows = whole.drop(key)
+    text = [c for c, dtype in rows.schema.items() if dtype == pl.String]
+    if text and rows.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item():
+        return {}
+    header, *lines = rows.write_csv().split("\n")[:-1]
+    if len(lines) != whole.height:
+        return {}
+    joined = (
+        pl.DataFrame({key: whole.get_column(key), "line": pl.Series(lines, dtype=pl.String)})
+        .group_by(key, maintain_order=True)
+        .agg(pl.col("line").str.join("\n"))
+    )
+    return {k: f"{header}\n{body}\n" for k, body in joined.iter_rows()}  # one row per part, not per row
 
 
 def _layer_name(layer: dict) -> str | None:

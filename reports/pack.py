@@ -654,9 +654,11 @@ class ProjectPages:
         self.baselines = {(b["project_id"], b["baseline_version"]): b for b in data.baselines.to_dicts()}
         self.empty_csv: dict[str, bytes] = {}
         self.options = {"timesheets": {"note": f"Weeks with fewer than {look.min_group_size} people are blank."}}
-        # Each table's CSV for every project at once (one write instead of one per page and table).
+        # Each table's CSV and each chart's text for every project at once (one write instead of one per page).
         self.csv = {name: csv_by_key(getattr(self, name), columns)
                     for name, (_, _, columns, _) in PROJECT_TABLES.items()}  # fmt: skip
+        self.chart_text = {name: charts.csv_texts(getattr(self, name))
+                           for name in ("s_curves", "ratios", "cost_rows", "burn_up", "heat")}  # fmt: skip
 
     def table(self, name: str, pid: str, empty: pl.DataFrame | None = None) -> Table:
         id, title, columns, options = PROJECT_TABLES[name]
@@ -672,23 +674,25 @@ class ProjectPages:
         """The page of the project in `row` (a row of `now`)."""
         pid = row["project_id"]
 
-        def chart(kind: str, parts: dict[str, pl.DataFrame], title: str) -> dict | None:
-            rows = parts.get(pid, pl.DataFrame())  # the page's own rows: no project id column on each
-            return charts.spec(kind, rows.drop("project_id", strict=False), title)
+        def chart(kind: str, name: str, title: str) -> dict | None:
+            rows, text = getattr(self, name).get(pid, pl.DataFrame()), self.chart_text[name].get(pid)
+            if text is None:  # the page's own rows: no project id column on each (the text has none)
+                rows = rows.drop("project_id", strict=False)
+            return charts.spec(kind, rows, title, text)
 
         specs = {
-            "s-curve": chart("s_curve", self.s_curves, f"{pid} S-curve: PV, EV, AC and the EAC forecast"),
-            "ratios": chart("ratios", self.ratios, "CPI, SPI and SPI(t) by week"),
+            "s-curve": chart("s_curve", "s_curves", f"{pid} S-curve: PV, EV, AC and the EAC forecast"),
+            "ratios": chart("ratios", "ratios", "CPI, SPI and SPI(t) by week"),
         }
         tables = [self.table("eac", pid)]
         if pid in self.cost_rows:
-            specs["cost"] = chart("cost", self.cost_rows, "Cumulative actual cost by category")
+            specs["cost"] = chart("cost", "cost_rows", "Cumulative actual cost by category")
             tables.append(self.table("cost_now", pid, _EMPTY_COST))
         if pid in self.burn_up:
-            specs["burn-up"] = chart("burn_up", self.burn_up, "Burn-up: value earned against scope")
+            specs["burn-up"] = chart("burn_up", "burn_up", "Burn-up: value earned against scope")
         tables.append(self.table("milestones", pid, _EMPTY_MILESTONES))
         if pid in self.risks:
-            specs["heat-map"] = chart("heat_map", self.heat, "Risks by probability and impact")
+            specs["heat-map"] = chart("heat_map", "heat", "Risks by probability and impact")
             tables.append(self.table("risks", pid))
         for name in ("exceptions", "timesheets", "flags"):
             if pid in getattr(self, name):

@@ -11,6 +11,7 @@ import pytest
 import vl_convert as vlc
 
 from reports import charts
+from reports.pack import by_project
 
 WEEKS = [dt.date(2026, 1, 4) + dt.timedelta(weeks=i) for i in range(3)]
 HOSTILE = 'PRJ-9, "quoted"\nand a second line'
@@ -18,23 +19,27 @@ HOSTILE = 'PRJ-9, "quoted"\nand a second line'
 
 def _as_objects(chart: dict, rows: pl.DataFrame) -> dict:
     """The same chart with its rows as JSON objects and no format: what spec() gave before it wrote CSV."""
-    text = json.dumps(chart).replace(', "format": ' + json.dumps(_format(chart)), "")
-    return json.loads(text) | {"datasets": {charts.DATA: charts.chartable(rows).to_dicts()}}
+    plain = json.loads(json.dumps(chart))
+    for ref in _refs(plain):
+        del ref["format"]
+    return plain | {"datasets": {charts.DATA: charts.chartable(rows).to_dicts()}}
+
+
+def _refs(node) -> list[dict]:
+    """Every reference to the chart's dataset."""
+    found = []
+    for child in node.values() if isinstance(node, dict) else node:
+        if isinstance(child, dict) and child.get("name") == charts.DATA:
+            found.append(child)
+        elif isinstance(child, dict | list):
+            found += _refs(child)
+    return found
 
 
 def _format(chart: dict) -> dict:
-    found = []
-
-    def walk(node):
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, dict) and "format" in child and child.get("name") == charts.DATA:
-                found.append(child["format"])
-            elif isinstance(child, dict | list):
-                walk(child)
-
-    walk(chart)
-    assert found, "no reference to the dataset carries its format"
-    return found[0]
+    formats = [ref.get("format") for ref in _refs(chart)]
+    assert formats and all(f == formats[0] for f in formats), "every reference to the dataset carries its format"
+    return formats[0]
 
 
 def _svg(chart: dict) -> str:
@@ -84,3 +89,20 @@ def test_a_chart_from_csv_text_is_drawn_as_from_json_rows_and_holds_them_exactly
     assert back.equals(charts.chartable(rows))
     if kind == "quadrant":
         assert HOSTILE.replace("\n", " ").split(",")[0] in _svg(chart)  # the label is drawn, not split apart
+
+
+def test_the_chart_text_of_every_project_from_one_write_is_the_text_of_its_own_rows():
+    ratios = CASES["ratios"]
+    quoted = pl.col("series").str.replace("CPI", 'CPI, "as, quoted"')
+    second = ratios.with_columns(project_id=pl.lit("P-1"), value=pl.col("value") * 1.5, series=quoted)
+    frame = pl.concat([ratios.with_columns(project_id=pl.lit("P-2")), second])
+    parts = by_project(frame)
+    texts = charts.csv_texts(parts)
+    assert sorted(texts) == ["P-1", "P-2"]
+    for pid, part in parts.items():
+        own = charts.spec("ratios", part.drop("project_id"), "t")
+        assert charts.spec("ratios", part, "t", texts[pid]) == own  # the same spec, the project id left out
+    assert '"CPI, ""as, quoted"""' in texts["P-1"] and "P-2" not in texts["P-2"]
+    # A line break inside a cell: one CSV line is no longer one row, so each chart writes its own.
+    broken = frame.with_columns(series=pl.col("series").str.replace("SPI", "SPI\nline"))
+    assert charts.csv_texts(by_project(broken)) == {} and charts.csv_texts({}) == {}
