@@ -16,6 +16,8 @@ from pathlib import Path
 import altair as alt
 import polars as pl
 
+from reports.tables import split_lines
+
 DATA = "values"
 HEIGHT = 240
 PNG_WIDTH = 540
@@ -180,15 +182,7 @@ def csv_texts(parts: dict[str, pl.DataFrame], key: str = "project_id") -> dict[s
     text = [c for c, dtype in rows.schema.items() if dtype == pl.String]
     if text and rows.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item():
         return {}
-    header, *lines = rows.write_csv().split("\n")[:-1]
-    if len(lines) != whole.height:
-        return {}
-    joined = (
-        pl.DataFrame({key: whole.get_column(key), "line": pl.Series(lines, dtype=pl.String)})
-        .group_by(key, maintain_order=True)
-        .agg(pl.col("line").str.join("\n"))
-    )
-    return {k: f"{header}\n{body}\n" for k, body in joined.iter_rows()}  # one row per part, not per row
+    return split_lines(whole.get_column(key), rows.write_csv())
 
 
 def _layer_name(layer: dict) -> str | None:

@@ -171,12 +171,20 @@ def csv_by_key(parts: dict[str, pl.DataFrame], columns: list[tuple], key: str = 
     text = [n for n in names if whole.schema[n] == pl.String]
     if text and whole.select(pl.any_horizontal(pl.col(text).str.contains("[\r\n]").any())).item():
         return {}
-    header, *lines = table("", "", whole, columns).to_csv().decode("utf-8").split("\n")[:-1]
-    if len(lines) != whole.height:  # not one line per row after all: write each part on its own
+    parts_text = split_lines(whole.get_column(key), table("", "", whole, columns).to_csv().decode("utf-8"))
+    return {k: text.encode() for k, text in parts_text.items()}
+
+
+def split_lines(keys: pl.Series, text: str) -> dict[str, str]:
+    """A CSV of many parts' rows (a header, then one line per row in the order of `keys`) as each key's own CSV:
+    the header and its lines. {} when the lines are not the rows after all (a cell held a line break): then each
+    part is written on its own."""
+    header, *lines = text.split("\n")[:-1]
+    if len(lines) != keys.len():
         return {}
     joined = (
-        pl.DataFrame({key: whole.get_column(key), "line": pl.Series(lines, dtype=pl.String)})
-        .group_by(key, maintain_order=True)
+        pl.DataFrame({"key": keys, "line": pl.Series(lines, dtype=pl.String)})
+        .group_by("key", maintain_order=True)
         .agg(pl.col("line").str.join("\n"))
     )
-    return {k: f"{header}\n{body}\n".encode() for k, body in joined.iter_rows()}  # one row per part, not per row
+    return {k: f"{header}\n{body}\n" for k, body in joined.iter_rows()}  # one row per part, not per row
