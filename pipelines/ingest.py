@@ -359,11 +359,15 @@ def _stage_batch(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, kind: 
 def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, staged: list[int]) -> None:
     """Merge every staged file's candidates into the staging tables (transforms/merge.py), resolve projects and
     people across the tools (transforms/resolve.py), and write each file's accounting (after `stage_files`, which
-    staged the files `staged`). The worklogs of new files are merged onto staging.worklogs (`_held_worklogs`) and
-    appended (`_append_worklogs`) when they can be, the tickets of new files appended (`_patch_work_items`)."""
+    staged the files `staged`). The worklogs and tickets of new files are merged onto staging.worklogs and
+    staging.work_items (`_held_worklogs`, `_held_work_items`) and appended (`_append_worklogs`, `_patch_work_items`)
+    when they can be."""
     worklog_files = _worklog_files(conn)
-    held = _held_worklogs(conn, staged, worklog_files)
-    merged = merge.merge(conn, "conformed", held)
+    inputs = _inputs(conn, staged)
+    held_inputs = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
+    held = {h.table: h for h in (_held_worklogs(conn, staged, worklog_files),
+                                 _held_work_items(conn, staged, inputs["work_items"], held_inputs)) if h}  # fmt: skip
+    merged = merge.merge(conn, "conformed", tuple(held.values()))
     append = _can_append_worklogs(conn, staged)
     tickets = None  # which tickets' latest snapshot staging.work_items changed: None none, else TICKETS_ALL or TOUCHED
 
@@ -376,24 +380,23 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     queries["worklogs"] = worklogs(merge.kept("worklogs"))
     queries["assets"] = resolve.assets_sql(merge.kept("assets"), merge.kept("project_map"))
     queries["licences"] = resolve.assets_sql(merge.kept("licences"), merge.kept("project_map"))
-    inputs = _inputs(conn, staged)
-    held_inputs = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
     for table, query in queries.items():
         name, order = f"staging.{table}", list(canonical.order(table))
         appended, rows = None, None
         if table == "worklogs" and append:
-            appended = _append_worklogs(conn, worklogs, staged, onto=merged.onto == "worklogs", tickets=tickets)
+            appended = _append_worklogs(conn, worklogs, staged, onto="worklogs" in merged.onto, tickets=tickets)
         digest, fresh, before = inputs.get(table, ("", True, None))
         if not fresh and held_inputs.get(name) == digest and warehouse.in_order(conn, name, order):
             rows = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]  # what it holds is what it would get
         elif table == "work_items" and before is not None and held_inputs.get(name) == before:
-            appended = _patch_work_items(conn, merge.kept("project_map"))  # only the files staged now are new
+            # only the files staged now are new
+            appended = _patch_work_items(conn, merge.kept("project_map"), onto="work_items" in merged.onto)
         if appended is not None:
             rows, summary.appended[table] = appended
             tickets = TOUCHED if table == "work_items" else tickets
         elif rows is None:
-            if merged.onto == table:  # not appended after all (a lookup changed): every row is resolved again
-                merge.keep_held(conn, held)
+            if table in merged.onto:  # not appended after all (a lookup changed): every row is resolved again
+                merge.keep_held(conn, held[table])
             if table == "work_items" and append:  # the tickets' projects as they were, before it is written
                 conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql(name)}")
                 tickets = TICKETS_ALL
@@ -412,7 +415,7 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         conn.sql(f"DROP TABLE IF EXISTS temp.main._dropped_{table}")
     crash_point("ingest")  # tests/reliability: killed with staging replaced and the transaction not committed
     _write_merge_rejects(conn, merged)
-    for name in (merge.gone("worklogs"), merge.added("worklogs"), merge.DAY_ROWS):
+    for name in (*(f(t) for t in merged.onto for f in (merge.gone, merge.added)), merge.DAY_ROWS):
         conn.sql(f"DROP TABLE IF EXISTS {name}")
     warehouse.resort(conn, "audit.rejects", ["file_id", "line", "column", "rule", "raw_value", "severity", "stage"])
     warehouse.resort(conn, "audit.skipped", ["file_id", "line", "reason"])
@@ -444,11 +447,11 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
 
 
 def _write_merge_rejects(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) -> None:
-    """The merge's rejects in place of those of the merge before; of a table merged onto its held rows, the day-total
-    warnings of the person-days it changed only (merge.Merged.onto)."""
-    if merged.onto:
+    """The merge's rejects in place of those of the merge before; of the worklogs merged onto their held rows, the
+    day-total warnings of the person-days they changed only (merge.Merged.onto)."""
+    if "worklogs" in merged.onto:
         conn.sql(f"DELETE FROM audit.rejects WHERE stage = 'merge' AND rule <> '{merge.DAY_RULE}'")
-        for rows in (merge.DAY_ROWS, merge.gone(merged.onto)):
+        for rows in (merge.DAY_ROWS, merge.gone("worklogs")):
             conn.sql(f"DELETE FROM audit.rejects r USING {rows} d WHERE r.stage = 'merge' AND r.rule = "
                      f"'{merge.DAY_RULE}' AND r.file_id = d._source_file AND r.line = d._line")  # fmt: skip
     else:
@@ -463,8 +466,8 @@ def _duplicates(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) -> pl.Dat
     if merged.onto:
         before = conn.sql(
             'SELECT table_name AS "table", file_id AS _source_file, rows_duplicate FROM audit.merge_drops'
-            " WHERE table_name = ?",
-            params=[merged.onto],
+            " WHERE list_contains(?::VARCHAR[], table_name)",
+            params=[list(merged.onto)],
         ).pl()
         dropped = (
             pl.concat([dropped, before.cast(dropped.schema)])
@@ -536,27 +539,51 @@ def _held_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int], files: li
     return merge.Held("worklogs", "staging.worklogs", tuple(f for f in files if f in new))
 
 
+def _held_work_items(conn: duckdb.DuckDBPyConnection, staged: list[int], inputs: tuple[str, bool, str | None],
+                     held_inputs: dict[str, str]) -> merge.Held | None:  # fmt: skip
+    """staging.work_items as holding what the merge kept of the candidates of every file but those staged now, when
+    it does (merge.Held): files staged now have tickets, and its digest (audit.staging_inputs) is the one of the other
+    files, the code and the project map as they are (`_inputs`, `inputs`: the tickets')."""
+    _, fresh, before = inputs
+    if not fresh or before is None or held_inputs.get("staging.work_items") != before:
+        return None
+    if not warehouse.in_load_order(conn, "staging.work_items"):
+        return None
+    new = conn.sql("SELECT DISTINCT _source_file FROM conformed.work_items WHERE list_contains(?::BIGINT[], "
+                   "_source_file) ORDER BY 1", params=[staged]).fetchall()  # fmt: skip
+    return merge.Held("work_items", "staging.work_items", tuple(f for (f,) in new))
+
+
 # The tickets whose latest snapshot may have changed when staging.work_items was patched (`_patch_work_items`): a
 # temporary table of item_key; TICKETS_ALL when it was written whole.
 TOUCHED, TICKETS_ALL = "_items_touched", "all"
 
 
-def _patch_work_items(conn: duckdb.DuckDBPyConnection, project_map: str) -> tuple[int, int] | None:
+def _patch_work_items(conn: duckdb.DuckDBPyConnection, project_map: str, onto: bool) -> tuple[int, int] | None:
     """Bring staging.work_items (in load order) to the merge's kept tickets without writing its million rows again,
     when the files staged this run are all that changed since it was written (the caller compares digests, `_inputs`):
     delete the rows the merge no longer keeps (a newer export of the same ticket and day), append the new files' rows,
     resolved against the kept `project_map`; the others are what they were. Keeps the tickets touched in TOUCHED and
-    their latest snapshots before, in _old_latest (`_append_worklogs`). Returns the row count and the rows appended,
-    or None, having changed nothing, when the table is not in load order or a kept row to add comes before its last
-    row (a file pruned by [retention] can bring back a row a newer export replaced): the caller writes it whole."""
-    name, kept = "staging.work_items", merge.kept("work_items")
+    their latest snapshots before, in _old_latest (`_append_worklogs`). `onto`: the merge was made onto the table's
+    rows (merge.Held) and says which go and which come; otherwise they are found by comparing its kept rows with the
+    table's. Returns the row count and the rows appended, or None, having changed nothing, when the table is not in
+    load order or a kept row to add comes before its last row (a file pruned by [retention] can bring back a row a
+    newer export replaced): the caller writes it whole."""
+    name = "staging.work_items"
     if not warehouse.in_load_order(conn, name):
         return None
     lineage = "_source_file, _line"
-    conn.sql(f"CREATE OR REPLACE TEMP TABLE _items_gone AS SELECT {lineage}, item_key FROM {name}"
-             f" ANTI JOIN {kept} USING ({lineage})")  # fmt: skip
-    added = resolve.work_items_sql(f"(FROM {kept} ANTI JOIN {name} USING ({lineage}))", project_map)
-    conn.sql(f"CREATE OR REPLACE TEMP TABLE _items_added AS {added}")
+    if onto:
+        gone, added = f"SEMI JOIN {merge.gone('work_items')}", f"(FROM {merge.added('work_items')})"
+        kept = f"(FROM {name} ANTI JOIN {merge.gone('work_items')} USING ({lineage}) SELECT {lineage}" \
+               f" UNION ALL FROM {merge.added('work_items')} SELECT {lineage})"  # fmt: skip
+    else:
+        kept = merge.kept("work_items")
+        gone, added = f"ANTI JOIN {kept}", f"(FROM {kept} ANTI JOIN {name} USING ({lineage}))"
+    conn.sql(
+        f"CREATE OR REPLACE TEMP TABLE _items_gone AS SELECT {lineage}, item_key FROM {name} {gone} USING ({lineage})"
+    )
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _items_added AS {resolve.work_items_sql(added, project_map)}")
     last = conn.sql(f"SELECT {lineage} FROM {name} ORDER BY ALL DESC LIMIT 1").fetchall()
     first = conn.sql(f"SELECT {lineage} FROM temp.main._items_added ORDER BY ALL LIMIT 1").fetchall()
     if first and last and first[0] <= last[0]:

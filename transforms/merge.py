@@ -14,9 +14,9 @@ The candidates of each canonical table (`canonical.candidate_schema`: its column
   are duplicates;
 - every worklog of a person-day over MAX_DAY_HOURS in one tool gets a warning.
 
-A table that already holds what the merge kept of every file but some newer ones (`Held`: the staging worklogs, a
-new week's exports) has only those files' rows merged onto it (`_merge_onto`): the same rows kept, without ranking
-ten million candidates again.
+A table that already holds what the merge kept of every file but some newer ones (`Held`: the staging worklogs or
+tickets, a new week's exports) has only those files' rows merged onto it (`_merge_onto`): the same rows kept, without
+ranking millions of candidates again.
 
 Identifiers here come from code (canonical table and column names), never from input.
 """
@@ -62,10 +62,10 @@ class Merged:
     # onto the rows it held (`onto`), only those replaced now
     dropped: pl.DataFrame
     covers: pl.DataFrame  # _source_file, covers: "worklogs 2026-03-01..2026-03-31" for the rows kept
-    # The table merged onto its held rows, if any: its changes are in gone(table) and added(table), not in kept(table);
-    # its day-total warnings (in `rejects`) are those of the person-days it changed, whose rows' lineage is in
-    # DAY_ROWS: the warnings of the other person-days stand.
-    onto: str | None = None
+    # The tables merged onto their held rows: their changes are in gone(table) and added(table), not in kept(table).
+    # With the worklogs among them, the day-total warnings (in `rejects`) are those of the person-days they changed,
+    # whose rows' lineage is in DAY_ROWS: the warnings of the other person-days stand.
+    onto: tuple[str, ...] = ()
 
     @property
     def duplicates(self) -> pl.DataFrame:
@@ -109,12 +109,13 @@ def append_candidates(conn: duckdb.DuckDBPyConnection, schema: str, rows: dict[s
         duck.insert_frame(conn, f"{schema}.{table}", frame)
 
 
-def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: Held | None = None) -> Merged:
-    """Merge every table's candidates in `<schema>` into `kept(table)`, in canonical.TABLES order; `held`'s table
+def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: tuple[Held, ...] = ()) -> Merged:
+    """Merge every table's candidates in `<schema>` into `kept(table)`, in canonical.TABLES order; each `held` table
     onto the rows it holds when that keeps the same rows (`_merge_onto`)."""
-    assert held is None or (held.table in canonical.COVERS and held.table not in REGISTERED)
+    by_table = {h.table: h for h in held}
+    assert len(by_table) == len(held) and all(t in canonical.COVERS and t not in REGISTERED for t in by_table)
     rejects: list[str] = []
-    onto = None
+    onto: tuple[str, ...] = ()
     for table in canonical.TABLES:
         source = f"{schema}.{table}"
         registered = REGISTERED.get(table)
@@ -125,11 +126,11 @@ def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: Held | None = None
                 f" {_q(registered)} AS raw_value, 'error' AS severity FROM {source} WHERE {unknown}"
             )
             source = f"(SELECT * FROM {source} WHERE NOT ({unknown}))"
-        if held is not None and held.table == table and _merge_onto(conn, table, source, held):
-            onto = table
+        if table in by_table and _merge_onto(conn, table, source, by_table[table]):
+            onto += (table,)
         else:
             _dedup(conn, table, source)
-    rejects.append(_day_totals_sql(DAY_ROWS if onto == "worklogs" else kept("worklogs")))
+    rejects.append(_day_totals_sql(DAY_ROWS if "worklogs" in onto else kept("worklogs")))
     # One query each: with duckdb 2.0.0, `q1 UNION ALL q2` gave no rows at all when q1 had none and q2 had two.
     found = pl.concat([conn.sql(query).pl().cast(REJECT_SCHEMA) for query in rejects])
     dropped = pl.concat(
@@ -139,7 +140,7 @@ def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: Held | None = None
         ]
     )
     dropped = dropped.group_by("table", "_source_file").agg(rows_duplicate=pl.col("n").sum().cast(pl.Int64))
-    return Merged(found, dropped.sort("table", "_source_file"), _covers(conn, held if onto else None), onto)
+    return Merged(found, dropped.sort("table", "_source_file"), _covers(conn, [by_table[t] for t in onto]), onto)
 
 
 def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str, primaries: str | None = None,
@@ -226,13 +227,15 @@ def _day_totals_sql(worklogs: str) -> str:
     """
 
 
-def _covers(conn: duckdb.DuckDBPyConnection, held: Held | None) -> pl.DataFrame:
-    """Per file, the dates its kept rows cover, e.g. "worklogs 2026-03-01..2026-03-31"."""
+def _covers(conn: duckdb.DuckDBPyConnection, onto: list[Held]) -> pl.DataFrame:
+    """Per file, the dates its kept rows cover, e.g. "worklogs 2026-03-01..2026-03-31"; of the tables `onto` (merged
+    onto their held rows), the held rows less those gone and the rows added."""
     parts = []
+    held = {h.table: h for h in onto}
     for table, day in canonical.COVERS.items():
         sources = [kept(table)]
-        if held is not None and held.table == table:  # no file has rows in both: new files have higher ids
-            sources = [f"(FROM {held.rows} ANTI JOIN {gone(table)} USING (_source_file, _line))", added(table)]
+        if table in held:  # no file has rows in both: new files have higher ids
+            sources = [f"(FROM {held[table].rows} ANTI JOIN {gone(table)} USING (_source_file, _line))", added(table)]
         parts.extend(
             conn.sql(
                 f"SELECT _source_file::BIGINT AS _source_file, format('{{}} {{}}..{{}}', '{table}', min({_q(day)}),"
@@ -301,7 +304,8 @@ def _merge_onto(conn: duckdb.DuckDBPyConnection, table: str, source: str, held: 
     conn.sql("DROP TABLE temp.main._lost")
     duck.insert(conn, f"temp.main._dropped_{table}", f"SELECT c._source_file, count(*) AS n FROM {old} c"
                 f" SEMI JOIN {gone(table)} g USING (_source_file, _line) WHERE c._primary GROUP BY ALL")  # fmt: skip
-    _day_rows(conn, held)
+    if table == "worklogs":
+        _day_rows(conn, held)
     return True
 
 
