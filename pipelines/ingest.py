@@ -367,7 +367,12 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     held_inputs = dict(conn.sql("SELECT table_name, inputs FROM audit.staging_inputs").fetchall())
     held = {h.table: h for h in (_held_worklogs(conn, staged, worklog_files),
                                  _held_work_items(conn, staged, inputs["work_items"], held_inputs)) if h}  # fmt: skip
-    merged = merge.merge(conn, "conformed", tuple(held.values()))
+    # the tables that hold what their merge would keep: their digest is the one they were written from, and no file
+    # staged now has candidates in them; those no other table's rows are resolved against are not even merged
+    current = {table for table, (digest, fresh, _) in inputs.items()
+               if not fresh and held_inputs.get(f"staging.{table}") == digest
+               and warehouse.in_order(conn, f"staging.{table}", list(canonical.order(table)))}  # fmt: skip
+    merged = merge.merge(conn, "conformed", tuple(held.values()), {t: f"staging.{t}" for t in current - LOOKED_UP})
     append = _can_append_worklogs(conn, staged)
     tickets = None  # which tickets' latest snapshot staging.work_items changed: None none, else TICKETS_ALL or TOUCHED
 
@@ -386,7 +391,7 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
         if table == "worklogs" and append:
             appended = _append_worklogs(conn, worklogs, staged, onto="worklogs" in merged.onto, tickets=tickets)
         digest, fresh, before = inputs.get(table, ("", True, None))
-        if not fresh and held_inputs.get(name) == digest and warehouse.in_order(conn, name, order):
+        if table in current:
             rows = conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]  # what it holds is what it would get
         elif table == "work_items" and before is not None and held_inputs.get(name) == before:
             # only the files staged now are new
@@ -461,13 +466,14 @@ def _write_merge_rejects(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) 
 
 def _duplicates(conn: duckdb.DuckDBPyConnection, merged: merge.Merged) -> pl.DataFrame:
     """Per file, its rows dropped as duplicates over every table (_source_file, rows_duplicate); kept per table in
-    audit.merge_drops, to which a table merged onto its held rows adds the rows it dropped now."""
+    audit.merge_drops, to which a table merged onto its held rows adds the rows it dropped now; a table not merged
+    keeps those of the merge before."""
     dropped = merged.dropped
-    if merged.onto:
+    if merged.onto or merged.unchanged:
         before = conn.sql(
             'SELECT table_name AS "table", file_id AS _source_file, rows_duplicate FROM audit.merge_drops'
             " WHERE list_contains(?::VARCHAR[], table_name)",
-            params=[list(merged.onto)],
+            params=[[*merged.onto, *merged.unchanged]],
         ).pl()
         dropped = (
             pl.concat([dropped, before.cast(dropped.schema)])
@@ -513,6 +519,8 @@ def _inputs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> dict[str, tup
 # What a worklog's resolved columns come from besides its ticket's latest snapshot: when one changes, staging.worklogs
 # is written whole.
 WORKLOG_LOOKUPS = ("project_map", "people", "person_aliases")
+# The tables whose kept rows the merge and the resolution read (merge.merge's `unchanged` leaves kept(table) out).
+LOOKED_UP = {*READS.values(), *WORKLOG_LOOKUPS, *merge.REGISTERED}
 
 
 def _worklog_files(conn: duckdb.DuckDBPyConnection) -> list[int]:

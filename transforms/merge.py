@@ -66,6 +66,7 @@ class Merged:
     # With the worklogs among them, the day-total warnings (in `rejects`) are those of the person-days they changed,
     # whose rows' lineage is in DAY_ROWS: the warnings of the other person-days stand.
     onto: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()  # the tables not merged (`merge`): no kept(table), no rows in `dropped`
 
     @property
     def duplicates(self) -> pl.DataFrame:
@@ -109,14 +110,21 @@ def append_candidates(conn: duckdb.DuckDBPyConnection, schema: str, rows: dict[s
         duck.insert_frame(conn, f"{schema}.{table}", frame)
 
 
-def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: tuple[Held, ...] = ()) -> Merged:
+def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: tuple[Held, ...] = (),
+          unchanged: dict[str, str] | None = None) -> Merged:  # fmt: skip
     """Merge every table's candidates in `<schema>` into `kept(table)`, in canonical.TABLES order; each `held` table
-    onto the rows it holds when that keeps the same rows (`_merge_onto`)."""
+    onto the rows it holds when that keeps the same rows (`_merge_onto`). The `unchanged` tables (table → the table
+    holding what their merge would keep) are not merged, for a caller that does not read their kept(table) and keeps
+    their drops of the merge before; their `covers` come from the rows held."""
+    unchanged = unchanged or {}
     by_table = {h.table: h for h in held}
     assert len(by_table) == len(held) and all(t in canonical.COVERS and t not in REGISTERED for t in by_table)
+    assert not unchanged.keys() & {*REGISTERED, *by_table, "worklogs", "projects"}  # what the merge itself reads
     rejects: list[str] = []
     onto: tuple[str, ...] = ()
     for table in canonical.TABLES:
+        if table in unchanged:
+            continue
         source = f"{schema}.{table}"
         registered = REGISTERED.get(table)
         if registered and conn.sql(f"SELECT count(*) FROM {kept('projects')}").fetchall()[0][0]:
@@ -137,10 +145,12 @@ def merge(conn: duckdb.DuckDBPyConnection, schema: str, held: tuple[Held, ...] =
         [
             conn.sql(f"SELECT '{t}' AS \"table\", _source_file, n FROM temp.main._dropped_{t}").pl()
             for t in canonical.TABLES
+            if t not in unchanged
         ]
     )
     dropped = dropped.group_by("table", "_source_file").agg(rows_duplicate=pl.col("n").sum().cast(pl.Int64))
-    return Merged(found, dropped.sort("table", "_source_file"), _covers(conn, [by_table[t] for t in onto]), onto)
+    covers = _covers(conn, [by_table[t] for t in onto], unchanged)
+    return Merged(found, dropped.sort("table", "_source_file"), covers, onto, tuple(unchanged))
 
 
 def _dedup(conn: duckdb.DuckDBPyConnection, table: str, source: str, primaries: str | None = None,
@@ -227,13 +237,13 @@ def _day_totals_sql(worklogs: str) -> str:
     """
 
 
-def _covers(conn: duckdb.DuckDBPyConnection, onto: list[Held]) -> pl.DataFrame:
+def _covers(conn: duckdb.DuckDBPyConnection, onto: list[Held], unchanged: dict[str, str]) -> pl.DataFrame:
     """Per file, the dates its kept rows cover, e.g. "worklogs 2026-03-01..2026-03-31"; of the tables `onto` (merged
-    onto their held rows), the held rows less those gone and the rows added."""
+    onto their held rows), the held rows less those gone and the rows added; of those `unchanged`, the rows held."""
     parts = []
     held = {h.table: h for h in onto}
     for table, day in canonical.COVERS.items():
-        sources = [kept(table)]
+        sources = [unchanged.get(table, kept(table))]
         if table in held:  # no file has rows in both: new files have higher ids
             sources = [f"(FROM {held[table].rows} ANTI JOIN {gone(table)} USING (_source_file, _line))", added(table)]
         parts.extend(

@@ -30,6 +30,7 @@ def _tables(conn: duckdb.DuckDBPyConnection) -> dict[str, list]:
     out["audit.files"] = conn.sql(f"SELECT {MANIFEST} FROM audit.files ORDER BY file_id").fetchall()
     out["audit.rejects"] = conn.sql("SELECT * FROM audit.rejects").fetchall()
     out["audit.skipped"] = conn.sql("SELECT * FROM audit.skipped").fetchall()
+    out["audit.merge_drops"] = conn.sql("SELECT * FROM audit.merge_drops ORDER BY ALL").fetchall()
     return out
 
 
@@ -240,6 +241,30 @@ def test_a_new_weeks_tickets_are_merged_onto_staging_and_all_again_once_an_earli
         lineage = conn.sql("SELECT _source_file, _line, item_key FROM staging.work_items").fetchall()
         assert conn.sql(old).fetchall() == [(1,)] and lineage == sorted(lineage)
         assert conn.sql("SELECT count(*) FROM staging.work_items WHERE item_key LIKE 'LAB1-%'").fetchall() == [(20,)]
+
+
+def test_a_table_whose_files_and_lookups_are_as_they_were_is_not_merged_again(tmp_path):
+    write_inbox(tmp_path / "inbox", corpus.demo())
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        drops = "SELECT * FROM audit.merge_drops WHERE table_name = 'baselines' ORDER BY ALL"
+        before = conn.sql(drops).fetchall()
+        # A duplicate of a baseline element on an earlier line of its file: a merge of the baselines would drop it
+        # and count it against that file. A week of tickets and worklogs does not merge the baselines: their drops,
+        # like their rows, are those of the merge before.
+        conn.sql("INSERT INTO conformed.baselines SELECT * REPLACE (_line - 100000 AS _line) FROM conformed.baselines"
+                 " LIMIT 1")  # fmt: skip
+        write_inbox(tmp_path / "inbox", _week_two())
+        summary = ingest(conn, tmp_path / "inbox")
+        assert summary.appended == {"work_items": 20, "worklogs": 30}
+        assert conn.sql(drops).fetchall() == before
+        # A new export of the baseline merges them all again: every row of the earlier one, the planted duplicate
+        # too, is dropped for the new one's.
+        ((file, rows),) = conn.sql("SELECT _source_file, count(*) FROM conformed.baselines GROUP BY ALL").fetchall()
+        again = corpus.demo()["pmo/baseline.csv"].replace(b"\r\n", b"\n")  # the same rows in other bytes
+        write_inbox(tmp_path / "inbox", {"z_week3/baseline.csv": again})
+        ingest(conn, tmp_path / "inbox")
+        assert conn.sql(drops).fetchall() == [("baselines", file, rows)]
 
 
 def _lab(frame: pl.DataFrame, project: str, **values: str) -> bytes:
