@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -354,7 +355,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
-    print(generate(args.out, SCALES[args.scale], args.seed))
+    print(json.dumps(generate(args.out, SCALES[args.scale], args.seed)))
 
 
 if __name__ == "__main__":

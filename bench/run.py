@@ -55,16 +55,18 @@ def _stage(step_key: str) -> str:
 
 def prepare_data(work: Path, scale: str) -> Path:
     """The generated portfolio under work/data, regenerated only when the generator or the scale changed."""
-    from bench import portfolio
-
-    stamp = hashlib.sha256(Path(portfolio.__file__).read_bytes() + scale.encode()).hexdigest()[:16]
+    stamp = hashlib.sha256((ROOT / "bench" / "portfolio.py").read_bytes() + scale.encode()).hexdigest()[:16]
     data = work / "data"
     if (data / ".stamp").exists() and (data / ".stamp").read_text() == stamp:
         print(f"portfolio: reusing {data}", flush=True)
         return data
     shutil.rmtree(data, ignore_errors=True)
     started = time.perf_counter()
-    counts = portfolio.generate(data, portfolio.SCALES[scale])
+    # In a process of its own: a child inherits its parent's peak RSS as its own starting peak (the kernel carries
+    # it over fork and exec), so generating the data here (4 GB) would become the floor's and the run's peak memory.
+    made = subprocess.run([sys.executable, "-m", "bench.portfolio", "--scale", scale, "--out", str(data)],
+                          cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+    counts = json.loads(made.stdout.splitlines()[-1])
     (data / "counts.json").write_text(json.dumps(counts, indent=2))
     (data / ".stamp").write_text(stamp)
     print(f"portfolio: generated {counts} in {time.perf_counter() - started:.0f} s", flush=True)
