@@ -65,7 +65,7 @@ def prepare_data(work: Path, scale: str) -> Path:
     # In a process of its own: a child inherits its parent's peak RSS as its own starting peak (the kernel carries
     # it over fork and exec), so generating the data here (4 GB) would become the floor's and the run's peak memory.
     made = subprocess.run([sys.executable, "-m", "bench.portfolio", "--scale", scale, "--out", str(data)],
-                          cwd=ROOT, check=True, capture_output=True, text=True)  # fmt: skip
+                          cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)  # fmt: skip
     counts = json.loads(made.stdout.splitlines()[-1])
     # Dated an hour back, as exports downloaded before the run: `pmo run` does not yet trust the size and time of a
     # file written in the last minute (it may still be being written) and would read and hash it again next week.
