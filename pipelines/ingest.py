@@ -697,13 +697,18 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     columns = ", ".join(f'"{c}"' for (c,) in stored if c not in canonical.schema("worklogs"))  # the resolved ones
     moved = (f"(SELECT * EXCLUDE ({columns}) FROM staging.worklogs"
              " WHERE item_key IN (SELECT item_key FROM temp.main._changed_items))")  # fmt: skip
+    updates = f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})"
+    if not conn.sql("SELECT EXISTS (FROM temp.main._changed_items)").fetchall()[0][0]:
+        # no ticket changed: no row is resolved again (the resolving query costs its lookups even for no rows)
+        moved = "(SELECT * FROM staging.worklogs WHERE false)"
+        updates = "SELECT _source_file, _line FROM staging.worklogs WHERE false"
     # for the marts built from it (pipelines/changes.py): the rows deleted, set again and appended, with their dates
     lineage = "SELECT _source_file, _line, work_date AS day FROM"
     changes.record(conn, "staging.worklogs", f"FROM temp.main._gone UNION ALL {lineage} {moved} "
                                              f"UNION ALL {lineage} ({added})")  # fmt: skip
     rows = warehouse.patch_in_load_order(
         conn, "staging.worklogs", gone="FROM temp.main._gone",
-        updates=f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})", added=resolved(f"({added})"),
+        updates=updates, added=resolved(f"({added})"),
     )  # fmt: skip
     for name in ("_gone", "_changed_items"):
         conn.sql(f"DROP TABLE temp.main.{name}")
