@@ -111,6 +111,23 @@ def test_the_home_instance_runs_warehouse_steps_one_at_a_time(ran):
     assert pool.slot_count == 1
 
 
+def test_the_home_instance_keeps_its_event_log_where_dagster_does(ran):
+    """dagster.yaml's event_log_storage (pipelines/eventlog.py) is in force, and the run's events are where Dagster's
+    own SQLite event log keeps them: its class reads every one back."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from pipelines.eventlog import KeptEngineSqliteEventLogStorage
+
+    home, _ = ran
+    with _instance(home) as instance:
+        assert type(instance.event_log_storage) is KeptEngineSqliteEventLogStorage
+        run_id = instance.get_run_records(limit=1)[0].dagster_run.run_id
+        stored = instance.all_logs(run_id)
+    plain = SqliteEventLogStorage(str(home / "dagster" / "history" / "runs"))
+    assert len(stored) > 50 and len(plain.get_logs_for_run(run_id)) == len(stored)
+    plain.dispose()
+
+
 def test_status_after_a_failing_run_shows_the_failed_step_and_exits_1(failed):
     home, _ = failed
     done = pmo("status", "--home", home)
