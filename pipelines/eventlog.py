@@ -38,7 +38,9 @@ class KeptEngineSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def _engine(self, shard: str) -> Engine:
-        if self._engines_pid != os.getpid():  # a forked child: the parent's connections are not its own
+        if self._engines_pid != os.getpid():  # a forked child: the parent's connections are not its own to close
+            for inherited in self._engines.values():
+                inherited.dispose(close=False)
             self._engines, self._engines_pid = OrderedDict(), os.getpid()
         engine = self._engines.get(shard)
         if engine is None:

@@ -1,6 +1,7 @@
 """pipelines/eventlog.py: Dagster's SQLite event log with its engines kept open. Real SQLite files in tmp_path,
 read back by Dagster's own SqliteEventLogStorage: the same events in the same place, nothing lost."""
 
+import os
 import shutil
 import time
 
@@ -65,6 +66,25 @@ def test_wipe_closes_the_engines_before_the_databases_go(tmp_path):
     storage.store_event(_materialization("run-b", "evm_weekly", rows=2))
     storage.dispose()
     assert len(SqliteEventLogStorage(str(tmp_path)).get_logs_for_run("run-b")) == 1
+
+
+def test_a_forked_child_stores_through_engines_of_its_own_and_leaves_the_parents_working(tmp_path):
+    storage = KeptEngineSqliteEventLogStorage(str(tmp_path))
+    storage.store_event(_materialization("run-a", "evm_weekly", rows=1))
+    parents = storage._engines["index"]
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it stored through a new engine, not the parent's
+        code = 1
+        try:
+            storage.store_event(_materialization("run-a", "evm_weekly", rows=2))
+            code = 0 if storage._engines["index"] is not parents else 3
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    storage.store_event(_materialization("run-a", "evm_weekly", rows=3))  # the parent's engine still works
+    assert storage._engines["index"] is parents
+    assert _rows(storage, "evm_weekly") == 3 and len(storage.get_logs_for_run("run-a")) == 3
+    storage.dispose()
 
 
 def test_a_seeded_home_stores_its_events_there_through_this_class_even_when_copied(tmp_path):
