@@ -75,6 +75,10 @@ def planned_value(
     """
     return query(
         _SQL,
-        {"elements": elements, "projects": projects.select("project_id", "calendar_id"), "cal": cal},
+        {  # only the columns read: DuckDB converts a registered frame whole (transforms/progress.py)
+            "elements": elements.select("project_id", "baseline_version", "budget", "planned_start", "planned_finish"),
+            "projects": projects.select("project_id", "calendar_id"),
+            "cal": cal,
+        },
         week_ends_on=week_ends_on,
     )
