@@ -112,11 +112,15 @@ def stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str, loaded: dict[int
     else:
         skipped = pl.DataFrame(schema=SKIP_SCHEMA)
     result = conform(raw, all_contracts()[kind], week_ends_on, loaded)
+    typed, formats = result.typed, result.formats
     rejects = result.rejects.select(list(REJECTS_EMPTY.columns)).cast(REJECTS_EMPTY.schema)
+    del result
     quarantined, rejects = _quarantine(raw, rejects)
-    valid = result.typed.filter(
-        pl.col("_valid") & ~pl.col("_source_file").is_in(quarantined.get_column("_source_file").implode())
-    ).drop("_valid")
+    keep = pl.col("_valid") & ~pl.col("_source_file").is_in(quarantined.get_column("_source_file").implode())
+    # Filtered only when a row goes: a filter copies every column (a million issues' typed rows, beside them at the
+    # first load's peak memory), dropping _valid does not.
+    valid = (typed if typed.select(keep.fill_null(False).all()).item() else typed.filter(keep)).drop("_valid")
+    del typed
     by_table: dict[str, list[pl.DataFrame]] = {}
     for r in readers:
         frame = canonical.conform_table(r.table, r.read(valid))
@@ -127,7 +131,7 @@ def stage_kind(kind: str, raw: pl.DataFrame, week_ends_on: str, loaded: dict[int
         for table, frames in by_table.items()
     }
     notes = (
-        in_file.join(_formats(result.formats), on="_source_file", how="left")
+        in_file.join(_formats(formats), on="_source_file", how="left")
         .join(_warnings(kind, in_file), on="_source_file", how="left")
         .select(list(NOTE_SCHEMA))
         .cast(NOTE_SCHEMA)
