@@ -60,7 +60,7 @@ def _project_key() -> pl.Expr:
 def _with_linked_keys(typed: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """Add, for each link column (Parent, Epic Link), the linked issue's key: the value itself when it is a
     key, else the key of the issue of that numeric id in the same file (NULL when the export lacks it)."""
-    links = []
+    links, ids = [], None
     for column, alias in columns.items():
         # Looked up on a frame of the file and the value alone, and added as a column: a join of the whole frame
         # copied every column of a million issues once per link column (the first load's peak memory).
@@ -69,9 +69,10 @@ def _with_linked_keys(typed: pl.DataFrame, columns: dict[str, str]) -> pl.DataFr
         if link.get_column("_id").null_count() == link.height:  # no numeric id to look up: the values are the keys
             links.append(link.get_column("_value").alias(alias))
             continue
-        ids = typed.select(_FILE, pl.col("Issue id").alias("_id"), pl.col("Issue key").alias("_key")).unique(
-            [_FILE, "_id"], keep="last"
-        )
+        if ids is None:  # built once, for the first link column that has an id to look up
+            ids = typed.select(_FILE, pl.col("Issue id").alias("_id"), pl.col("Issue key").alias("_key")).unique(
+                [_FILE, "_id"], keep="last"
+            )
         links.append(
             link.join(ids, on=[_FILE, "_id"], how="left", maintain_order="left")  # ids: one row per (file, id)
             .select(pl.when(pl.col("_id").is_null()).then(pl.col("_value")).otherwise(pl.col("_key")).alias(alias))
