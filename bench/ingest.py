@@ -123,9 +123,11 @@ import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from pipelines import warehouse
+from pipelines.home import PipelineSettings
 from pipelines.ingest import ingest
 t1 = time.perf_counter()
-conn = warehouse.connect(Path(sys.argv[1]))
+caps = PipelineSettings()  # DuckDB's caps as a home has them by default (memory 1 GiB), not DuckDB's own defaults
+conn = warehouse.connect(Path(sys.argv[1]), False, caps.memory_limit, caps.threads)
 summary = ingest(conn, Path(sys.argv[2]))
 files = conn.sql("SELECT sum(rows_in_file), sum(rows_loaded), sum(rows_rejected) FROM audit.files").fetchall()[0]
 conn.close()
