@@ -14,7 +14,8 @@ Per stage (start-up, ingest, contracts, staging, marts, publish, pack, e-mails) 
 second and peak memory. Stage times come from the run's own Dagster event log (step start and success) and, for
 ingest vs staging inside the `exports` step, from the step's metadata; memory from sampling the process's RSS every
 20 ms, and its exact peak from the kernel (wait4). `pmo --help` is timed too. The figures go to
-bench/results/<date>[-small].json and to the README's Performance section.
+bench/results/<date>[-small].json, to the README's Performance section and, per Dagster step, to
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -425,6 +426,22 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+def steps_table(r: dict) -> str:
+    """Every Dagster step of both runs, the slowest of the full run first (docs/performance.md)."""
+    runs = [r["full"]["steps"], r["incremental"]["steps"]]
+    order = sorted(runs[0].keys() | runs[1].keys(), key=lambda step: (-runs[0].get(step, {}).get("seconds", 0), step))
+    lines = [
+        f"Measured {r['date']} (`bench/results/{_result_name(r)}`).",
+        "",
+        "| step | full run: s | peak MB | incremental week: s | peak MB |",
+        "|---|---|---|---|---|",
+    ]
+    for step in order:
+        cells = [f"{run[step]['seconds']:.1f} | {run[step]['peak_mb']}" if step in run else " | " for run in runs]
+        lines.append(f"| `{step}` | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
 def _result_name(r: dict) -> str:
     return f"{r['date']}{'' if r['scale'] == 'full' else '-' + r['scale']}.json"
 
@@ -433,14 +450,21 @@ def write(r: dict) -> None:
     out = ROOT / "bench" / "results" / _result_name(r)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(r, indent=2) + "\n")
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    begin, end = BEGIN.format(scale=r["scale"]), END.format(scale=r["scale"])
-    if begin in text and end in text:
-        pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
-        readme.write_text(pattern.sub(lambda _: f"{begin}\n{table(r)}\n{end}", text))
-        print(f"README.md: the {r['scale']} table updated")
+    tables = {"README.md": (r["scale"], table(r)), "docs/performance.md": (f"{r['scale']}:steps", steps_table(r))}
+    for doc, (marker, body) in tables.items():
+        if replace_between(ROOT / doc, BEGIN.format(scale=marker), END.format(scale=marker), body):
+            print(f"{doc}: the {marker} table updated")
     print(f"written to {out.relative_to(ROOT)}")
+
+
+def replace_between(path: Path, begin: str, end: str, body: str) -> bool:
+    """Put `body` between the markers `begin` and `end` of the file; False (the file as it was) without them."""
+    text = path.read_text()
+    if begin not in text or end not in text:
+        return False
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{body}\n{end}", text))
+    return True
 
 
 def main() -> None:

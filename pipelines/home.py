@@ -45,7 +45,7 @@ class PipelineSettings(_Strict):
     week_ends_on: Weekday = "sunday"
     # DuckDB's memory cap for the warehouse (beyond it, work spills to <home>/warehouse.duckdb.tmp) and its worker
     # threads; empty and 0 leave DuckDB's defaults (80 % of RAM, one thread per core). 1 GiB by default: DuckDB would
-    # otherwise keep up to 80 % of RAM as cache (7.2 GB at portfolio scale: README, Performance) for no time gained.
+    # otherwise keep up to 80 % of RAM as cache (7.2 GB at portfolio scale: docs/performance.md) for no time gained.
     memory_limit: str = Field("1GiB", pattern=r"^$|^\d+(\.\d+)? ?([KMGT]i?B)$")
     threads: int = Field(0, ge=0, le=1024)
 

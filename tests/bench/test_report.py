@@ -1,0 +1,54 @@
+"""The bench's report: the per-step table of docs/performance.md and how a table replaces its markers' content."""
+
+from bench.run import BEGIN, END, replace_between, steps_table
+
+
+def _result() -> dict:
+    # A step only the incremental week ran (`only_later`) and two steps of equal full-run time (`a`, `b`).
+    return {
+        "date": "2026-11-23",
+        "scale": "full",
+        "full": {
+            "steps": {
+                "exports": {"seconds": 74.83, "peak_mb": 1759},
+                "b": {"seconds": 2.04, "peak_mb": 900},
+                "a": {"seconds": 2.04, "peak_mb": 800},
+            }
+        },
+        "incremental": {
+            "steps": {
+                "exports": {"seconds": 6.52, "peak_mb": 929},
+                "a": {"seconds": 0.25, "peak_mb": 700},
+                "only_later": {"seconds": 0.12, "peak_mb": 600},
+            }
+        },
+    }
+
+
+def test_steps_table_lists_every_step_of_both_runs_slowest_first():
+    lines = steps_table(_result()).splitlines()
+    assert lines[0] == "Measured 2026-11-23 (`bench/results/2026-11-23.json`)."
+    assert lines[2:] == [
+        "| step | full run: s | peak MB | incremental week: s | peak MB |",
+        "|---|---|---|---|---|",
+        "| `exports` | 74.8 | 1759 | 6.5 | 929 |",  # 74.83 and 6.52 to one decimal
+        "| `a` | 2.0 | 800 | 0.2 | 700 |",  # a tie on the full run's seconds goes by name: a before b
+        "| `b` | 2.0 | 900 |  |  |",  # not in the incremental week: empty cells, not zeros
+        "| `only_later` |  |  | 0.1 | 600 |",  # not in the full run: last
+    ]
+
+
+def test_replace_between_rewrites_only_the_marked_block(tmp_path):
+    begin, end = BEGIN.format(scale="full:steps"), END.format(scale="full:steps")
+    readme_begin, readme_end = BEGIN.format(scale="full"), END.format(scale="full")
+    doc = tmp_path / "performance.md"
+    text = f"intro\n{readme_begin}\nstage table\n{readme_end}\n{begin}\nold\ntable\n{end}\noutro\n"
+    doc.write_text(text)
+
+    assert replace_between(doc, begin, end, "new table")
+    assert doc.read_text() == f"intro\n{readme_begin}\nstage table\n{readme_end}\n{begin}\nnew table\n{end}\noutro\n"
+
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers\n")
+    assert not replace_between(plain, begin, end, "new table")
+    assert plain.read_text() == "no markers\n"
