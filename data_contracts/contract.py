@@ -302,8 +302,8 @@ def _chosen_formats(frame: pl.DataFrame, name: str, col: Column) -> pl.DataFrame
     return hits.select(_FILE, pl.when(best > 0).then(chosen).alias("format"))
 
 
-def _parse_chosen(col: Column, raw: pl.Expr, chosen: pl.DataFrame) -> tuple[pl.Expr, pl.Expr]:
-    """A date column parsed, each file in its chosen format only, and that format per file (`_chosen_formats`).
+def _parse_chosen(col: Column, raw: pl.Expr, chosen: pl.DataFrame) -> pl.Expr:
+    """A date column parsed, each file in its chosen format only (`_chosen_formats`).
 
     Files that chose the same format are parsed together, once: the other rows are NULL before strptime, so
     each distinct format reads only its own files' values. A file that chose none reads as NULL.
@@ -312,18 +312,15 @@ def _parse_chosen(col: Column, raw: pl.Expr, chosen: pl.DataFrame) -> tuple[pl.E
     dtype = pl.Date if col.type == "date" else pl.Datetime("us")
     picked = chosen.drop_nulls("format")
     if picked.is_empty():
-        return pl.lit(None, dtype), pl.lit(None, pl.String)
-    found = pl.col(_FILE).replace_strict(
-        picked.get_column(_FILE), picked.get_column("format"), default=None, return_dtype=pl.String
-    )
+        return pl.lit(None, dtype)
     groups = picked.group_by("format", maintain_order=True).agg(_FILE)
     if groups.height == 1 and picked.height == chosen.height:  # every file with a value chose one format
-        return _strptime(col, text, groups.item(0, "format")), found
+        return _strptime(col, text, groups.item(0, "format"))
     parsed = [
         _strptime(col, pl.when(pl.col(_FILE).is_in(files.implode())).then(text), fmt)
         for fmt, files in zip(groups.get_column("format"), groups.get_column(_FILE), strict=True)
     ]
-    return (parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)), found
+    return parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
 
 
 @dataclass(frozen=True)
@@ -362,7 +359,11 @@ def conform(
     )
     typed: list[pl.Expr] = []
     values: list[pl.Expr] = []  # each typed value, computed once into a column of its own that the checks read
-    detected: list[pl.Expr] = []
+    # What was detected per file (`formats`): the chosen date formats and the decimal comma files, and the
+    # single-format date columns, whose format is reported for a file with a value in them. Kept per file, not
+    # per row: a column of 10 million copies of "%Y-%m-%d" was the first load's peak memory.
+    detected: list[pl.DataFrame] = []
+    single: dict[str, str] = {}
     for col in contract.columns:
         names = [c for c in frame.columns if c == col.name or c.startswith(col.name + "__")]
         if not names:
@@ -372,15 +373,22 @@ def conform(
             raw = pl.col(name)
             blank = raw.is_null() | (raw.str.strip_chars() == "")
             nulled = pl.when(blank).then(None).otherwise(raw)
+            first = name == col.name
             if col.type in {"date", "datetime"} and len(col.formats) > 1:
-                parsed, found = _parse_chosen(col, nulled, _chosen_formats(frame, name, col))
+                chosen = _chosen_formats(frame, name, col)
+                parsed = _parse_chosen(col, nulled, chosen)
+                if first:
+                    detected.append(chosen.drop_nulls("format").select(_FILE, pl.lit(name).alias("column"), "format"))
             else:
-                parsed, found = parse_column(col, nulled, _comma_files(frame, name) if col.type == "decimal" else None)
+                comma = _comma_files(frame, name) if col.type == "decimal" else []
+                parsed, _ = parse_column(col, nulled, comma)
+                if first and comma:
+                    detected.append(pl.DataFrame({_FILE: comma, "column": name, "format": "decimal comma"}))
+                if first and col.type in {"date", "datetime"}:
+                    single[name] = col.formats[0]
             values.append(pl.when(blank).then(None).otherwise(parsed).alias(_TYPED + name))
             value = pl.col(_TYPED + name)
             typed.append(value.alias(name))
-            if found is not None and name == col.name:
-                detected.append(found.alias(name))
             if col.type != "string":
                 checks.append(_reject(~blank & value.is_null(), name, f"type:{col.type}", col.severity))
             if col.required and name == col.name:
@@ -439,15 +447,15 @@ def conform(
         bad = errors.select(*[pl.col(c) for c in keys], pl.col("line").alias("_line")).unique()
         out = out.join(bad.with_columns(_bad=True), on=lineage, how="left")
         out = out.with_columns(_valid=pl.col("_bad").is_null()).drop("_bad")
-    formats = pl.DataFrame(schema={_FILE: pl.Int64, "column": pl.String, "format": pl.String})
-    if detected:
-        formats = (
-            frame.select(pl.col(_FILE).cast(pl.Int64), *detected)
-            .unique(_FILE)
-            .unpivot(index=_FILE, variable_name="column", value_name="format")
-            .drop_nulls("format")
-            .sort(_FILE, "column")
+    schema = {_FILE: pl.Int64, "column": pl.String, "format": pl.String}
+    if single:
+        filled = frame.group_by(_FILE).agg((~_blank(frame, name)).any().alias(name) for name in single)
+        detected.append(
+            filled.unpivot(index=_FILE, variable_name="column", value_name="filled")
+            .filter("filled")
+            .select(_FILE, "column", pl.col("column").replace_strict(single, return_dtype=pl.String).alias("format"))
         )
+    formats = pl.concat([pl.DataFrame(schema=schema), *(d.cast(schema) for d in detected)]).sort(_FILE, "column")
     return Conformed(out, rejects.with_columns(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items()), formats)
 
 

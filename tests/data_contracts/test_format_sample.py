@@ -162,3 +162,25 @@ def test_a_file_whose_sample_parses_nothing_reads_as_null_beside_a_file_that_cho
     assert big.get_column("d")[1] == "14/02/2025"  # row 1 of file 2: a date day-first, unsampled
     assert result.typed.get_column("d").null_count() == 30_000
     assert result.rejects.height == 30_000  # 10,000 "n/a" + 20,000 dates of a file with no format
+
+
+def test_a_single_format_column_reports_its_format_only_for_the_files_that_write_it(tmp_path):
+    spec = tmp_path / "one.yaml"
+    spec.write_text(
+        "kind: k\ntitle: K\nsource: s\nsignature: [d]\ncolumns:\n"
+        "  - {name: d, type: date, formats: ['%Y-%m-%d']}\n  - {name: e, type: date, formats: ['%Y-%m-%d']}\n",
+        encoding="utf-8",
+    )
+    raw = pl.DataFrame(
+        {
+            "d": ["2025-01-06", " ", "", None, "2025-01-07", "not a date"],
+            "e": [None, None, None, None, None, "  "],
+            "_line": [2, 3, 2, 3, 2, 3],
+            "_source_file": [1, 1, 2, 2, 3, 3],
+        }
+    )
+    result = conform(raw, load(spec))
+    # File 1 writes a date in d; file 2 only blanks (" ", "", NULL): nothing to report; file 3 writes one date and
+    # one value that is not a date, which is a reject, but the file still reads d in the format. e is blank in all.
+    assert result.formats.rows() == [(1, "d", "%Y-%m-%d"), (3, "d", "%Y-%m-%d")]
+    assert result.rejects.select("_source_file", "line", "rule").rows() == [(3, 3, "type:date")]
