@@ -210,7 +210,8 @@ class Messages:
                   "subject_prefix": self.settings.subject_prefix, "attachment": self.attachment(recipient)}  # fmt: skip
         images = [Image(png(), alt) for png, alt in self._charts(recipient)]
         if recipient.audience == "leadership":
-            return leadership_email(self.data, self.figures, images=images, **common)
+            return leadership_email(self.data, self.figures, images=images, listed=self.settings.attention_rows,
+                                    **common)  # fmt: skip
         mine = self.figures.filter(pl.col("project_id").is_in(tuple(self.projects_of[recipient.address])))
         return sponsor_email(self.data, mine, images=images, **common)
 

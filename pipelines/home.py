@@ -77,6 +77,7 @@ class EmailSettings(_Strict):
     shared_folder: str = ""  # where each audience's pack zip is also written; relative to the home
     subject_prefix: str = Field("", max_length=40)  # e.g. "[PMO]"
     max_attachment_mb: float = Field(10, gt=0)  # a larger pack is not attached: the message says where it is
+    attention_rows: int = Field(10, ge=1)  # leadership's e-mail lists this many projects needing attention, worst first
     operator: Address | None = None  # who is told when a scheduled run fails (pipelines/notices.py)
 
 

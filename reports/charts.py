@@ -79,7 +79,12 @@ def _quadrant() -> alt.LayerChart:
                         legend=None),
         tooltip=["project:N", alt.Tooltip("cpi:Q", format=".2f"), alt.Tooltip("spi_t:Q", format=".2f")],
     )  # fmt: skip
-    labels = points.mark_text(align="left", dx=7, dy=-6, fontSize=10).encode(text="project:N", color=alt.value("#333"))
+    # Only the points given a label are named (the worst few: reports.pack.quadrant_rows); the rest by tooltip.
+    labels = (
+        points.transform_filter("datum.label")
+        .mark_text(align="left", dx=7, dy=-6, fontSize=10)
+        .encode(text="label:N", color=alt.value("#333"))
+    )
     vertical = _base().transform_filter(_is("one")).mark_rule(color="#6b7280").encode(x="value:Q")
     horizontal = _base().transform_filter(_is("one")).mark_rule(color="#6b7280").encode(y="value:Q")
     return alt.layer(vertical, horizontal, points, labels)

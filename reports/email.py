@@ -18,7 +18,18 @@ from pathlib import Path
 import polars as pl
 
 from reports import charts
-from reports.pack import RAG_ORDER, environment, money, ratio, render_pack, s_curve_rows, with_status, zip_pages
+from reports.pack import (
+    RAG_ORDER,
+    environment,
+    money,
+    quadrant_rows,
+    ratio,
+    render_pack,
+    s_curve_rows,
+    with_status,
+    worst_first,
+    zip_pages,
+)
 
 COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c62828", "grey": "#6b7280"}
 SERIES = {"pv": "Planned value (PV)", "ev": "Earned value (EV)", "ac": "Actual cost (AC)"}
@@ -62,14 +73,13 @@ def project_figures(data, projects: set[str] | None = None) -> pl.DataFrame:
                            how="left")  # fmt: skip
     else:
         frame = frame.with_columns(rag_override=pl.lit(None, pl.String))
-    return frame.select(
+    return worst_first(frame.select(
         "project_id", "name", "state", "bac", "ev", "ac", "cpi", "spi", "spi_t", "eac", "vac", "rag", "rag_override",
         severity=pl.max_horizontal(
             pl.col("rag").replace_strict(RAG_ORDER, return_dtype=pl.Int8),
             pl.col("rag_override").replace_strict(RAG_ORDER, default=0, return_dtype=pl.Int8),
         ),
-        worst=pl.min_horizontal("cpi", "spi_t"),
-    ).sort(["severity", "worst", "project_id"], descending=[True, False, False], nulls_last=True)  # fmt: skip
+    ))  # fmt: skip
 
 
 def _s_curve_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -89,34 +99,29 @@ def _s_curve_rows(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _quadrant_rows(figures: pl.DataFrame) -> pl.DataFrame:
-    """The quadrant chart's points (CPI against SPI(t)) and the 1.0 guide lines."""
-    points = figures.drop_nulls(["cpi", "spi_t"]).select(
-        layer=pl.lit("point"), project=pl.col("project_id"), cpi=pl.col("cpi"), spi_t=pl.col("spi_t"),
-        rag=pl.col("rag"), value=pl.lit(None, pl.Float64),
-    )  # fmt: skip
-    one = pl.DataFrame({"layer": ["one"], "value": [1.0]})
-    return pl.concat([points, one], how="diagonal_relaxed")
+def _drawn(specs: list[tuple[dict | None, str]]) -> list[tuple[dict, str]]:
+    """The charts that have something to draw (a chart without rows is left out, not drawn empty)."""
+    return [(chart, alt) for chart, alt in specs if chart is not None]
 
 
-def leadership_charts(data, figures: pl.DataFrame) -> list[tuple[dict | None, str]]:
-    """The portfolio S-curve and every project's CPI against SPI(t): (Vega-Lite spec, alt text) of each."""
+def leadership_charts(data, figures: pl.DataFrame) -> list[tuple[dict, str]]:
+    """The portfolio S-curve and every project's CPI against SPI(t), the worst named: (Vega-Lite spec, alt text)."""
     total = data.portfolio.filter(pl.col("group_level") == "total").sort("status_date")
     # The pack's own S-curve rows: PV, EV, AC, BAC and the EAC forecast, as on the portfolio page.
     portfolio_curve = s_curve_rows(total.with_columns(project_id=pl.lit("")), None, data.status_date)
-    return [
+    return _drawn([
         (
             charts.spec("s_curve", portfolio_curve, f"Portfolio S-curve ({data.currency})"),
             "Portfolio S-curve: cumulative planned value, earned value and actual cost by week",
         ),
         (
-            charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency"),
+            charts.spec("quadrant", quadrant_rows(figures, rag="rag"), "Cost and schedule efficiency"),
             "Each project's CPI against its SPI(t); above and right of 1.0 is under budget and ahead of schedule",
         ),
-    ]
+    ])  # fmt: skip
 
 
-def sponsor_charts(data, figures: pl.DataFrame) -> list[tuple[dict | None, str]]:
+def sponsor_charts(data, figures: pl.DataFrame) -> list[tuple[dict, str]]:
     """The sponsor's projects: their summed S-curve and, with more than one project, CPI against SPI(t)."""
     ids = figures.get_column("project_id").to_list()
     history = data.evm.filter(pl.col("project_id").is_in(ids))
@@ -134,11 +139,11 @@ def sponsor_charts(data, figures: pl.DataFrame) -> list[tuple[dict | None, str]]
     if len(ids) > 1:
         drawn.append(
             (
-                charts.spec("quadrant", _quadrant_rows(figures), "Cost and schedule efficiency"),
+                charts.spec("quadrant", quadrant_rows(figures, rag="rag"), "Cost and schedule efficiency"),
                 "Each project's CPI against its SPI(t); above and right of 1.0 is under budget and ahead of schedule",
             )
         )
-    return drawn
+    return _drawn(drawn)
 
 
 def leadership_images(data, figures: pl.DataFrame) -> list[Image]:
@@ -204,15 +209,21 @@ def leadership_email(
     provisional: bool,
     subject_prefix: str = "",
     date: dt.datetime | None = None,
+    listed: int = 10,
 ) -> EmailMessage:
-    """The portfolio summary: tiles with RAG, the charts, the projects needing attention, the pack attached."""
+    """The portfolio summary: tiles with RAG, the charts, how many projects need attention (red and amber, by the
+    computed RAG or the manager's override) and the `listed` worst of them, the pack attached. The pack's index
+    lists every project: a long list is no summary."""
     total = with_status(
         data.portfolio.filter((pl.col("group_level") == "total") & (pl.col("status_date") == data.status_date)),
         data.look,
     )
+    watch = figures.filter(pl.col("severity") >= RAG_ORDER["amber"])  # worst first (project_figures)
     context = {
         "total": total.to_dicts()[0] if total.height else None,
-        "watch": figures.filter(pl.col("severity") >= RAG_ORDER["amber"]).to_dicts(),
+        "watch": watch.head(listed).to_dicts(),
+        "watching": watch.height,
+        "red": watch.filter(pl.col("severity") == RAG_ORDER["red"]).height,
         "projects": figures.height,
     }  # fmt: skip
     subject = f"Portfolio KPIs, week ending {data.status_date.isoformat()}"

@@ -133,6 +133,30 @@ def with_status(frame: pl.DataFrame, look: Look) -> pl.DataFrame:
     )
 
 
+QUADRANT_LABELS = 10  # a CPI-against-SPI(t) chart names only its worst points: a thousand labels are one blot
+
+
+def worst_first(frame: pl.DataFrame) -> pl.DataFrame:
+    """Projects (with `severity`, the RAG_ORDER of their RAG) worst first: the most severe, then the lower of CPI
+    and SPI(t), then the project id; a project without either ratio after those with one."""
+    return frame.sort(["severity", pl.min_horizontal("cpi", "spi_t"), "project_id"], descending=[True, False, False],
+                      nulls_last=True)  # fmt: skip
+
+
+def quadrant_rows(ranked: pl.DataFrame, rag: str) -> pl.DataFrame:
+    """The quadrant chart's rows from projects ranked by `worst_first`: a point for each project with both CPI and
+    SPI(t), coloured by its `rag` column, the first QUADRANT_LABELS of them labelled with their id (every point
+    keeps its tooltip), and the 1.0 guide lines. No rows, so no chart, when no project has both ratios."""
+    points = ranked.drop_nulls(["cpi", "spi_t"]).select(
+        layer=pl.lit("point"), project=pl.col("project_id"), cpi=pl.col("cpi"), spi_t=pl.col("spi_t"),
+        rag=pl.col(rag), label=pl.when(pl.int_range(pl.len()) < QUADRANT_LABELS).then(pl.col("project_id")),
+        value=pl.lit(None, pl.Float64),
+    )  # fmt: skip
+    if points.is_empty():
+        return points
+    return pl.concat([points, pl.DataFrame({"layer": ["one"], "value": [1.0]})], how="diagonal_relaxed")
+
+
 SLUG = r"[^\w-]"  # a project id's characters that are not safe in a file name become "_"
 
 
@@ -475,13 +499,8 @@ def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool) -
             "status_date", "project_id", "measure"), [("project_id", "Project"), ("status_date", "Week", "date"),
             ("measure", "Measure"), ("as_sent", "As sent", "number"), ("restated", "Now", "number"),
             ("difference", "Difference", "number")], limit=10))  # fmt: skip
-    quadrant = pl.concat([
-        now.select(layer=pl.lit("point"), project=pl.col("project_id"), cpi="cpi", spi_t="spi_t", rag="status",
-                   value=pl.lit(None, pl.Float64)).filter(pl.col("cpi").is_not_null() & pl.col("spi_t").is_not_null()),
-        pl.DataFrame({"layer": ["one"], "value": [1.0]}),
-    ], how="diagonal_relaxed")  # fmt: skip
-    if quadrant.filter(pl.col("layer") == "point").is_empty():
-        quadrant = quadrant.clear()
+    severity = pl.col("status").replace_strict(RAG_ORDER, return_dtype=pl.Int8)
+    quadrant = quadrant_rows(worst_first(now.with_columns(severity=severity)), rag="status")
     chart_specs = {
         "quadrant": charts.spec("quadrant", quadrant, "Cost vs schedule efficiency, every project"),
     }

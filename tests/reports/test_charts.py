@@ -2,8 +2,10 @@
 objects, the form Vega-Lite reads without a format, and the text must hold the rows exactly."""
 
 import datetime as dt
+import html
 import io
 import json
+import re
 from decimal import Decimal
 
 import polars as pl
@@ -65,7 +67,8 @@ CASES = {
     # a label with a comma, quotes and a line break must come back whole
     "quadrant": pl.DataFrame(
         {"layer": ["point", "point", "one"], "project": [HOSTILE, "PRJ-2", None], "cpi": [0.8, 1.1, None],
-         "spi_t": [0.9, 1.05, None], "rag": ["red", "green", None], "value": [None, None, 1.0]}
+         "spi_t": [0.9, 1.05, None], "rag": ["red", "green", None], "label": [HOSTILE, None, None],
+         "value": [None, None, 1.0]}
     ),
     "burn_up": pl.DataFrame({"date": WEEKS * 2, "series": ["Scope (BAC)"] * 3 + ["Earned (EV)"] * 3,
                              "amount": [100.0, 100.0, 120.0, 0.0, 40.0, 90.0]}),
@@ -87,8 +90,37 @@ def test_a_chart_from_csv_text_is_drawn_as_from_json_rows_and_holds_them_exactly
     assert _format(chart) == {"type": "csv", "parse": dict.fromkeys(numeric, "number")}
     back = pl.read_csv(io.StringIO(chart["datasets"][charts.DATA]), schema=charts.chartable(rows).schema)
     assert back.equals(charts.chartable(rows))
-    if kind == "quadrant":
-        assert HOSTILE.replace("\n", " ").split(",")[0] in _svg(chart)  # the label is drawn, not split apart
+    if kind == "quadrant":  # the label is drawn whole, not split apart; the point without one is not named
+        assert _texts(_svg(chart))[-2:] == [HOSTILE, "A chart"] and "PRJ-2" not in _texts(_svg(chart))
+
+
+def _texts(svg: str) -> list[str]:
+    """The text drawn in an SVG (axis ticks, titles, labels), in order; not the points' aria-labels."""
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def test_a_quadrant_names_only_its_worst_points_and_draws_every_point():
+    from reports.pack import QUADRANT_LABELS, quadrant_rows, worst_first
+
+    # P-00..P-12 worst first by hand: red (3) P-00..P-04, amber (2) P-05..P-08, green (1) P-09..P-12, and within a
+    # RAG by the lower of CPI (0.50 + 0.03 i) and SPI(t) (1.0), so by i. P-13 has no CPI: not drawn. Given shuffled.
+    order = [7, 2, 12, 0, 9, 13, 4, 11, 1, 6, 10, 3, 8, 5]
+    frame = pl.DataFrame({
+        "project_id": [f"P-{i:02d}" for i in order],
+        "severity": [3 if i < 5 else 2 if i < 9 else 1 for i in order],
+        "rag": ["red" if i < 5 else "amber" if i < 9 else "green" for i in order],
+        "cpi": [None if i == 13 else 0.5 + 0.03 * i for i in order],
+        "spi_t": [1.0] * len(order),
+    })  # fmt: skip
+    rows = quadrant_rows(worst_first(frame), rag="rag")
+    points = rows.filter(pl.col("layer") == "point")
+    assert points.get_column("project").to_list() == [f"P-{i:02d}" for i in range(13)]
+    named = [f"P-{i:02d}" for i in range(QUADRANT_LABELS)]
+    assert QUADRANT_LABELS == 10 and points.get_column("label").drop_nulls().to_list() == named
+    svg = _svg(charts.spec("quadrant", rows, "Cost and schedule efficiency"))
+    assert [t for t in _texts(svg) if t.startswith("P-")] == named
+    assert all(f"project: P-{i:02d};" in svg for i in range(13)) and "P-13" not in svg  # every point, by its tooltip
+    assert quadrant_rows(worst_first(frame.filter(pl.col("project_id") == "P-13")), rag="rag").is_empty()
 
 
 def test_the_chart_text_of_every_project_from_one_write_is_the_text_of_its_own_rows():

@@ -410,3 +410,69 @@ def test_a_pack_past_the_size_limit_is_not_attached_and_the_message_says_where_i
     assert "application/zip" not in too_big[0] and "application/zip" in fits[0]
     assert "too large to attach" in too_big[1] and "shared folder shared" in too_big[1]
     assert "too large" not in fits[1]
+
+
+def _ranked_figures(data) -> pl.DataFrame:
+    """Five projects in the shape of `project_figures`, given in no order: worst first they are P-A (red, CPI 0.70),
+    P-B (red, lower ratio 0.80), P-D (amber, 0.90), P-C (computed green, the manager says amber: 1.00), P-E (green)."""
+    from reports.email import project_figures
+    from reports.pack import worst_first
+
+    rows = [  # project, rag, override, severity, cpi, spi_t
+        ("P-E", "green", None, 1, 1.00, 1.02),
+        ("P-C", "green", "amber", 2, 1.00, 1.01),
+        ("P-B", "red", None, 3, 0.80, 0.84),
+        ("P-D", "amber", None, 2, 0.90, 1.00),
+        ("P-A", "red", None, 3, 0.70, 0.90),
+    ]
+    schema = project_figures(data).schema
+    frame = pl.DataFrame(
+        [{"project_id": p, "name": f"Project {p}", "rag": rag, "rag_override": override, "severity": severity,
+          "cpi": cpi, "spi_t": spi_t} for p, rag, override, severity, cpi, spi_t in rows],
+    )  # fmt: skip
+    return worst_first(pl.concat([pl.DataFrame(schema=schema), frame], how="diagonal_relaxed"))
+
+
+@pytest.mark.parametrize("listed", [2, 10])
+def test_leadership_counts_the_projects_needing_attention_and_lists_only_the_worst(sent, listed):
+    from pipelines.pack import pack_data
+    from reports.email import leadership_email
+
+    data = pack_data(PmoHome(home=str(sent.home)))
+    message = leadership_email(data, _ranked_figures(data), sender="pmo@example.org", recipient="cio@example.org",
+                               images=[], attachment=None, provisional=False, listed=listed)  # fmt: skip
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    # P-E is green: 4 of 5 need attention, 2 red (P-A, P-B) and 2 amber (P-D, and P-C by its manager's override).
+    assert "4 of 5 projects need attention (2 red, 2 amber)" in text
+    assert re.search(r"4 of 5 projects need attention <span[^>]*>2 red, 2 amber", html)
+    listed_ids = re.findall(r"^- (P-\w) ", text, flags=re.MULTILINE)
+    if listed == 2:  # the two worst, then how many more and where they are
+        assert listed_ids == ["P-A", "P-B"]
+        assert "; the 2 worst:" in text and "the 2 worst below" in html
+        assert "- and 2 more: the pack's index lists every project." in text
+        assert re.search(r"and 2 more: the pack(&#39;|')s index lists every project", html)
+        assert "P-D" not in html and "P-C" not in html
+    else:  # all four, worst first, and no "more"
+        assert listed_ids == ["P-A", "P-B", "P-D", "P-C"]
+        assert "worst" not in text and "more:" not in text and "more:" not in html
+    assert "P-E" not in text and "P-E" not in html
+
+
+def test_the_leadership_list_length_comes_from_the_settings(sent, tmp_path):
+    from pipelines.pack import pack_data
+    from reports.email import project_figures
+
+    home = _copy(sent, tmp_path)
+    settings = home / "pmo.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "shared_folder", "attention_rows = 1\nshared_folder"), encoding="utf-8")  # fmt: skip
+    figures = project_figures(pack_data(PmoHome(home=str(home))))
+    watching = figures.filter(pl.col("severity") >= 2).get_column("project_id").to_list()
+    assert len(watching) >= 2, "the demo has more than one project needing attention"
+    before = len(sent.server.mailbox.received)
+    assert _email_run(home, {"send": True, "to": "cio@example.org"}).success
+    [received] = sent.server.mailbox.received[before:]
+    text = received.message.get_body(("plain",)).get_content()
+    assert re.findall(r"^- (\S+) ", text, flags=re.MULTILINE) == [watching[0], "and"]
+    assert f"- and {len(watching) - 1} more" in text
