@@ -101,8 +101,11 @@ def test_a_large_frame_is_inserted_in_slices_with_every_row_in_order_inside_a_tr
     # in slices of 30,000 are 7 INSERTs (6 × 30,000 + 20,000), together more than a row group.
     monkeypatch.setattr(duck, "INSERT_SLICE", 30_000)
     conn = _database(tmp_path)
+    conn.sql("CALL enable_logging('QueryLog')")  # DuckDB's own log of the statements it ran
     conn.sql("BEGIN")
     duck.insert_frame(conn, "target", pl.DataFrame({"label": [f"row {i}" for i in range(ROWS)], "n": range(ROWS)}))
     conn.sql("COMMIT")
+    inserts = "SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog' AND message LIKE 'INSERT INTO target %'"
+    assert conn.sql(inserts).fetchall() == [(7,)]
     assert [n for (n,) in conn.sql("SELECT n FROM target").fetchall()] == list(range(ROWS))  # all, in frame order
     assert conn.sql("SELECT bool_and(label = 'row ' || n) FROM target").fetchall() == [(True,)]
