@@ -194,6 +194,17 @@ def folder_zip(folder: Path) -> bytes:
     return zip_pages({p.relative_to(folder).as_posix(): p.read_bytes() for p in files})
 
 
+def attention(figures: pl.DataFrame) -> dict[str, int]:
+    """Of `project_figures`' projects: how many need attention (red or amber, by the computed RAG or the manager's
+    override), how many of those are red, and how many projects there are."""
+    severity = figures.get_column("severity")
+    return {
+        "watching": int((severity >= RAG_ORDER["amber"]).sum()),
+        "red": int((severity == RAG_ORDER["red"]).sum()),
+        "projects": figures.height,
+    }
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._@-]+", "_", text).strip("_") or "_"
 
@@ -219,13 +230,8 @@ def leadership_email(
         data.look,
     )
     watch = figures.filter(pl.col("severity") >= RAG_ORDER["amber"])  # worst first (project_figures)
-    context = {
-        "total": total.to_dicts()[0] if total.height else None,
-        "watch": watch.head(listed).to_dicts(),
-        "watching": watch.height,
-        "red": watch.filter(pl.col("severity") == RAG_ORDER["red"]).height,
-        "projects": figures.height,
-    }  # fmt: skip
+    context = {"total": total.to_dicts()[0] if total.height else None, "watch": watch.head(listed).to_dicts(),
+               **attention(figures)}  # fmt: skip
     subject = f"Portfolio KPIs, week ending {data.status_date.isoformat()}"
     return _message(
         data, "email", context, subject, sender, recipient, images, attachment, provisional, subject_prefix, date
@@ -244,12 +250,13 @@ def sponsor_email(
     subject_prefix: str = "",
     date: dt.datetime | None = None,
 ) -> EmailMessage:
-    """A sponsor's projects: a table of CPI, SPI(t), EAC, VAC and RAG (with the manager's override beside it),
-    the charts, and the pack of just those projects attached."""
+    """A sponsor's projects, every one of them and worst first (`project_figures`' order), under how many need
+    attention: a table of CPI, SPI(t), EAC, VAC and RAG (with the manager's override beside it), the charts, and the
+    pack of just those projects attached."""
     ids = figures.get_column("project_id").to_list()
     about = f"{ids[0]} {figures.get_column('name')[0]}" if len(ids) == 1 else f"your {len(ids)} projects"
     subject = f"Project KPIs for {about}, week ending {data.status_date.isoformat()}"
-    context = {"rows": figures.sort("project_id").to_dicts()}
+    context = {"rows": figures.to_dicts(), **attention(figures)}
     return _message(
         data, "email_sponsor", context, subject, sender, recipient, images, attachment, provisional, subject_prefix,
         date,

@@ -459,6 +459,36 @@ def test_leadership_counts_the_projects_needing_attention_and_lists_only_the_wor
     assert "P-E" not in text and "P-E" not in html
 
 
+def test_a_sponsor_gets_every_project_worst_first_under_how_many_need_attention(sent):
+    from pipelines.pack import pack_data
+    from reports.email import sponsor_email
+
+    data = pack_data(PmoHome(home=str(sent.home)))
+    message = sponsor_email(data, _ranked_figures(data), sender="pmo@example.org", recipient="sponsor@example.org",
+                            images=[], attachment=None, provisional=False)  # fmt: skip
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    # The sponsor owns all five: every one is listed, worst first (P-E, green, last), not by id (P-A, P-B, P-C...).
+    assert re.findall(r"^- (P-\w) ", text, flags=re.MULTILINE) == ["P-A", "P-B", "P-D", "P-C", "P-E"]
+    assert re.findall(r">(P-\w) Project", html) == ["P-A", "P-B", "P-D", "P-C", "P-E"]
+    assert "4 of 5 projects need attention (2 red, 2 amber); worst first:" in text
+    assert re.search(r"4 of 5 projects need attention <span[^>]*>2 red, 2 amber; worst first", html)
+    assert "more:" not in text
+
+
+def test_a_sponsor_of_one_project_gets_no_count(sent):
+    from pipelines.pack import pack_data
+    from reports.email import sponsor_email
+
+    data = pack_data(PmoHome(home=str(sent.home)))
+    one = _ranked_figures(data).filter(pl.col("project_id") == "P-A")
+    message = sponsor_email(data, one, sender="pmo@example.org", recipient="sponsor@example.org", images=[],
+                            attachment=None, provisional=False)  # fmt: skip
+    assert message["Subject"].startswith("Project KPIs for P-A Project P-A,")
+    assert "need attention" not in message.get_body(("plain",)).get_content()
+    assert "need attention" not in message.get_body(("html",)).get_content()
+
+
 def test_the_leadership_list_length_comes_from_the_settings(sent, tmp_path):
     from pipelines.pack import pack_data
     from reports.email import project_figures
