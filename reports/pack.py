@@ -28,6 +28,11 @@ from reports.tables import Table, badge, cell, clean, csv_by_key, money, percent
 
 TEMPLATES = Path(__file__).with_name("templates")
 RAG_ORDER = {"grey": 0, "green": 1, "amber": 2, "red": 3}
+# how each restated measure (transforms/restatements.py) is shown: its value (text) and its signed difference
+RESTATED_FORMATS = {"bac": ("money", "change"), "pv": ("money", "change"), "ev": ("money", "change"),
+                    "ac": ("money", "change"), "eac": ("money", "change"), "cpi": ("ratio", "ratio change"),
+                    "spi": ("ratio", "ratio change"), "spi_t": ("ratio", "ratio change"),
+                    "baseline_version": ("text", "change"), "forecast_finish": ("date", "days")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -493,12 +498,19 @@ def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool) -
                              ("bac", "BAC", "money"), ("ev", "EV", "money"), ("ac", "AC", "money"),
                              ("cpi", "CPI", "ratio"), ("spi_t", "SPI(t)", "ratio"), ("eac", "EAC", "money"),
                              ("eac_sum", "Σ project EAC", "money")]))  # fmt: skip
-    restated = data.restatements.filter(pl.col("difference") != 0) if not subset else data.restatements.clear()
+    # a change to or from no figure (NULL) has no difference and is a change all the same
+    restated = data.restatements.filter(pl.col("difference").ne_missing(0)) if not subset else data.restatements.clear()
     if not restated.is_empty():
-        tables.append(table("restatements", "Figures already sent that have changed", restated.sort(
-            "status_date", "project_id", "measure"), [("project_id", "Project"), ("status_date", "Week", "date"),
-            ("measure", "Measure"), ("as_sent", "As sent", "number"), ("restated", "Now", "number"),
-            ("difference", "Difference", "number")], limit=10))  # fmt: skip
+        shown = restated.sort("status_date", "project_id", "measure").with_columns(
+            value_format=pl.col("measure").replace_strict({m: f[0] for m, f in RESTATED_FORMATS.items()},
+                                                          default="text"),
+            difference_format=pl.col("measure").replace_strict({m: f[1] for m, f in RESTATED_FORMATS.items()},
+                                                               default="number"),
+        )  # fmt: skip
+        tables.append(table("restatements", "Figures already sent that have changed", shown, [
+            ("project_id", "Project"), ("status_date", "Week", "date"), ("measure", "Measure"),
+            ("as_sent", "As sent", "text", "value_format"), ("restated", "Now", "text", "value_format"),
+            ("difference", "Difference", "number", "difference_format")], limit=10))  # fmt: skip
     severity = pl.col("status").replace_strict(RAG_ORDER, return_dtype=pl.Int8)
     quadrant = quadrant_rows(worst_first(now.with_columns(severity=severity)), rag="status")
     chart_specs = {

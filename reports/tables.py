@@ -44,7 +44,7 @@ def money(value: Decimal | float | None) -> str:
 
 
 def ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
+    return "–" if value is None else f"{float(value):.2f}"
 
 
 def percent(value: float | None) -> str:
@@ -66,6 +66,9 @@ FORMATS: dict[str, Callable[[object], str]] = {
     "percent": percent,
     "int": lambda v: f"{v:,}",
     "number": lambda v: f"{float(v):,.1f}",
+    "change": lambda v: f"{float(v):+,.0f}",  # a difference, signed
+    "ratio change": lambda v: f"{float(v):+.2f}",
+    "days": lambda v: f"{float(v):+,.0f} d",
     "weeks": lambda v: f"{float(v):,.1f}",
     "date": lambda v: str(v),
     "bool": lambda v: "yes" if v else "no",
@@ -90,7 +93,10 @@ def _needs_neutralising(series: pl.Series) -> bool:
 class Column:
     name: str
     label: str
-    format: str = "text"  # text | money | ratio | percent | number | int | date | rag | weeks | bool
+    format: str = "text"  # a FORMATS key: text, money, ratio, percent, number, int, change, days, date, rag …
+    # a column of the frame naming each row's format instead (a FORMATS key): a column of figures of different
+    # kinds, as text (the restatements' money, ratios and dates). The CSV keeps the text as it is.
+    format_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,14 +129,17 @@ class Table:
         shown = self.frame.head(self.shown)
         values = [shown.get_column(c.name).to_list() for c in self.columns]
         formats = [FORMATS[c.format] for c in self.columns]
-        opens = ['<td class="text">' if c.format == "text" else "<td>" for c in self.columns]
+        by_row = {j: [FORMATS[f] for f in shown.get_column(c.format_by).to_list()]
+                  for j, c in enumerate(self.columns) if c.format_by}  # fmt: skip
+        opens = ['<td class="text">' if c.format == "text" and not c.format_by else "<td>" for c in self.columns]
         links = shown.get_column(self.link).to_list() if self.link else None
         out = []
         for i, row in enumerate(zip(*values, strict=True)):
+            row_formats = [by_row[j][i] if j in by_row else f for j, f in enumerate(formats)] if by_row else formats
             # str.join, not +: "<td>" + Markup(...) would let Markup escape the tag itself.
             cells = [
                 "".join((o, "" if v is None and f is badge else "–" if v is None else f(v), "</td>"))
-                for o, f, v in zip(opens, formats, row, strict=True)
+                for o, f, v in zip(opens, row_formats, row, strict=True)
             ]
             if links is not None:
                 first = "–" if row[0] is None else formats[0](row[0])

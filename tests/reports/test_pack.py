@@ -30,6 +30,7 @@ from reports.pack import (
 from reports.tables import clean, neutralise, table
 from tests.conftest import SMALL, write_inbox
 from transforms.demo_portfolio import generate
+from transforms.restatements import restatements
 
 PERSON_ID = re.compile(rb"\bu0\d\d\b")  # the demo's person ids: u001, u002, ...
 
@@ -333,3 +334,32 @@ def test_the_weekly_job_wrote_the_pack_it_reports(home, data):
     assert target.is_symlink() and (target / "index.html").exists()
     assert (target / "assets" / "vega.js").stat().st_size > 100_000  # the runtime, shipped once
     assert not list(target.rglob("*.js"))[1:]  # and only once
+
+
+def test_restated_figures_of_every_kind_are_shown_in_their_own_format(data):
+    # Figures of one sent week recomputed later: a money figure, a ratio, a forecast finish (a date: it failed the
+    # whole pack, formatted as a number) and a CPI first sent as no figure (NULL: no difference, still a change).
+    pid, week = data.evm["project_id"].min(), data.status_date
+    sent = pl.DataFrame({"project_id": [pid], "status_date": [week], "sent_at": [dt.datetime(2026, 1, 5, 9)],
+                         "bac": [1000.0], "pv": [500.0], "ev": [400.0], "ac": [400.0], "eac": [1000.0],
+                         "cpi": [None], "spi": [0.8], "spi_t": [0.75], "baseline_version": [1],
+                         "forecast_finish": [dt.date(2026, 3, 1)]})  # fmt: skip
+    now = sent.drop("sent_at").with_columns(ac=pl.lit(1634.6), cpi=pl.lit(0.245), spi=pl.lit(0.8),
+                                            forecast_finish=pl.lit(dt.date(2026, 3, 13)))  # fmt: skip
+    restated = restatements(sent, now)
+    page = render_pack(dataclasses.replace(data, restatements=restated))["index.html"]
+    body = page.split('id="restatements"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in body.split("<tr>")[1:]]
+    assert [r[2:] for r in rows] == [
+        ["ac", "400", "1,635", "+1,235"],  # 1634.6 − 400 = 1234.6, shown to the unit
+        ["cpi", "–", "0.24", "–"],  # from no figure to 0.245: a change with no difference
+        ["forecast_finish", "2026-03-01", "2026-03-13", "+12 d"],  # 13 − 1 = 12 days later
+    ]
+    # the download keeps the figures as the mart holds them
+    downloaded = list(csv.DictReader(io.StringIO(render_pack(dataclasses.replace(data, restatements=restated))
+                                                 ["index.restatements.csv"].decode())))  # fmt: skip
+    assert [(r["Measure"], r["Now"], r["Difference"]) for r in downloaded] == [
+        ("ac", "1634.6", "1234.6"),
+        ("cpi", "0.245", ""),
+        ("forecast_finish", "2026-03-13", "12.0"),
+    ]
