@@ -439,6 +439,35 @@ def _labelled(now: pl.DataFrame) -> pl.DataFrame:
     return now.with_columns(label=pl.col("project_id") + pl.lit(" · ") + pl.col("name").fill_null(""))
 
 
+def restated_rows(restatements: pl.DataFrame) -> pl.DataFrame:
+    """The restatements (marts.evm_restatements) a reader can see, each with its format: the newest week first, then
+    the largest change relative to the figure sent (a forecast finish: the days it moved against the days it then had
+    to go, four weeks at least, so that a day's move near the end does not outrank a cost). A change to or from no
+    figure (NULL) comes first in its week; a change too small to show (a CPI of 1.4527 sent, 1.4548 now: 1.45 both)
+    is left out. The mart keeps every one."""
+    kind = pl.col("measure").replace_strict({m: f[0] for m, f in RESTATED_FORMATS.items()}, default="text")
+    sent, now = (pl.col(c).cast(pl.Float64, strict=False) for c in ("as_sent", "restated"))
+    to_go = (pl.col("as_sent").str.to_date(strict=False) - pl.col("status_date")).dt.total_days().clip(lower_bound=28)
+    shows_same = (
+        pl.when(kind == "money").then(sent.round(0) == now.round(0))
+        .when(kind == "ratio").then(sent.round(2) == now.round(2))
+        .otherwise(pl.col("difference") == 0)
+    )  # fmt: skip
+    return (
+        restatements.filter(shows_same.not_().fill_null(True))
+        .with_columns(
+            value_format=kind,
+            difference_format=pl.col("measure").replace_strict({m: f[1] for m, f in RESTATED_FORMATS.items()},
+                                                               default="number"),
+            materiality=pl.when(kind == "date").then(pl.col("difference") / to_go)
+            .otherwise(pl.col("difference") / sent).abs(),
+        )
+        .sort(["status_date", "materiality", "project_id", "measure"], descending=[True, True, False, False],
+              nulls_last=[False, False, False, False])
+        .drop("materiality")
+    )  # fmt: skip
+
+
 def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool) -> Page:
     look = data.look
     total = data.portfolio.filter(pl.col("group_level") == "total").sort("status_date")
@@ -498,16 +527,9 @@ def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool) -
                              ("bac", "BAC", "money"), ("ev", "EV", "money"), ("ac", "AC", "money"),
                              ("cpi", "CPI", "ratio"), ("spi_t", "SPI(t)", "ratio"), ("eac", "EAC", "money"),
                              ("eac_sum", "Σ project EAC", "money")]))  # fmt: skip
-    # a change to or from no figure (NULL) has no difference and is a change all the same
-    restated = data.restatements.filter(pl.col("difference").ne_missing(0)) if not subset else data.restatements.clear()
+    restated = restated_rows(data.restatements) if not subset else data.restatements.clear()
     if not restated.is_empty():
-        shown = restated.sort("status_date", "project_id", "measure").with_columns(
-            value_format=pl.col("measure").replace_strict({m: f[0] for m, f in RESTATED_FORMATS.items()},
-                                                          default="text"),
-            difference_format=pl.col("measure").replace_strict({m: f[1] for m, f in RESTATED_FORMATS.items()},
-                                                               default="number"),
-        )  # fmt: skip
-        tables.append(table("restatements", "Figures already sent that have changed", shown, [
+        tables.append(table("restatements", "Figures already sent that have changed", restated, [
             ("project_id", "Project"), ("status_date", "Week", "date"), ("measure", "Measure"),
             ("as_sent", "As sent", "text", "value_format"), ("restated", "Now", "text", "value_format"),
             ("difference", "Difference", "number", "difference_format")], limit=10))  # fmt: skip

@@ -336,30 +336,37 @@ def test_the_weekly_job_wrote_the_pack_it_reports(home, data):
     assert not list(target.rglob("*.js"))[1:]  # and only once
 
 
-def test_restated_figures_of_every_kind_are_shown_in_their_own_format(data):
-    # Figures of one sent week recomputed later: a money figure, a ratio, a forecast finish (a date: it failed the
-    # whole pack, formatted as a number) and a CPI first sent as no figure (NULL: no difference, still a change).
+def test_restated_figures_are_shown_each_as_its_kind_newest_week_and_largest_change_first(data):
+    # Figures of two sent weeks recomputed later. In the newer week: a money figure, a ratio first sent as no figure
+    # (NULL: no difference, still a change), a forecast finish (a date: it failed the whole pack, formatted as a
+    # number) and an EV change too small to show. In the older week, an EAC change larger than any of them.
     pid, week = data.evm["project_id"].min(), data.status_date
-    sent = pl.DataFrame({"project_id": [pid], "status_date": [week], "sent_at": [dt.datetime(2026, 1, 5, 9)],
-                         "bac": [1000.0], "pv": [500.0], "ev": [400.0], "ac": [400.0], "eac": [1000.0],
-                         "cpi": [None], "spi": [0.8], "spi_t": [0.75], "baseline_version": [1],
-                         "forecast_finish": [dt.date(2026, 3, 1)]})  # fmt: skip
-    now = sent.drop("sent_at").with_columns(ac=pl.lit(1634.6), cpi=pl.lit(0.245), spi=pl.lit(0.8),
-                                            forecast_finish=pl.lit(dt.date(2026, 3, 13)))  # fmt: skip
-    restated = restatements(sent, now)
-    page = render_pack(dataclasses.replace(data, restatements=restated))["index.html"]
-    body = page.split('id="restatements"')[1].split("<tbody>")[1].split("</tbody>")[0]
-    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in body.split("<tr>")[1:]]
-    assert [r[2:] for r in rows] == [
-        ["ac", "400", "1,635", "+1,235"],  # 1634.6 − 400 = 1234.6, shown to the unit
-        ["cpi", "–", "0.24", "–"],  # from no figure to 0.245: a change with no difference
-        ["forecast_finish", "2026-03-01", "2026-03-13", "+12 d"],  # 13 − 1 = 12 days later
-    ]
+    before = week - dt.timedelta(days=7)
+    sent = pl.DataFrame({"project_id": [pid, pid], "status_date": [week, before],
+                         "sent_at": [dt.datetime(2026, 1, 5, 9)] * 2, "bac": [1000.0] * 2, "pv": [500.0] * 2,
+                         "ev": [400.0] * 2, "ac": [400.0] * 2, "eac": [1000.0] * 2, "cpi": [None, 1.0],
+                         "spi": [0.8] * 2, "spi_t": [0.75] * 2, "baseline_version": [1, 1],
+                         "forecast_finish": [week + dt.timedelta(days=24)] * 2})  # fmt: skip
+    now = sent.drop("sent_at").with_columns(
+        ev=pl.when(pl.col("status_date") == week).then(400.2).otherwise(400.0),
+        ac=pl.when(pl.col("status_date") == week).then(1634.6).otherwise(400.0),
+        cpi=pl.when(pl.col("status_date") == week).then(0.245).otherwise(1.0),
+        eac=pl.when(pl.col("status_date") == week).then(1000.0).otherwise(9000.0),
+        forecast_finish=pl.when(pl.col("status_date") == week).then(week + dt.timedelta(days=36))
+        .otherwise(week + dt.timedelta(days=24)),
+    )  # fmt: skip
+    pages = render_pack(dataclasses.replace(data, restatements=restatements(sent, now)))
+    body = pages["index.html"].split('id="restatements"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r)[1:] for r in body.split("<tr>")[1:]]
+    finish_sent, finish_now = (str(week + dt.timedelta(days=d)) for d in (24, 36))
+    assert rows == [
+        [str(week), "cpi", "–", "0.24", "–"],  # from no figure to 0.245: first in its week
+        [str(week), "ac", "400", "1,635", "+1,235"],  # 1634.6 − 400 = 1234.6, 309 % of the figure sent
+        [str(week), "forecast_finish", finish_sent, finish_now, "+12 d"],  # 36 − 24 = 12 days of the 24 to go: 50 %
+        [str(before), "eac", "1,000", "9,000", "+8,000"],  # 800 %, but a week older
+    ]  # the EV of 400.2 shows as 400, as sent: not listed
     # the download keeps the figures as the mart holds them
-    downloaded = list(csv.DictReader(io.StringIO(render_pack(dataclasses.replace(data, restatements=restated))
-                                                 ["index.restatements.csv"].decode())))  # fmt: skip
+    downloaded = list(csv.DictReader(io.StringIO(pages["index.restatements.csv"].decode())))
     assert [(r["Measure"], r["Now"], r["Difference"]) for r in downloaded] == [
-        ("ac", "1634.6", "1234.6"),
-        ("cpi", "0.245", ""),
-        ("forecast_finish", "2026-03-13", "12.0"),
-    ]
+        ("cpi", "0.245", ""), ("ac", "1634.6", "1234.6"), ("forecast_finish", finish_now, "12.0"),
+        ("eac", "9000.0", "8000.0")]  # fmt: skip
