@@ -101,7 +101,8 @@ _PORTFOLIO = {
 
 MARTS: dict[str, tuple[str, dict[str, str]]] = {
     "marts.evm_weekly": ("One row per project per status date, from the week of its first baseline start to the "
-                         "as-of date, carried forward after it finishes (../shared/EVM.md).", _EVM),
+                         "as-of date (or to the last complete week in the data, when that is later), carried "
+                         "forward after it finishes (../shared/EVM.md).", _EVM),
     "marts.portfolio_weekly": ("One row per group (total, portfolio, programme) per status date, from summed PV, EV, "
                                "AC and BAC with the same formulas (never averaged ratios).", _PORTFOLIO),
     "marts.baseline_versions": ("One row per project and baseline version.", {

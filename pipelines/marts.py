@@ -3,7 +3,7 @@ marts.* tables (../shared/EVM.md). Asset keys are [layer, table] and equal the D
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import dagster as dg
 import polars as pl
@@ -11,7 +11,7 @@ import polars as pl
 from pipelines import changes, warehouse
 from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
-from pipelines.resources import PmoHome
+from pipelines.resources import PmoHome, data_status_date
 from transforms import baselines as bl
 from transforms import calendar, canonical, capacity, forecast, people_weeks, resource_utilisation, risk
 from transforms import itam as itam_module
@@ -176,8 +176,12 @@ EVM_SPECS = {
 def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
     """The weekly earned value of every project, measured against the baseline version in force."""
     with pmo.connect() as conn:
-        # Every week up to the run's (latest) status date: a backfill's range is computed once, here.
+        # Every week up to the run's (latest) status date, or to the last complete week in the data when that is
+        # later: a backfill's range is computed once, here, and a run for an older week (its pack again) never cuts
+        # the later weeks from the marts and the analysts' copy, nor shows their sent figures as restated to none.
         as_of = pmo.status_date(conn, max(status_dates(context), default=None))
+        with suppress(ValueError):  # no dated data: the run's status date
+            as_of = max(as_of, data_status_date(conn, pmo.settings().pipeline.week_ends_on))
         frozen = freeze_missing(conn, as_of, "derived from ticket estimates (first freeze, automatic)")
         for project_id in frozen:
             context.log.info(f"{project_id}: baseline version 1 frozen from ticket estimates")

@@ -53,7 +53,7 @@ def pack_data(pmo: PmoHome, as_of: dt.date | None = None):
                 "SELECT * FROM marts.risk_exposure WHERE status_date IN (?, ? - INTERVAL 7 DAY)", params=[day, day]
             ).pl(),  # fmt: skip
             flags=at("marts.evm_flags"),
-            restatements=warehouse.read(conn, "marts.evm_restatements"),
+            restatements=upto("marts.evm_restatements"),
             exceptions=conn.sql(
                 "SELECT project_id, exception AS reason, count(*) AS worklogs, CAST(sum(hours) AS DOUBLE) AS hours"
                 " FROM marts.cost_exceptions WHERE work_date <= ? GROUP BY ALL",

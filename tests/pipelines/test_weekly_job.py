@@ -13,17 +13,18 @@ import pytest
 
 from pipelines.definitions import defs
 from pipelines.delivery import EMAIL_OP
+from pipelines.pack import pack_data
 from pipelines.resources import Mailer, PmoHome
 
 ASSETS = list(defs.assets)  # every asset of the one Definitions object
 
 
-def _materialize(home, inbox):
+def _materialize(home, inbox, week="2026-03-15"):
     return dg.materialize(
         ASSETS,
         resources={"pmo": PmoHome(home=str(home), inbox=str(inbox)), "mailer": Mailer()},
         run_config={"ops": {EMAIL_OP: {"config": {"send": True}}}},  # as the schedule and `pmo run` do
-        partition_key="2026-03-15",  # the small inbox's last week (every run of the marts has a partition)
+        partition_key=week,  # the small inbox's last week by default (every run of the marts has a partition)
     )
 
 
@@ -280,3 +281,31 @@ def test_the_sent_week_is_frozen_once_and_every_mart_has_rows(built):
             "SELECT status_date::VARCHAR, count(*), min(sent_at) FROM history.evm_sent GROUP BY 1"
         ).fetchall()
     assert again == sent  # sent once: the second run keeps the first sending's figures and time
+
+
+def test_a_run_for_an_older_week_keeps_the_later_weeks_and_restates_nothing(built):
+    # The small inbox's last week (2026-03-15) was built and sent; then its pack of 2026-03-01 is made again. The
+    # marts and the analysts' copy keep every week to 2026-03-15; before, they ended at 2026-03-01, and every sent
+    # figure of 2026-03-15 showed as restated to none.
+    home, inbox = built
+
+    def weeks(db) -> tuple:
+        with duckdb.connect(str(db), read_only=True) as conn:
+            return conn.sql("SELECT max(status_date), count(*) FROM marts.evm_weekly").fetchall()[0]
+
+    latest = weeks(home / "warehouse.duckdb")
+    assert latest[0] == dt.date(2026, 3, 15)
+    assert _materialize(home, inbox, week="2026-03-01").success
+    assert weeks(home / "warehouse.duckdb") == latest
+    assert weeks(home / "published" / "pmo.duckdb") == latest
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.sql("SELECT count(*) FROM marts.evm_restatements").fetchall()[0][0] == 0
+    older = (home / "reports" / "2026-03-01" / "index.html").read_text(encoding="utf-8")
+    assert "Status date 2026-03-01" in older and 'id="restatements"' not in older
+    # a restatement of the later week is not the older week's news: its pack reads those up to its own week
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.sql("INSERT INTO marts.evm_restatements (project_id, status_date, measure, as_sent, restated, difference)"
+                 " VALUES ('PRJ-001', DATE '2026-03-15', 'ac', '100', '150', 50)")  # fmt: skip
+    pmo = PmoHome(home=str(home))
+    assert pack_data(pmo, dt.date(2026, 3, 1)).restatements.height == 0
+    assert pack_data(pmo, dt.date(2026, 3, 15)).restatements.height == 1
