@@ -96,7 +96,10 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
         loaded = {sha: (file_id, enc) for sha, file_id, enc in conn.sql(
             "SELECT sha256, file_id, encoding FROM audit.files").fetchall()}  # fmt: skip
 
+        # at portfolio scale an erasure takes minutes: each stage says when it starts
+        say(f"erasing {person}: the exports, packs and e-mails that name them …")
         files = _scrub_files(paths, settings, ident, inbox, loaded, named_files)
+        say("pseudonymising the warehouse's rows; staging and the worklog costs are rebuilt from them …")
 
         counts: list[tuple[str, int, str]] = []
         with warehouse.transaction(conn):
@@ -131,6 +134,7 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
                 "INSERT INTO audit.erased_identifiers VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(erasure.digest(salt, v), ident.replacement(v), me) for v in ident.values],
             )
+    say("compacting the warehouse (its freed pages keep no erased value) and publishing the analysts' copy again …")
     _finish(paths, settings)
     say(f"{person} erased as {me} (audit.erasures {erasure_id}):")
     for _, place, n, action in kept:
@@ -301,12 +305,12 @@ def _delete_exports(inbox: Path, ident: erasure.Identity, loaded: dict, named_fi
 # --- after the transaction -----------------------------------------------------------------------------------------
 
 
-def compact(path: Path) -> None:
+def compact(path: Path, memory_limit: str = "", threads: int = 0) -> None:
     """Copy the database into a fresh file and swap it in: values replaced in place stay in freed blocks of the old
-    file until then."""
+    file until then. Under the run's caps: uncapped, DuckDB cached the copy up to 2.8 GB at portfolio scale."""
     fresh = path.with_name(f".{path.name}.compact")
     fresh.unlink(missing_ok=True)
-    with duckdb.connect(str(path)) as conn:
+    with warehouse.connect(path, False, memory_limit, threads) as conn:
         name = conn.sql("SELECT current_database()").fetchall()[0][0]
         conn.sql(f"ATTACH '{fresh}' AS compacted")
         conn.sql(f'COPY FROM DATABASE "{name}" TO compacted')
@@ -315,11 +319,11 @@ def compact(path: Path) -> None:
 
 
 def _finish(paths: Home, settings: Settings) -> None:
-    compact(paths.warehouse)
+    caps = settings.pipeline.memory_limit, settings.pipeline.threads
+    compact(paths.warehouse, *caps)
     if (paths.published / "current").exists():
         from pipelines.publish import publish
 
-        caps = settings.pipeline.memory_limit, settings.pipeline.threads
         with warehouse.connect(paths.warehouse, False, *caps) as conn:
             publish(conn, paths.published, settings.privacy.exclude_columns, keep_previous=False)
 
