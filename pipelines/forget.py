@@ -89,6 +89,8 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
         if ident is None:
             say(f"error: no person {person!r} in {paths.warehouse} (staging.people, person_aliases, worklogs, rates)")
             return USAGE
+        # at portfolio scale an erasure takes minutes: each stage says when it starts
+        say(f"erasing {person}: finding the rows and files that name them …")
         scrubber = erasure.Scrubber(conn, erasure.forget_rows(ident), rules=ident.free_text())
         tables = _tables(conn)
         planned = {t: sum(scrubber.count(t).values()) for t in tables}
@@ -96,8 +98,7 @@ def _forget(paths: Home, settings: Settings, person: str, reason: str, inbox: Pa
         loaded = {sha: (file_id, enc) for sha, file_id, enc in conn.sql(
             "SELECT sha256, file_id, encoding FROM audit.files").fetchall()}  # fmt: skip
 
-        # at portfolio scale an erasure takes minutes: each stage says when it starts
-        say(f"erasing {person}: the exports, packs and e-mails that name them …")
+        say("rewriting the exports, packs and e-mails that name them …")
         files = _scrub_files(paths, settings, ident, inbox, loaded, named_files)
         say("pseudonymising the warehouse's rows; staging and the worklog costs are rebuilt from them …")
 

@@ -96,8 +96,8 @@ def test_it_says_what_it_changed_without_naming_her(forgotten):
     assert re.fullmatch(r"erased-[0-9a-f]{12}", me)
     assert f"{PERSON} erased as {me} (audit.erasures 1):" in forgotten.output
     # each stage says when it starts (minutes at portfolio scale), before the summary
-    stages = [f"erasing {PERSON}: the exports", "pseudonymising the warehouse's rows", "compacting the warehouse",
-              f"{PERSON} erased as"]  # fmt: skip
+    stages = [f"erasing {PERSON}: finding the rows", "rewriting the exports", "pseudonymising the warehouse's rows",
+              "compacting the warehouse", f"{PERSON} erased as"]  # fmt: skip
     at = [forgotten.output.find(s) for s in stages]
     assert -1 not in at and at == sorted(at), at
     assert "  raw.people: 1 row(s) pseudonymised" in forgotten.output
