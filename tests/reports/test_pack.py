@@ -362,7 +362,7 @@ def test_restated_figures_are_shown_each_as_its_kind_newest_week_and_largest_cha
     assert rows == [
         [str(week), "cpi", "–", "0.24", "–"],  # from no figure to 0.245: first in its week
         [str(week), "ac", "400", "1,635", "+1,235"],  # 1634.6 − 400 = 1234.6, 309 % of the figure sent
-        [str(week), "forecast_finish", finish_sent, finish_now, "+12 d"],  # 36 − 24 = 12 days of the 24 to go: 50 %
+        [str(week), "forecast_finish", finish_sent, finish_now, "+12 d"],  # 12 d of 24 to go, counted as 28: 43 %
         [str(before), "eac", "1,000", "9,000", "+8,000"],  # 800 %, but a week older
     ]  # the EV of 400.2 shows as 400, as sent: not listed
     # the download keeps the figures as the mart holds them
