@@ -1,6 +1,11 @@
-"""The bench's report: the per-step table of docs/performance.md and how a table replaces its markers' content."""
+"""The bench's report: the per-step table of docs/performance.md and how a table replaces its markers' content; and
+how it makes a run stage every file again, as after an upgrade."""
 
-from bench.run import BEGIN, END, replace_between, steps_table
+from bench.run import BEGIN, END, replace_between, stage_everything_again, steps_table
+from pipelines import warehouse
+from pipelines.ingest import _to_stage, ingest
+from tests.bad_input import corpus
+from tests.conftest import write_inbox
 
 
 def _result() -> dict:
@@ -52,3 +57,26 @@ def test_replace_between_rewrites_only_the_marked_block(tmp_path):
     plain.write_text("no markers\n")
     assert not replace_between(plain, begin, end, "new table")
     assert plain.read_text() == "no markers\n"
+
+
+def test_steps_table_adds_the_run_after_an_upgrade_when_there_is_one():
+    result = _result() | {"restaged": {"steps": {"exports": {"seconds": 40.26, "peak_mb": 1801}}}}
+    lines = steps_table(result).splitlines()
+    assert lines[2:5] == [
+        "| step | full run: s | peak MB | incremental week: s | peak MB | after an upgrade: s | peak MB |",
+        "|---|---|---|---|---|---|---|",
+        "| `exports` | 74.8 | 1759 | 6.5 | 929 | 40.3 | 1801 |",
+    ]
+    assert lines[5] == "| `a` | 2.0 | 800 | 0.2 | 700 |  |  |"  # a step the third run did not have: empty cells
+
+
+def test_staging_everything_again_leaves_every_loaded_file_to_stage_as_an_upgrade_does(tmp_path):
+    files = corpus.demo()
+    write_inbox(tmp_path / "inbox", files)
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        assert _to_stage(conn, "sunday") == {}  # all staged under this code's fingerprint
+        loaded = conn.sql("SELECT count(DISTINCT file_id) FROM audit.staged_files").fetchall()[0][0]
+    stage_everything_again(tmp_path)
+    with warehouse.connect(tmp_path / "warehouse.duckdb") as conn:
+        assert sum(len(ids) for ids in _to_stage(conn, "sunday").values()) == loaded > 0
