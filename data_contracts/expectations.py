@@ -5,7 +5,8 @@ costs a fraction of GX's pandas engine and works on duckdb 2.0, where GX's SQL d
 Great-expectations stays the home of the suites and of the validation results: `rules` lists one
 expectation per contract rule (pure, no GX import), `suite` builds the GX ExpectationSuite, and
 `validation_result` reports one file's checks as a GX ExpectationSuiteValidationResult. GX is imported only
-inside those two functions: it takes ~7 s to import.
+inside those two functions: it takes ~7 s to import, and holds ~200 MB. The pipeline calls `documents`, which builds
+a run's suites and results, in a worker process (pipelines/assets.py), so the run's own process never imports it.
 """
 
 from __future__ import annotations
@@ -184,3 +185,26 @@ def validation_result(contract: Contract, rows_in_file: int, counts: pl.DataFram
             "success_percent": 100.0 * (len(results) - failed) / len(results) if results else None,
         },
     )
+
+
+def documents(
+    files: list[tuple[int, str, int]], rejects: pl.DataFrame, week_ends_on: str = "sunday"
+) -> tuple[list[tuple[str, str]], list[tuple[int, str, bool, int, str]]]:
+    """The GX documents of a run: per kind among `files` (file_id, kind, rows_in_file) its suite as JSON, and per
+    file (file_id, kind, success, failed expectations, its validation result as JSON). `rejects`: audit.rejects'
+    file_id, column, rule, raw_value. Plain values, so that it can run in a process of its own."""
+    import json
+
+    from data_contracts.contract import all_contracts
+
+    contracts = all_contracts()
+    kinds = sorted({kind for _, kind, _ in files})
+    suites = [(k, json.dumps(suite(contracts[k], week_ends_on).to_json_dict())) for k in kinds]
+    counts = {k: unexpected_counts(contracts[k], rejects, week_ends_on) for k in kinds}
+    validations = []
+    for file_id, kind, rows_in_file in files:
+        mine = counts[kind].filter(pl.col("file_id") == file_id)
+        result = validation_result(contracts[kind], rows_in_file, mine, week_ends_on).to_json_dict()
+        validations.append((file_id, kind, result["success"], result["statistics"]["unsuccessful_expectations"],
+                            json.dumps(result)))  # fmt: skip
+    return suites, validations

@@ -4,9 +4,9 @@ Asset keys are [layer, table] and equal the DuckDB schema.table they write.
 """
 
 import importlib
-import json
-import threading
-from contextlib import suppress
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import dagster as dg
@@ -31,25 +31,55 @@ REQUIRED_TABLES = {
 AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audit", "rejects"])
 
 
-# Up to this many new bytes in the inbox (a week's exports, not a first load of years of history), the contracts step's
-# import of great-expectations (~7 s) is warmed up in a thread while the exports are ingested: it then costs the run
-# nothing. Not beside a first load, whose peak memory it would add to (~150 MB).
+# great-expectations (~7 s to import, ~200 MB held) only writes the contracts' suites and results
+# (data_contracts.expectations.documents): in a worker process, so that the run's own process, where the marts' peak
+# memory is, never holds it. Up to this many new bytes in the inbox (a week's exports, not a first load of years of
+# history), the worker is started and imports it while the exports are ingested: the contracts step then costs the
+# run nothing. Not beside a first load, whose peak memory it would add to.
 WARM_UP_BYTES = 256 * 2**20
+_worker: ProcessPoolExecutor | None = None  # started by warm_up_contracts, taken by contract_validations
 
 
-def _import_quietly(module: str) -> None:
-    with suppress(Exception):  # a broken install fails where the module is used, with its own error
+def _import_quietly(module: str) -> bool:
+    """Whether the module imported; a broken install fails where the module is used, with its own error."""
+    try:
         importlib.import_module(module)
+    except Exception:
+        return False
+    return True
 
 
-def warm_up_contracts(conn: duckdb.DuckDBPyConnection, inbox: Path) -> threading.Thread | None:
-    """Start importing great-expectations in a daemon thread when the inbox's new files are at most WARM_UP_BYTES;
-    the thread, or None."""
+def _start_worker() -> ProcessPoolExecutor:
+    # Not fork: the caller holds DuckDB's and polars' threads, which a forked child would inherit mid-lock.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
+
+
+def warm_up_contracts(conn: duckdb.DuckDBPyConnection, inbox: Path) -> Future | None:
+    """Start the contracts' worker importing great-expectations when the inbox's new files are at most
+    WARM_UP_BYTES; the import's future (whether it imported), or None."""
+    global _worker
     if unseen_bytes(conn, inbox) > WARM_UP_BYTES:
         return None
-    thread = threading.Thread(target=_import_quietly, args=("great_expectations",), daemon=True)
-    thread.start()
-    return thread
+    if _worker is not None:  # warmed up by an earlier run in this process and never taken
+        _worker.shutdown(wait=False, cancel_futures=True)
+    _worker = _start_worker()
+    return _worker.submit(_import_quietly, "great_expectations")
+
+
+def _gx_documents(files: list[tuple[int, str, int]], rejects: pl.DataFrame, week_ends_on: str):
+    """data_contracts.expectations.documents in the worker (warmed up, else started now); here when the worker
+    cannot start or dies (killed, out of memory)."""
+    from data_contracts.expectations import documents
+
+    global _worker
+    worker, _worker = _worker or _start_worker(), None
+    try:
+        return worker.submit(documents, files, rejects, week_ends_on).result()
+    except (BrokenProcessPool, OSError):
+        return documents(files, rejects, week_ends_on)
+    finally:
+        worker.shutdown(wait=True, cancel_futures=True)
 
 
 @dg.multi_asset(
@@ -134,10 +164,8 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
           pool="warehouse")  # fmt: skip
 def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
     """Each contract as a great-expectations suite, and each file's contract checks as a GX validation result
-    (JSON in audit.contract_suites and audit.contract_validations). Imports great-expectations (~7 s)."""
-    from data_contracts.contract import all_contracts
-    from data_contracts.expectations import suite, unexpected_counts, validation_result
-
+    (JSON in audit.contract_suites and audit.contract_validations), built in a worker process that imports
+    great-expectations (~7 s), warmed up while a week's exports are ingested."""
     week_ends_on = pmo.settings().pipeline.week_ends_on
     with pmo.connect() as conn:
         files = conn.sql(
@@ -145,21 +173,8 @@ def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
             " WHERE source_kind IS NOT NULL AND rows_in_file IS NOT NULL ORDER BY file_id"
         ).fetchall()
         rejects = conn.sql('SELECT file_id, "column", rule, raw_value FROM audit.rejects').pl()
-        kinds = sorted({kind for _, kind, _ in files})
-        suites = pl.DataFrame(
-            {
-                "kind": kinds,
-                "suite": [json.dumps(suite(all_contracts()[k], week_ends_on).to_json_dict()) for k in kinds],
-            },
-            schema={"kind": pl.String, "suite": pl.String},
-        )
-        counts = {k: unexpected_counts(all_contracts()[k], rejects, week_ends_on) for k in kinds}
-        rows = []
-        for file_id, kind, rows_in_file in files:
-            mine = counts[kind].filter(pl.col("file_id") == file_id)
-            result = validation_result(all_contracts()[kind], rows_in_file, mine, week_ends_on).to_json_dict()
-            rows.append((file_id, kind, result["success"], result["statistics"]["unsuccessful_expectations"],
-                         json.dumps(result)))  # fmt: skip
+        suites, rows = _gx_documents(files, rejects, week_ends_on)
+        suites = pl.DataFrame(suites, schema={"kind": pl.String, "suite": pl.String}, orient="row")
         validations = pl.DataFrame(
             rows, schema={"file_id": pl.Int64, "kind": pl.String, "success": pl.Boolean,
                           "failed_expectations": pl.Int64, "result": pl.String}, orient="row",
@@ -167,7 +182,7 @@ def contract_validations(pmo: PmoHome) -> dg.MaterializeResult:
         warehouse.replace_table(conn, "audit.contract_suites", suites, ["kind"])
         warehouse.replace_table(conn, "audit.contract_validations", validations, ["file_id"])
     return dg.MaterializeResult(
-        metadata={"suites": len(kinds), "files": validations.height,
+        metadata={"suites": suites.height, "files": validations.height,
                   "files_failing": int((~validations.get_column("success")).sum())}
     )  # fmt: skip
 

@@ -4,7 +4,10 @@ import datetime as dt
 import email
 import json
 import re
+import subprocess
+import sys
 from email import policy
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -16,6 +19,7 @@ from pipelines.delivery import EMAIL_OP
 from pipelines.pack import pack_data
 from pipelines.resources import Mailer, PmoHome
 
+REPO = Path(__file__).resolve().parents[2]
 ASSETS = list(defs.assets)  # every asset of the one Definitions object
 
 
@@ -173,6 +177,31 @@ def test_a_run_started_outside_the_cli_also_respects_the_home_lock(tmp_path, sma
 
 def _checks(result) -> dict[tuple[str, str], bool]:
     return {("/".join(e.asset_key.path), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+GX_APART = """
+import sys
+import dagster as dg
+import duckdb
+from pipelines.assets import contract_validations, exports
+from pipelines.resources import PmoHome
+result = dg.materialize([exports, contract_validations], resources={"pmo": PmoHome(home=sys.argv[1], inbox=sys.argv[2])})
+with duckdb.connect(sys.argv[1] + "/warehouse.duckdb", read_only=True) as conn:
+    files, results = conn.sql("SELECT (SELECT count(*) FROM audit.files WHERE rows_in_file IS NOT NULL),"
+                              " (SELECT count(*) FROM audit.contract_validations)").fetchall()[0]
+print(result.success, files, results, "great_expectations" in sys.modules)
+"""
+
+
+def test_great_expectations_is_imported_in_a_worker_not_in_the_runs_process(tmp_path, small_inbox):
+    # ~200 MB the marts' peak memory would otherwise carry (docs/performance.md, "Memory")
+    home = tmp_path / "home"
+    home.mkdir()
+    args = [sys.executable, "-c", GX_APART, str(home), str(small_inbox)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.split()
+    success, files, results, imported = out[-4:]
+    assert (success, imported) == ("True", "False")
+    assert int(files) > 0 and results == files  # every file's validation result written, by the worker
 
 
 def test_contract_checks_show_in_dagster_and_great_expectations_holds_the_results(tmp_path, small_inbox):
