@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from pipelines import warehouse
-from pipelines.ingest import ingest, unseen_bytes
+from pipelines.ingest import ingest, restaged_bytes, unseen_bytes
 from pipelines.publish import MARTS, STORAGE_VERSION, publish  # MARTS: the pack and tests import it from here
 from pipelines.resources import PmoHome
 from transforms.canonical import KEYS
@@ -33,9 +33,9 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
 
 # great-expectations (~7 s to import, ~200 MB held) only writes the contracts' suites and results
 # (data_contracts.expectations.documents): in a worker process, so that the run's own process, where the marts' peak
-# memory is, never holds it. Up to this many new bytes in the inbox (a week's exports, not a first load of years of
-# history), the worker is started and imports it while the exports are ingested: the contracts step then costs the
-# run nothing. Not beside a first load, whose peak memory it would add to.
+# memory is, never holds it. Up to this many bytes to stage (a week's exports, not a first load of years of history
+# nor every file again after an upgrade), the worker is started and imports it while the exports are ingested: the
+# contracts step then costs the run nothing. Not beside a heavy staging, whose peak memory it would add to (~250 MB).
 WARM_UP_BYTES = 256 * 2**20
 _worker: ProcessPoolExecutor | None = None  # started by warm_up_contracts, taken by contract_validations
 
@@ -55,11 +55,12 @@ def _start_worker() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context(method))
 
 
-def warm_up_contracts(conn: duckdb.DuckDBPyConnection, inbox: Path) -> Future | None:
-    """Start the contracts' worker importing great-expectations when the inbox's new files are at most
-    WARM_UP_BYTES; the import's future (whether it imported), or None."""
+def warm_up_contracts(conn: duckdb.DuckDBPyConnection, inbox: Path, week_ends_on: str) -> Future | None:
+    """Start the contracts' worker importing great-expectations when the files to stage (the inbox's new files, and
+    those staged under another fingerprint) are at most WARM_UP_BYTES; the import's future (whether it imported), or
+    None."""
     global _worker
-    if unseen_bytes(conn, inbox) > WARM_UP_BYTES:
+    if unseen_bytes(conn, inbox) + restaged_bytes(conn, week_ends_on) > WARM_UP_BYTES:
         return None
     if _worker is not None:  # warmed up by an earlier run in this process and never taken
         _worker.shutdown(wait=False, cancel_futures=True)
@@ -109,7 +110,7 @@ def exports(context: dg.AssetExecutionContext, pmo: PmoHome):
     into staging, in one transaction."""
     with pmo.connect() as conn:
         settings = pmo.settings()
-        warm_up_contracts(conn, pmo.inbox_dir)
+        warm_up_contracts(conn, pmo.inbox_dir, settings.pipeline.week_ends_on)
         summary = ingest(conn, pmo.inbox_dir, settings.pipeline.week_ends_on, retention=settings.retention)
         files = conn.sql("SELECT status, count(*) FROM audit.files GROUP BY ALL").fetchall()
         rejects = conn.sql("SELECT count(*) FROM audit.rejects").fetchall()[0][0]

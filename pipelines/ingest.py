@@ -67,6 +67,15 @@ def unseen_bytes(conn: duckdb.DuckDBPyConnection, inbox: Path) -> int:
     return total
 
 
+def restaged_bytes(conn: duckdb.DuckDBPyConnection, week_ends_on: str) -> int:
+    """The bytes of the files loaded before and staged under another fingerprint, which the next ingest stages again:
+    every file after an upgrade of the contracts, readers or staging code (see `fingerprint`)."""
+    return conn.sql(
+        "SELECT coalesce(sum(f.size), 0)::BIGINT FROM audit.staged_files s JOIN audit.files f USING (file_id)"
+        " WHERE s.fingerprint <> ?", params=[fingerprint(week_ends_on)]
+    ).fetchall()[0][0]  # fmt: skip
+
+
 def _seen(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, str]]:
     """audit.inbox_seen by path: each file's size, modification time and SHA-256 when it was last read."""
     rows = conn.sql("SELECT path, size, mtime_ns, sha256 FROM audit.inbox_seen").fetchall()

@@ -102,7 +102,9 @@ from pathlib import Path
 from pipelines import assets, warehouse
 assets.WARM_UP_BYTES = int(sys.argv[1])
 with warehouse.connect(Path(sys.argv[2])) as conn:
-    imported = assets.warm_up_contracts(conn, Path(sys.argv[3]))
+    if len(sys.argv) > 4:  # as after an upgrade: the file was staged under another fingerprint
+        conn.sql("INSERT OR REPLACE INTO audit.staged_files SELECT file_id, 'tempo_worklogs', 'older' FROM audit.files")
+    imported = assets.warm_up_contracts(conn, Path(sys.argv[3]), "sunday")
 print(imported is not None, imported is not None and imported.result(), "great_expectations" in sys.modules)
 """
 
@@ -110,10 +112,30 @@ print(imported is not None, imported is not None and imported.result(), "great_e
 def test_a_weeks_exports_warm_up_the_contracts_worker_and_a_first_load_of_history_does_not(tmp_path):
     inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
 
-    def warmed(limit: int) -> str:
-        args = [sys.executable, "-c", WARM_UP, str(limit), str(tmp_path / "w.duckdb"), str(inbox)]
+    def warmed(limit: int, *upgrade: str) -> str:
+        args = [sys.executable, "-c", WARM_UP, str(limit), str(tmp_path / "w.duckdb"), str(inbox), *upgrade]
         return subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
 
     # up to the limit: the worker started beside the ingest and imported great-expectations; the run's process not
     assert warmed(len(FIRST)) == "True True False"
     assert warmed(len(FIRST) - 1) == "False False False"  # more: no worker yet (the contracts step starts it)
+    # The file loaded: nothing to read, but all of it to stage again after an upgrade, as much as a new file.
+    os.utime(inbox / "tempo" / "t.csv", ns=(HOUR_AGO_NS, HOUR_AGO_NS))  # not too recent to trust its time
+    run(tmp_path)
+    assert warmed(0) == "True True False"
+    assert warmed(len(FIRST), "upgrade") == "True True False"
+    assert warmed(len(FIRST) - 1, "upgrade") == "False False False"
+
+
+def test_the_bytes_to_stage_again_are_those_of_the_files_staged_under_another_fingerprint(tmp_path):
+    write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST, "tempo/u.csv": SAME_SIZE + b"2,A-2,1,2026-03-03,Ana,A\n"})
+    run(tmp_path)
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        sizes = dict(conn.sql("SELECT path, size FROM audit.files").fetchall())
+        conn.sql("INSERT INTO audit.staged_files SELECT file_id, 'tempo_worklogs', ? FROM audit.files",
+                 params=[ingest_module.fingerprint("sunday")])  # fmt: skip
+        assert ingest_module.restaged_bytes(conn, "sunday") == 0
+        conn.sql("UPDATE audit.staged_files SET fingerprint = 'older' WHERE file_id = "
+                 "(SELECT file_id FROM audit.files WHERE path = 'tempo/u.csv')")  # fmt: skip
+        assert ingest_module.restaged_bytes(conn, "sunday") == sizes["tempo/u.csv"]
+        assert ingest_module.restaged_bytes(conn, "monday") == sum(sizes.values())  # another week end: every file

@@ -185,7 +185,8 @@ import dagster as dg
 import duckdb
 from pipelines.assets import contract_validations, exports
 from pipelines.resources import PmoHome
-result = dg.materialize([exports, contract_validations], resources={"pmo": PmoHome(home=sys.argv[1], inbox=sys.argv[2])})
+pmo = PmoHome(home=sys.argv[1], inbox=sys.argv[2])
+result = dg.materialize([exports, contract_validations], resources={"pmo": pmo})
 with duckdb.connect(sys.argv[1] + "/warehouse.duckdb", read_only=True) as conn:
     files, results = conn.sql("SELECT (SELECT count(*) FROM audit.files WHERE rows_in_file IS NOT NULL),"
                               " (SELECT count(*) FROM audit.contract_validations)").fetchall()[0]
