@@ -68,12 +68,13 @@ def unseen_bytes(conn: duckdb.DuckDBPyConnection, inbox: Path) -> int:
 
 
 def restaged_bytes(conn: duckdb.DuckDBPyConnection, week_ends_on: str) -> int:
-    """The bytes of the files loaded before and staged under another fingerprint, which the next ingest stages again:
-    every file after an upgrade of the contracts, readers or staging code (see `fingerprint`)."""
+    """The bytes of the files loaded before and not staged under the current fingerprint, which the next ingest
+    stages again: every file after an upgrade of the contracts, readers or staging code (see `fingerprint`)."""
     return conn.sql(
-        "SELECT coalesce(sum(f.size), 0)::BIGINT FROM audit.staged_files s JOIN audit.files f USING (file_id)"
-        " WHERE s.fingerprint <> ?", params=[fingerprint(week_ends_on)]
-    ).fetchall()[0][0]  # fmt: skip
+        "SELECT coalesce(sum(size), 0)::BIGINT FROM audit.files f WHERE status = 'parsed' AND NOT EXISTS"
+        " (SELECT 1 FROM audit.staged_files s WHERE s.file_id = f.file_id AND s.fingerprint = ?)",
+        params=[fingerprint(week_ends_on)],
+    ).fetchall()[0][0]
 
 
 def _seen(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, str]]:

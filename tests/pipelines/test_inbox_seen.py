@@ -99,11 +99,13 @@ def test_the_unseen_bytes_are_those_of_the_files_the_next_ingest_reads(tmp_path)
 WARM_UP = """
 import sys
 from pathlib import Path
-from pipelines import assets, warehouse
+from pipelines import assets, ingest, warehouse
 assets.WARM_UP_BYTES = int(sys.argv[1])
 with warehouse.connect(Path(sys.argv[2])) as conn:
-    if len(sys.argv) > 4:  # as after an upgrade: the file was staged under another fingerprint
-        conn.sql("INSERT OR REPLACE INTO audit.staged_files SELECT file_id, 'tempo_worklogs', 'older' FROM audit.files")
+    if len(sys.argv) > 4:  # the loaded file staged under this fingerprint (argv[4]: current or older)
+        current = ingest.fingerprint("sunday") if sys.argv[4] == "current" else "older"
+        conn.sql("INSERT OR REPLACE INTO audit.staged_files SELECT file_id, 'tempo_worklogs', ? FROM audit.files",
+                 params=[current])
     imported = assets.warm_up_contracts(conn, Path(sys.argv[3]), "sunday")
 print(imported is not None, imported is not None and imported.result(), "great_expectations" in sys.modules)
 """
@@ -112,8 +114,8 @@ print(imported is not None, imported is not None and imported.result(), "great_e
 def test_a_weeks_exports_warm_up_the_contracts_worker_and_a_first_load_of_history_does_not(tmp_path):
     inbox = write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST})
 
-    def warmed(limit: int, *upgrade: str) -> str:
-        args = [sys.executable, "-c", WARM_UP, str(limit), str(tmp_path / "w.duckdb"), str(inbox), *upgrade]
+    def warmed(limit: int, *staged_under: str) -> str:
+        args = [sys.executable, "-c", WARM_UP, str(limit), str(tmp_path / "w.duckdb"), str(inbox), *staged_under]
         return subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
 
     # up to the limit: the worker started beside the ingest and imported great-expectations; the run's process not
@@ -122,16 +124,17 @@ def test_a_weeks_exports_warm_up_the_contracts_worker_and_a_first_load_of_histor
     # The file loaded: nothing to read, but all of it to stage again after an upgrade, as much as a new file.
     os.utime(inbox / "tempo" / "t.csv", ns=(HOUR_AGO_NS, HOUR_AGO_NS))  # not too recent to trust its time
     run(tmp_path)
-    assert warmed(0) == "True True False"
-    assert warmed(len(FIRST), "upgrade") == "True True False"
-    assert warmed(len(FIRST) - 1, "upgrade") == "False False False"
+    assert warmed(0, "current") == "True True False"
+    assert warmed(len(FIRST), "older") == "True True False"
+    assert warmed(len(FIRST) - 1, "older") == "False False False"
 
 
-def test_the_bytes_to_stage_again_are_those_of_the_files_staged_under_another_fingerprint(tmp_path):
+def test_the_bytes_to_stage_again_are_those_of_the_files_not_staged_under_the_current_fingerprint(tmp_path):
     write_inbox(tmp_path / "inbox", {"tempo/t.csv": FIRST, "tempo/u.csv": SAME_SIZE + b"2,A-2,1,2026-03-03,Ana,A\n"})
     run(tmp_path)
     with warehouse.connect(tmp_path / "w.duckdb") as conn:
         sizes = dict(conn.sql("SELECT path, size FROM audit.files").fetchall())
+        assert ingest_module.restaged_bytes(conn, "sunday") == sum(sizes.values())  # loaded, never staged
         conn.sql("INSERT INTO audit.staged_files SELECT file_id, 'tempo_worklogs', ? FROM audit.files",
                  params=[ingest_module.fingerprint("sunday")])  # fmt: skip
         assert ingest_module.restaged_bytes(conn, "sunday") == 0
