@@ -58,9 +58,15 @@ def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
 def create_from(conn: duckdb.DuckDBPyConnection, name: str, queries: list[str], *, temp: bool = False) -> None:
     """`CREATE OR REPLACE [TEMP] TABLE name` with the rows of `queries` one after another, created from the first
     that has rows (see above). Not `q1 UNION ALL q2`: with duckdb 2.0.0 that gave no rows at all when q1 (a NOT IN
-    subquery) had none and q2 (a window query) had two."""
-    filled = [q for q in queries if conn.sql(f"SELECT EXISTS ({q})").fetchall()[0][0]]
-    first, *rest = filled or queries[:1]
-    conn.sql(f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS {first}")
+    subquery) had none and q2 (a window query) had two. The first query runs once: the table is created from it and
+    then asked whether it has rows (an EXISTS of a query of DISTINCT or joins costs what the query costs)."""
+    create = f"CREATE OR REPLACE {'TEMP ' if temp else ''}TABLE {name} AS"
+    first, *rest = queries
+    conn.sql(f"{create} {first}")
+    filled = conn.sql(f"SELECT EXISTS (FROM {name})").fetchall()[0][0]
     for query in rest:
-        conn.sql(f"INSERT INTO {name} {query}")
+        if filled:
+            insert(conn, name, query)
+        elif conn.sql(f"SELECT EXISTS ({query})").fetchall()[0][0]:  # created again: its first write adds rows
+            conn.sql(f"{create} {query}")
+            filled = True

@@ -49,6 +49,22 @@ def test_a_table_made_of_an_empty_query_and_a_large_one_is_created_from_the_larg
     assert [c[0] for c in conn.sql("DESCRIBE none").fetchall()] == ["n", "label"]
 
 
+def test_a_table_made_from_a_large_query_first_keeps_the_later_rows_and_skips_the_empty_ones(tmp_path):
+    # The first query is run once (the table is created from it, then asked whether it has rows): 200,000 rows, then
+    # nothing written for the empty query, then 3 rows.
+    conn = _database(tmp_path)
+    conn.sql("BEGIN")
+    duck.create_from(conn, "made", [
+        "SELECT * FROM source",
+        "SELECT * FROM source WHERE n < 0",
+        "SELECT * FROM source WHERE n < 3",
+    ])  # fmt: skip
+    conn.sql("COMMIT")
+    rows = conn.sql("SELECT n FROM made").fetchall()
+    assert len(rows) == ROWS + 3
+    assert rows[ROWS - 1 :] == [(ROWS - 1,), (0,), (1,), (2,)]
+
+
 def test_more_than_a_row_group_of_day_total_warnings_survive_the_ingest(tmp_path):
     # 1,600 people × 10 days × 13 worklogs of 2 h: every day is 26 h > 24 h, so each of the 208,000 worklogs gets a
     # max_day_total warning; the first staged file wrote no row rejects before them (the case duckdb loses).
