@@ -92,11 +92,17 @@ def stale_from(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: s
     return min(found) if found else None
 
 
+# A digest of a set of rows in any order: their count and the 128-bit sum of their hashes. A sum, not an XOR, so two
+# equal rows do not cancel out; no sort and no text, so it costs a scan (0.01 s for 100,000 assets, where an md5 of
+# the rows as sorted text took 0.22 s). DuckDB's hash belongs to its release: after an upgrade of DuckDB the digests
+# differ once and the marts behind them are written whole.
+_ROWS_DIGEST = "concat(count(*), ':', coalesce(sum(hash(r)), 0))"
+
+
 def week_digests(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[list[dt.date], list[str]]:
-    """The status dates of a query's rows, sorted, and for each an md5 of its rows there (`changed_from`)."""
+    """The status dates of a query's rows, sorted, and for each a digest of its rows there (`changed_from`)."""
     rows = conn.sql(
-        "SELECT status_date, md5(string_agg(CAST(r AS VARCHAR), chr(10) ORDER BY CAST(r AS VARCHAR)))"
-        f" FROM ({query}) r GROUP BY status_date ORDER BY status_date"
+        f"SELECT status_date, {_ROWS_DIGEST} FROM ({query}) r GROUP BY status_date ORDER BY status_date"
     ).fetchall()
     return [day for day, _ in rows], [digest for _, digest in rows]
 
@@ -124,9 +130,8 @@ def mark(conn: duckdb.DuckDBPyConnection, mart: str, inputs: str, weeks: list[dt
 
 
 def fingerprint(conn: duckdb.DuckDBPyConnection, text: str, *relations: str) -> str:
-    """An md5 of `text` (the mart's query, which holds its settings) and of every row of each relation."""
-    parts = [f"(SELECT md5(coalesce(string_agg(CAST(r AS VARCHAR), chr(10) ORDER BY CAST(r AS VARCHAR)), ''))"
-             f" FROM {relation} r)" for relation in relations]  # fmt: skip
+    """An md5 of `text` (the mart's query, which holds its settings) and of the digest of each relation's rows."""
+    parts = [f"(SELECT {_ROWS_DIGEST} FROM {relation} r)" for relation in relations]
     return conn.sql(f"SELECT md5(concat_ws('|', {', '.join(['?', *parts])}))", params=[text]).fetchall()[0][0]
 
 
