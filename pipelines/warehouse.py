@@ -183,19 +183,41 @@ def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFram
     """Replace `schema.table` with the frame, rows in natural-key order. `name` comes from code, not input."""
     conn.register("_frame", frame)
     try:
-        return replace_query(conn, name, "SELECT * FROM _frame", order_by)
+        return replace_query(conn, name, "SELECT * FROM _frame", order_by, ordered=in_key_order(frame, order_by))
     finally:
         conn.unregister("_frame")
 
 
+def in_key_order(frame: pl.DataFrame, order_by: list[str]) -> bool:
+    """Whether the frame's rows are already in the order DuckDB's ORDER BY `order_by` gives (ties in any order): then
+    it is written as it is, DuckDB keeping a scan's order (preserve_insertion_order), instead of sorted again (0.15 s
+    of the 950,174 milestone rows' 0.5 s). Only for keys without NULLs and of types both order alike (text by its
+    bytes, numbers, dates, times, booleans); any other answers False, and the frame is sorted."""
+    comparable = (pl.String, pl.Date, pl.Datetime, pl.Time, pl.Boolean, pl.Decimal)
+    if not order_by or frame.height < 2:
+        return bool(order_by)
+    for column in order_by:
+        dtype = frame.schema[column]
+        if not (dtype.is_integer() or isinstance(dtype, comparable)) or frame.get_column(column).null_count():
+            return False
+    later = pl.lit(True)  # each row's key, from the last column back, is not less than the row's before
+    for column in reversed(order_by):
+        value, before = pl.col(column), pl.col(column).shift(1)
+        later = (value > before) | ((value == before) & later)
+    return bool(frame.select(later.slice(1).all()).item())
+
+
 def replace_query(
-    conn: duckdb.DuckDBPyConnection, name: str, query: str, order_by: list[str], record: bool = True
-) -> int:
+    conn: duckdb.DuckDBPyConnection, name: str, query: str, order_by: list[str], record: bool = True,
+    ordered: bool = False,
+) -> int:  # fmt: skip
     """Replace `schema.table` with a query's rows in natural-key order (recorded in audit.table_order unless not
-    `record`); returns the row count. The query and the names come from code, not input. Never INSERT into the
-    table later in the same transaction when it may have come out empty (see transforms/duck.insert)."""
+    `record`); returns the row count. `ordered`: the query's rows already are in that order. The query and the names
+    come from code, not input. Never INSERT into the table later in the same transaction when it may have come out
+    empty (see transforms/duck.insert)."""
     order = ", ".join(f'"{c}"' for c in order_by) if order_by else "ALL"
-    conn.sql(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}) ORDER BY {order}")
+    sort = "" if ordered else f" ORDER BY {order}"
+    conn.sql(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({query}){sort}")
     for statement in comment_statements(name):
         conn.sql(statement)
     if record:
