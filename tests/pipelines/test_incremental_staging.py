@@ -175,6 +175,43 @@ def test_a_new_weeks_worklogs_are_appended_and_give_what_loading_everything_at_o
         assert files == sorted(files) and len(set(files)) == 4  # demo Tempo, LAB1, then the two new files
 
 
+def _jira_export(*tickets: tuple[list[str], str, int]) -> bytes:
+    """A Jira export in the demo's layout, its rows the demo's first ticket's but for their keys: for each (keys,
+    Jira project, first issue id), those tickets on that project."""
+    header, first = corpus.demo()["jira/jira_export_2026-03-15.csv"].decode("utf-8-sig").splitlines()[:2]
+    template = first.split(",")
+    rows = [",".join([template[0], key, str(first_id + n), *template[3:6], project, *template[7:]])
+            for keys, project, first_id in tickets for n, key in enumerate(keys)]  # fmt: skip
+    return ("\r\n".join([header, *rows]) + "\r\n").encode()
+
+
+def test_the_worklogs_of_a_ticket_that_moved_project_and_of_tickets_that_appeared_are_resolved_again(tmp_path):
+    # Week one: the LAB1 and LAB0 worklogs (their Tempo project is mapped to none, so their ticket gives their
+    # project) and a Jira export with the LAB1 tickets on ERP (PRJ-001). Week two's export moves the first LAB1
+    # ticket to CRM (PRJ-002) and brings the LAB0 tickets, on NET (PRJ-003). The worklogs of the tickets that
+    # appeared are found among those whose ticket was unknown, those of the ticket that moved among all of them;
+    # both are resolved again in place, as loading everything at once resolves them.
+    lab1, lab0 = (sorted(set(corpus.lab_rows(n, slot).get_column("Issue Key"))) for n, slot in ((40, 1), (10, 0)))
+    week_one = corpus.demo() | {
+        "tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1)),
+        "tempo/tempo_lab0.csv": corpus.to_csv(corpus.lab_rows(10, 0)),
+        "z_week1/jira_export_2026-03-16.csv": _jira_export((lab1, "ERP", 90000)),
+    }
+    week_two = {"z_week2/jira_export_2026-03-22.csv": _jira_export((lab1[:1], "CRM", 90000), (lab0, "NET", 95000))}
+    got, expected, appended = _week_by_week(tmp_path, week_one, week_two)
+    assert appended == {"worklogs": 0, "work_items": 1 + len(lab0)}  # neither written whole
+    assert got == expected
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        projects = conn.sql(
+            "SELECT item_key = ? AS moved, item_key LIKE 'LAB0-%' AS appeared, project_id, item_known, count(*)"
+            " FROM staging.worklogs WHERE item_key LIKE 'LAB_-%' GROUP BY ALL ORDER BY ALL", params=[lab1[0]]
+        ).fetchall()  # fmt: skip
+    moved, others = (sum(1 for key in corpus.lab_rows(40, 1).get_column("Issue Key") if (key == lab1[0]) == m)
+                     for m in (True, False))  # fmt: skip
+    assert projects == [(False, False, "PRJ-001", True, others), (False, True, "PRJ-003", True, 10),
+                        (True, False, "PRJ-002", True, moved)]  # fmt: skip
+
+
 def test_staging_worklogs_is_written_whole_when_a_lookup_changes(tmp_path):
     mapping = b"source_kind,source_key,project_id\r\ntempo,LAB0,PRJ-002\r\n"
     got, expected, appended = _two_weeks(tmp_path, _week_two() | {"z_week2/zz_project_map.csv": mapping})
