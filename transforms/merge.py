@@ -307,8 +307,15 @@ def _merge_onto(conn: duckdb.DuckDBPyConnection, table: str, source: str, held: 
         for name in ("_lost", f"_added_{table}", f"_dropped_{table}"):
             conn.sql(f"DROP TABLE temp.main.{name}")
         return False
+    # The held rows a new row replaces (same key, NULLs alike). When no new row has a NULL in its key (contracts
+    # require them; a missing worklog id is hashed), an equality join says the same, and DuckDB pushes the new keys
+    # into its scan of the held rows as a join filter, which it does not for IS NOT DISTINCT FROM: a week's 96,153
+    # worklogs against 10M read 19,303 held rows, in 0.01 s instead of 0.28 s.
+    null_key = " OR ".join(f"{_q(c)} IS NULL" for c in keys)
+    some_null = conn.sql(f"SELECT EXISTS (FROM {added(table)} WHERE {null_key})").fetchall()[0][0]
+    match = same if some_null else " AND ".join(f"a.{_q(c)} = h.{_q(c)}" for c in keys)
     duck.create_from(conn, f"_gone_{table}", [
-        f"SELECT DISTINCT h._source_file, h._line FROM {held.rows} h SEMI JOIN {added(table)} a ON {same}",
+        f"SELECT DISTINCT h._source_file, h._line FROM {held.rows} h SEMI JOIN {added(table)} a ON {match}",
         "SELECT DISTINCT _source_file, _line FROM temp.main._lost",
     ], temp=True)  # fmt: skip
     conn.sql("DROP TABLE temp.main._lost")
