@@ -713,8 +713,8 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     where = [f"NOT item_known AND {of.format('appeared')}"]
     if conn.sql("SELECT EXISTS (FROM temp.main._changed_items WHERE NOT appeared)").fetchall()[0][0]:
         where.append(of.format("NOT appeared"))
-    conn.sql("CREATE OR REPLACE TEMP TABLE _moved AS " + " UNION ALL ".join(
-        f"SELECT * EXCLUDE ({columns}) FROM staging.worklogs WHERE {w}" for w in where))  # fmt: skip
+    duck.create_from(conn, "_moved", [f"SELECT * EXCLUDE ({columns}) FROM staging.worklogs WHERE {w}" for w in where],
+                     temp=True)  # fmt: skip
     moved = "temp.main._moved"
     updates = f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})"
     if not conn.sql("SELECT EXISTS (FROM temp.main._moved)").fetchall()[0][0]:

@@ -185,21 +185,26 @@ def _jira_export(*tickets: tuple[list[str], str, int]) -> bytes:
     return ("\r\n".join([header, *rows]) + "\r\n").encode()
 
 
-def test_the_worklogs_of_a_ticket_that_moved_project_and_of_tickets_that_appeared_are_resolved_again(tmp_path):
+@pytest.mark.parametrize("appearing", [True, False], ids=["and_tickets_appear", "alone"])
+def test_the_worklogs_of_a_ticket_that_moved_project_and_of_tickets_that_appeared_are_resolved_again(
+    tmp_path, appearing
+):
     # Week one: the LAB1 and LAB0 worklogs (their Tempo project is mapped to none, so their ticket gives their
     # project) and a Jira export with the LAB1 tickets on ERP (PRJ-001). Week two's export moves the first LAB1
     # ticket to CRM (PRJ-002) and brings the LAB0 tickets, on NET (PRJ-003). The worklogs of the tickets that
     # appeared are found among those whose ticket was unknown, those of the ticket that moved among all of them;
-    # both are resolved again in place, as loading everything at once resolves them.
+    # both are resolved again in place, as loading everything at once resolves them. `alone`: the export moves the
+    # ticket and brings no other (the worklogs of tickets that appeared are none, those of the moved one some).
     lab1, lab0 = (sorted(set(corpus.lab_rows(n, slot).get_column("Issue Key"))) for n, slot in ((40, 1), (10, 0)))
     week_one = corpus.demo() | {
         "tempo/tempo_lab1.csv": corpus.to_csv(corpus.lab_rows(40, 1)),
         "tempo/tempo_lab0.csv": corpus.to_csv(corpus.lab_rows(10, 0)),
         "z_week1/jira_export_2026-03-16.csv": _jira_export((lab1, "ERP", 90000)),
     }
-    week_two = {"z_week2/jira_export_2026-03-22.csv": _jira_export((lab1[:1], "CRM", 90000), (lab0, "NET", 95000))}
+    new = lab0 if appearing else []
+    week_two = {"z_week2/jira_export_2026-03-22.csv": _jira_export((lab1[:1], "CRM", 90000), (new, "NET", 95000))}
     got, expected, appended = _week_by_week(tmp_path, week_one, week_two)
-    assert appended == {"worklogs": 0, "work_items": 1 + len(lab0)}  # neither written whole
+    assert appended == {"worklogs": 0, "work_items": 1 + len(new)}  # neither written whole
     assert got == expected
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         projects = conn.sql(
@@ -208,8 +213,8 @@ def test_the_worklogs_of_a_ticket_that_moved_project_and_of_tickets_that_appeare
         ).fetchall()  # fmt: skip
     moved, others = (sum(1 for key in corpus.lab_rows(40, 1).get_column("Issue Key") if (key == lab1[0]) == m)
                      for m in (True, False))  # fmt: skip
-    assert projects == [(False, False, "PRJ-001", True, others), (False, True, "PRJ-003", True, 10),
-                        (True, False, "PRJ-002", True, moved)]  # fmt: skip
+    lab0_rows = (False, True, "PRJ-003", True, 10) if appearing else (False, True, None, False, 10)
+    assert projects == [(False, False, "PRJ-001", True, others), lab0_rows, (True, False, "PRJ-002", True, moved)]
 
 
 def test_staging_worklogs_is_written_whole_when_a_lookup_changes(tmp_path):
