@@ -199,3 +199,35 @@ def test_when_earned_schedule_reaches_the_planned_duration_the_finish_is_now():
     assert (w6["finish_p10"], w6["finish_p90"]) == (_sunday(6), _sunday(6))
     # AC 1200, EV 960, CPI 0.8: 1200 + 40 / 0.8 = 1250.
     assert w6["eac_p50"] == Decimal("1250")
+
+
+def test_the_sampled_ratios_are_the_running_sums_over_each_projects_weeks_read_at_the_needed_weeks():
+    # The reference: for a needed row (project p, its k-th status date), CPI* of sample s is
+    # Σ_{j ≤ k} ΔEV_j × w[j, s] / Σ_{j ≤ k} ΔAC_j × w[j, s], with w the seeded (weeks × samples) exponential draw,
+    # summed by numpy's cumsum in week order. B is the longest and needs no row (finished), so only A's and C's
+    # weeks are summed; A's weeks 3 and 4 add nothing (no cost: not history), a gap the sums skip.
+    import numpy as np
+
+    from transforms.forecast import QUANTILES, _order_statistics, _periods
+
+    a = _weeks("A", [60, 110, 0, 0, 75, 95, 40, 120, 85], [100, 90, 0, 0, 110, 100, 80, 120, 100], [0.6, 1.1, 0, 0,
+               0.8, 0.9, 0.5, 1.0, 0.7])  # fmt: skip
+    b = _weeks("B", [300] * 12, [250] * 12, [1.0] * 12, bac=1000)  # EV reaches BAC in week 4
+    c = _weeks("C", [90, 70, 80, 100, 60, 75, 95], [100] * 7, [0.9, 0.7, 0.8, 1, 0.6, 0.7, 1])
+    frame = _periods(pl.concat([a, b, c]))
+    need = frame.select(pl.col("project_id").is_in(["A", "C"]) & (pl.col("weeks_of_history") >= 6)).to_series()
+    need = need.to_numpy()
+    samples, seed = 50, 11
+    stats = _order_statistics(frame, need, samples, seed)
+    # A: 7 weeks of history by week 9 (weeks 1, 2, 5..9), 6 from week 8: 2 rows; C: weeks 6 and 7.
+    assert np.isnan(stats["cpi"][~need]).all() and need.sum() == 4
+    kth = [samples - int(np.ceil(q * samples - 1e-9)) for q in QUANTILES]
+    for pid in ("A", "C"):
+        rows = frame.filter(pl.col("project_id") == pid)
+        weights = np.random.default_rng(seed).standard_exponential((rows.height, samples))
+        at = need & (frame.get_column("project_id") == pid).to_numpy()
+        for name, num, den in (("cpi", "_dev", "_dac"), ("spi", "_des", "_dat")):
+            top = np.cumsum(rows.get_column(num).to_numpy()[:, None] * weights, axis=0)
+            bottom = np.cumsum(rows.get_column(den).to_numpy()[:, None] * weights, axis=0)
+            ratios = np.sort(top / bottom, axis=-1)[-2:]  # the project's last two weeks, the needed ones
+            assert np.array_equal(stats[name][at], ratios[:, kth])
