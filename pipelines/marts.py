@@ -305,12 +305,16 @@ def milestones(pmo: PmoHome):
     yield dg.MaterializeResult(asset_key=["marts", "milestone_slips"], metadata={"dagster/row_count": slips.height})
 
 
-def _elements(conn, *columns: str) -> pl.DataFrame:
-    """The given columns of every element of every baseline version, from the files and the freezes, in the order
-    `bl.assemble` gives them (a million rows at portfolio scale: only the columns a mart reads)."""
+def _elements(conn, *columns: str, projects: list[str] | None = None) -> pl.DataFrame:
+    """The given columns of every element of every baseline version (of the `projects` only, when given), from the
+    files and the freezes, in the order `bl.assemble` gives them (a million rows at portfolio scale: only the columns
+    a mart reads)."""
     cols = ", ".join(columns)
+    of = "" if projects is None else " WHERE list_contains($projects::VARCHAR[], project_id)"
     return conn.sql(
-        f"SELECT {cols} FROM staging.baselines UNION ALL SELECT {cols} FROM plans.baselines ORDER BY {ELEMENT_ORDER}"
+        f"SELECT {cols} FROM staging.baselines{of} UNION ALL SELECT {cols} FROM plans.baselines{of} "
+        f"ORDER BY {ELEMENT_ORDER}",
+        params=None if projects is None else {"projects": projects},
     ).pl()
 
 
@@ -570,7 +574,8 @@ def closure(pmo: PmoHome):
     with pmo.connect() as conn:
         read = _read(conn, "projects", "people")
         frame = project_closure(_evm(conn), read["projects"], warehouse.read(conn, "marts.eac_backtest"))
-        # Only what the drivers read: the costed worklogs in AC of the closed projects, the tickets' used columns.
+        # Only what the drivers read: the closed projects' costed worklogs in AC and baseline elements, the tickets'
+        # used columns.
         closed = list(frame.get_column("project_id").unique())
         costed = conn.sql(
             "SELECT project_id, person_id, item_key, work_date, cost, in_ac FROM marts.worklog_costs "
@@ -578,7 +583,8 @@ def closure(pmo: PmoHome):
             params=[closed],
         ).pl()
         items = conn.sql("SELECT item_key, snapshot_date, type, assignee_account_id FROM staging.work_items").pl()
-        elements = _elements(conn, "project_id", "baseline_version", "element_key", "cost_category", "budget")
+        elements = _elements(conn, "project_id", "baseline_version", "element_key", "cost_category", "budget",
+                             projects=closed)  # fmt: skip
         drivers = closure_drivers(frame, elements, costed, warehouse.read(conn, "marts.actual_cost_weekly"),
                                   items, read["people"])  # fmt: skip
         warehouse.replace_table(conn, "marts.project_closure", frame, ["project_id"])

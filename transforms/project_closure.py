@@ -75,8 +75,17 @@ def closure_drivers(
     element_key, cost_category, budget); costed: marts.worklog_costs; costs: marts.actual_cost_weekly;
     work_items: staging.work_items (type, assignee_account_id); people: staging.people (team)."""
     final = closure.select("project_id", "baseline_version", "final_status_date")
+    elements = elements.join(final, on=["project_id", "baseline_version"])
+    costed = (
+        costed.filter(pl.col("in_ac"))
+        .join(final, on="project_id")
+        .filter(pl.col("work_date") <= pl.col("final_status_date"))
+    )
+    # Only the tickets the closed projects' elements and worklogs name: each one's latest export is its own.
+    named = pl.concat([elements.get_column("element_key"), costed.get_column("item_key")]).drop_nulls().unique()
     items = (
-        work_items.select("item_key", "snapshot_date", "type", "assignee_account_id")
+        work_items.filter(pl.col("item_key").is_in(named.implode()))
+        .select("item_key", "snapshot_date", "type", "assignee_account_id")
         .sort("snapshot_date")
         .unique("item_key", keep="last")
         .join(
@@ -88,16 +97,11 @@ def closure_drivers(
         )  # fmt: skip
         .select("item_key", pl.col("type").alias("_type"), "_a_team")
     )
-    budget = (
-        elements.join(final, on=["project_id", "baseline_version"])
-        .join(items.rename({"item_key": "element_key"}), on="element_key", how="left")
-        .with_columns(pl.col("budget").cast(pl.Float64))
+    budget = elements.join(items.rename({"item_key": "element_key"}), on="element_key", how="left").with_columns(
+        pl.col("budget").cast(pl.Float64)
     )
     labour = (
-        costed.filter(pl.col("in_ac"))
-        .join(final, on="project_id")
-        .filter(pl.col("work_date") <= pl.col("final_status_date"))
-        .join(items, on="item_key", how="left")
+        costed.join(items, on="item_key", how="left")
         .join(people.select("person_id", pl.col("team").alias("_p_team")), on="person_id", how="left")
         .with_columns(pl.col("cost").cast(pl.Float64))
     )

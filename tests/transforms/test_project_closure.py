@@ -4,6 +4,7 @@ import polars as pl
 import pytest
 
 from tests.transforms.evm_frames import (
+    W1,
     W2,
     W3,
     D,
@@ -60,11 +61,11 @@ def closed():
     _, elements = assemble(baselines, empty_versions(), rows("baselines"))
     costed = cost_worklogs(worklogs, PEOPLE, RATES)
     drivers = closure_drivers(closure, elements, costed, result.costs, work_items, PEOPLE)
-    return closure, drivers, backtest
+    return closure, drivers, backtest, (elements, costed, result.costs, work_items)
 
 
 def test_one_row_per_closed_project_with_its_final_figures_and_lessons(closed):
-    closure, _, _ = closed
+    closure, *_ = closed
     assert closure["project_id"].to_list() == ["P"]  # Q is active
     r = closure.row(0, named=True)
     # Final week W3 (carried forward from W2, when B was done): BAC 1000 + 500 = 1500, EV 1500, AC 1200 + 400 = 1600.
@@ -78,7 +79,7 @@ def test_one_row_per_closed_project_with_its_final_figures_and_lessons(closed):
 
 
 def test_each_eac_method_says_from_which_percent_complete_it_stayed_within_ten_percent(closed):
-    closure, _, backtest = closed
+    closure, _, backtest, _ = closed
     r = closure.row(0, named=True)
     for method in ("cpi", "budget_rate", "cpi_spi", "composite", "bottom_up"):
         expected = backtest.filter(pl.col("eac_method") == method)["within_10pct_from"].first()
@@ -91,7 +92,7 @@ def test_each_eac_method_says_from_which_percent_complete_it_stayed_within_ten_p
 
 
 def test_variance_drivers_by_work_type_team_and_cost_category_ranked_by_size(closed):
-    _, drivers, _ = closed
+    _, drivers, *_ = closed
     got = {(d, k): (b, a, v, rank) for _, d, k, b, a, v, rank in drivers.iter_rows()}
     # Story (A): budget 1000, actual 1200 → −200, the largest; Bug (B): 500 vs 400 → +100.
     assert got[("work_type", "Story")] == (money(1000), money(1200), money(-200), 1)
@@ -101,3 +102,19 @@ def test_variance_drivers_by_work_type_team_and_cost_category_ranked_by_size(clo
     assert got[("team", "Data")] == (money(500), money(400), money(100), 2)
     assert got[("cost_category", "labour")] == (money(1500), money(1600), money(-100), 1)
     assert set(drivers["project_id"]) == {"P"}
+
+
+def test_work_on_a_ticket_no_element_budgets_is_a_driver_by_its_own_type_and_team(closed):
+    # Beside the fixture: 10 h at 50 on ticket X of P, a Task assigned to u2 (Data), which no element budgets, and
+    # an export of X in project Q two weeks earlier (a ticket counts by its latest export). Its cost, 500, is a driver
+    # with budget 0: work type Task −500, rank 1 (above Story's −200); team Data 500 − 400 = +100 becomes −400.
+    closure, _, _, (elements, costed, costs, work_items) = closed
+    extra = rows("work_items", item("X", W1, "doing", project_id="Q", type="Story", assignee_account_id="acc1"),
+                 item("X", W3, "done", type="Task", resolved=D(2025, 1, 14), assignee_account_id="acc2"))  # fmt: skip
+    logged = cost_worklogs(rows("worklogs", worklog("w9", "X", D(2025, 1, 14), 10, person_id="u2")), PEOPLE, RATES)
+    drivers = closure_drivers(closure, elements, pl.concat([costed, logged]), costs,
+                              pl.concat([work_items, extra]), PEOPLE)  # fmt: skip
+    got = {(d, k): (b, a, v, rank) for _, d, k, b, a, v, rank in drivers.iter_rows()}
+    assert got[("work_type", "Task")] == (money(0), money(500), money(-500), 1)
+    assert got[("work_type", "Story")] == (money(1000), money(1200), money(-200), 2)
+    assert got[("team", "Data")] == (money(500), money(900), money(-400), 1)
