@@ -272,7 +272,10 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
                                     "actual date and the slip in working days.",
                         deps=[["marts", "evm_weekly"], staging_key("work_items"), staging_key("holidays")]),
            dg.AssetSpec(["marts", "milestone_slips"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
-                        description="Per project and week: items due, slipped, overdue and the slip trend.")],
+                        description="Per project and week: items due, slipped, overdue and the slip trend."),
+           dg.AssetSpec(["marts", "milestone_history"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
+                        description="Per milestone and week: its baseline, forecast and actual dates, slip and "
+                                    "state as of that week (the milestone trend; the pack of that week).")],
     pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def milestones(pmo: PmoHome):
@@ -293,7 +296,7 @@ def milestones(pmo: PmoHome):
         cal = working_day_index(read["holidays"], sorted(set(projects["calendar_id"]) | {"default"}),
                                 dates.min() - dt.timedelta(days=1), dates.max() + dt.timedelta(days=1))  # fmt: skip
     # computed with the warehouse closed, as earned value
-    items, slips = milestone_variance(
+    items, slips, history = milestone_variance(
         elements=elements, work_items=read["work_items"], cal=cal, projects=projects,
         grid=evm.select("project_id", "status_date"), as_of=evm["status_date"].max(),
     )  # fmt: skip
@@ -301,8 +304,10 @@ def milestones(pmo: PmoHome):
     with pmo.connect() as conn:
         warehouse.replace_table(conn, "marts.milestone_variance", items, ["project_id", "item_key"])
         warehouse.replace_table(conn, "marts.milestone_slips", slips, ["project_id", "status_date"])
+        warehouse.replace_table(conn, "marts.milestone_history", history, ["project_id", "item_key", "status_date"])
     yield dg.MaterializeResult(asset_key=["marts", "milestone_variance"], metadata={"dagster/row_count": items.height})
     yield dg.MaterializeResult(asset_key=["marts", "milestone_slips"], metadata={"dagster/row_count": slips.height})
+    yield dg.MaterializeResult(asset_key=["marts", "milestone_history"], metadata={"dagster/row_count": history.height})
 
 
 def _elements(conn, *columns: str, projects: list[str] | None = None) -> pl.DataFrame:

@@ -48,7 +48,7 @@ def pack_data(pmo: PmoHome, as_of: dt.date | None = None):
             forecast=at("marts.evm_forecast"),
             baselines=warehouse.read(conn, "marts.baseline_versions"),
             cost=upto("marts.actual_cost_weekly"),
-            milestones=warehouse.read(conn, "marts.milestone_variance"),
+            milestones=upto("marts.milestone_history"),  # each week's: also a backfill's earlier packs show theirs
             risks=conn.sql(
                 "SELECT * FROM marts.risk_exposure WHERE status_date IN (?, ? - INTERVAL 7 DAY)", params=[day, day]
             ).pl(),  # fmt: skip

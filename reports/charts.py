@@ -98,6 +98,22 @@ def _burn_up() -> alt.Chart:
     )  # fmt: skip
 
 
+def _milestone_trend() -> alt.LayerChart:
+    """Milestone trend analysis: each milestone's forecast (its actual once done) at every status date. A flat line
+    holds its date, a rising one slips; the dashed diagonal is the status date itself, which an open milestone's
+    line cannot cross without becoming overdue."""
+    x = alt.X("date:T", title="Status date")
+    lines = _base().transform_filter(_is("line")).mark_line(point=True).encode(
+        x=x, y=alt.Y("forecast:T", title="Forecast date"), color=alt.Color("series:N", legend=_legend()),
+        tooltip=[alt.Tooltip("date:T", title="Status date"), alt.Tooltip("series:N", title="Milestone"), "summary:N",
+                 alt.Tooltip("forecast:T", title="Forecast"), "state:N"],
+    )  # fmt: skip
+    diagonal = (
+        _base().transform_filter(_is("today")).mark_line(color="#6b7280", strokeDash=[3, 3]).encode(x=x, y="forecast:T")
+    )
+    return alt.layer(lines, diagonal)
+
+
 def _cost() -> alt.Chart:
     return _base().mark_area(opacity=0.85).encode(
         x=alt.X("date:T", title=None), y=alt.Y("amount:Q", title="Cumulative", stack=True, axis=alt.Axis(format="~s")),
@@ -136,7 +152,8 @@ def _utilisation() -> alt.LayerChart:
 
 
 KINDS = {"s_curve": _s_curve, "ratios": _ratios, "quadrant": _quadrant, "burn_up": _burn_up, "cost": _cost,
-         "heat_map": _heat_map, "flow": _flow, "utilisation": _utilisation}  # fmt: skip
+         "milestone_trend": _milestone_trend, "heat_map": _heat_map, "flow": _flow,
+         "utilisation": _utilisation}  # fmt: skip
 
 
 @functools.cache

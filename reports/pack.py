@@ -59,7 +59,7 @@ class PackData:
     forecast: pl.DataFrame  # marts.evm_forecast
     baselines: pl.DataFrame  # marts.baseline_versions
     cost: pl.DataFrame  # marts.actual_cost_weekly
-    milestones: pl.DataFrame  # marts.milestone_variance
+    milestones: pl.DataFrame  # marts.milestone_history up to the status date
     risks: pl.DataFrame  # marts.risk_exposure, status date and the week before
     flags: pl.DataFrame  # marts.evm_flags at the status date
     restatements: pl.DataFrame  # marts.evm_restatements
@@ -600,6 +600,28 @@ EAC_METHODS = {"cpi": ("eac_cpi", "AC + (BAC − EV) ÷ CPI"), "budget_rate": ("
                "bottom_up": ("eac_bottom_up", "AC + bottom-up ETC")}  # fmt: skip
 
 
+def milestone_trend_rows(history: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """The milestone trend chart's rows: each milestone's forecast date (its actual once done, its baseline date
+    before any export forecasts it) at each status date up to `day`, and the diagonal (forecast = status date)
+    over those weeks. Projects whose milestones have fewer than two weeks of history have no chart."""
+    rows = history.filter(pl.col("status_date") <= day).select(
+        "project_id",
+        layer=pl.lit("line"),
+        date="status_date",
+        series="item_key",
+        summary="summary",
+        forecast=pl.coalesce("actual_date", "forecast_date", "baseline_date"),
+        state="state",
+    )
+    weeks = rows.group_by("project_id").agg(first=pl.col("date").min(), last=pl.col("date").max())
+    weeks = weeks.filter(pl.col("first") < pl.col("last"))
+    diagonal = weeks.select("project_id", layer=pl.lit("today"), date=pl.concat_list("first", "last")).explode("date")
+    return pl.concat(
+        [rows.join(weeks, on="project_id", how="semi"), diagonal.with_columns(forecast=pl.col("date"))],
+        how="diagonal_relaxed",
+    ).sort("project_id", "layer", "series", "date", nulls_last=True)
+
+
 def _eac_methods(now: pl.DataFrame) -> pl.DataFrame:
     """Each project's EAC by every method with its VAC and the TCPI it implies, (BAC − EV) ÷ (EAC − AC):
     NULL when EAC = AC."""
@@ -681,8 +703,9 @@ class ProjectPages:
                 ]
             ).filter(pl.col("project_id").is_in(now.filter(pl.col("ev_technique") == "agile")["project_id"].to_list()))
         )
-        self.milestones = parts(data.milestones.filter(pl.col("is_milestone")).sort(
+        self.milestones = parts(data.milestones.filter(pl.col("status_date") == day).sort(
             "project_id", "baseline_date", "item_key", nulls_last=True))  # fmt: skip
+        self.milestone_trend = parts(milestone_trend_rows(data.milestones, day))
         risks_now = data.risks.filter(pl.col("status_date") == day)
         self.heat = parts(
             risks_now.filter(pl.col("probability_band").is_not_null() & pl.col("impact_band").is_not_null())
@@ -711,7 +734,8 @@ class ProjectPages:
         self.csv = {name: csv_by_key(getattr(self, name), columns)
                     for name, (_, _, columns, _) in PROJECT_TABLES.items()}  # fmt: skip
         self.chart_text = {name: charts.csv_texts(getattr(self, name))
-                           for name in ("s_curves", "ratios", "cost_rows", "burn_up", "heat")}  # fmt: skip
+                           for name in ("s_curves", "ratios", "cost_rows", "burn_up", "milestone_trend",
+                                        "heat")}  # fmt: skip
 
     def table(self, name: str, pid: str, empty: pl.DataFrame | None = None) -> Table:
         id, title, columns, options = PROJECT_TABLES[name]
@@ -743,6 +767,8 @@ class ProjectPages:
             tables.append(self.table("cost_now", pid, _EMPTY_COST))
         if pid in self.burn_up:
             specs["burn-up"] = chart("burn_up", "burn_up", "Burn-up: value earned against scope")
+        if pid in self.milestone_trend:
+            specs["milestone-trend"] = chart("milestone_trend", "milestone_trend", "Milestone trend: forecast by week")
         tables.append(self.table("milestones", pid, _EMPTY_MILESTONES))
         if pid in self.risks:
             specs["heat-map"] = chart("heat_map", "heat", "Risks by probability and impact")

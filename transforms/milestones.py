@@ -5,6 +5,9 @@ Outputs and their grain:
   baseline date, forecast and actual dates, the slip in the project's working days and the item's state.
 - `milestone_variance()[1]` (marts.milestone_slips): one row per grid row (project, status date): items tracked,
   items due, slipped, overdue, done late, the mean slip and the change in slipped items since the previous week.
+- `milestone_variance()[2]` (marts.milestone_history): one row per milestone and status date of its project's grid,
+  as the first frame evaluated with as_of = that date: the milestone trend (how each forecast moved week by week),
+  and what a pack of an earlier week shows (a backfill's packs are rendered after the marts reach its last week).
 
 Items: the milestone elements of the baseline version in force, plus every work item with a due date. The baseline
 date is the element's planned finish in the version in force (the latest with effective_from on or before the date,
@@ -40,6 +43,11 @@ from transforms.numbering import number, sorted_keys
 STATES = ("done_on_time", "done_late", "done_undated", "overdue", "slipped", "on_track")
 VARIANCE_COLUMNS = {
     "project_id": pl.String, "item_key": pl.String, "summary": pl.String, "is_milestone": pl.Boolean,
+    "in_baseline": pl.Boolean, "baseline_version": pl.Int64, "baseline_date": pl.Date, "forecast_date": pl.Date,
+    "actual_date": pl.Date, "slip_working_days": pl.Int64, "state": pl.String,
+}  # fmt: skip
+HISTORY_COLUMNS = {
+    "project_id": pl.String, "item_key": pl.String, "status_date": pl.Date, "summary": pl.String,
     "in_baseline": pl.Boolean, "baseline_version": pl.Int64, "baseline_date": pl.Date, "forecast_date": pl.Date,
     "actual_date": pl.Date, "slip_working_days": pl.Int64, "state": pl.String,
 }  # fmt: skip
@@ -291,7 +299,39 @@ class _Inputs:
 
 
 def _variance(inputs: _Inputs, as_of: dt.date) -> pl.DataFrame:
-    items = inputs.at(inputs.keys.select("kid", at=pl.lit(as_of, pl.Date)), full=True)
+    items = _evaluated(inputs, inputs.keys.select("kid", at=pl.lit(as_of, pl.Date)))
+    return items.select([pl.col(c).cast(t) for c, t in VARIANCE_COLUMNS.items()])  # in kid order: (project, item)
+
+
+def _history(inputs: _Inputs) -> pl.DataFrame:
+    """The milestones evaluated at every status date of their project's grid, as `_variance` at that date.
+
+    Only the keys that are a milestone in some version or export are evaluated (a portfolio's due-dated tickets are
+    a million, its milestones a few per project), each at its project's status dates: (key, date) pairs in
+    (project, item, date) order, which the as-of joins need and the mart's key is."""
+    candidates = pl.concat(
+        [
+            inputs.versions.filter(pl.col("element_milestone").fill_null(False)).select("kid"),
+            inputs.rows.filter(pl.col("is_milestone").fill_null(False)).select("kid"),
+            inputs.keys.filter(
+                pl.col("_first_element_milestone").fill_null(False) | pl.col("_first_milestone").fill_null(False)
+            ).select("kid"),
+        ]
+    ).unique()
+    pairs = (
+        inputs.keys.join(candidates, on="kid", how="semi")
+        .select("kid", "pid")
+        .join(inputs.grid.select("pid", at="status_date"), on="pid")
+        .select("kid", "at")
+        .sort("kid", "at")
+    )
+    items = _evaluated(inputs, pairs).filter(pl.col("is_milestone"))
+    return items.rename({"at": "status_date"}).select([pl.col(c).cast(t) for c, t in HISTORY_COLUMNS.items()])
+
+
+def _evaluated(inputs: _Inputs, frame: pl.DataFrame) -> pl.DataFrame:
+    """Each tracked (kid, at) of `frame` (sorted by kid and at) with its state and slip at `at`."""
+    items = inputs.at(frame, full=True)
     items = items.with_columns(wd_at=inputs.wd("at"))
     overdue = ~pl.col("done") & (pl.col("target") < pl.col("at"))
     state = (
@@ -314,9 +354,7 @@ def _variance(inputs: _Inputs, as_of: dt.date) -> pl.DataFrame:
         .then(pl.col("wd_at") - pl.col("wd_base"))
         .otherwise(pl.col("wd_fc") - pl.col("wd_base"))
     )
-    return items.with_columns(state=state, slip_working_days=slip).select(
-        [pl.col(c).cast(t) for c, t in VARIANCE_COLUMNS.items()]
-    )  # in kid order: (project_id, item_key) order
+    return items.with_columns(state=state, slip_working_days=slip)
 
 
 def _segments(inputs: _Inputs) -> pl.DataFrame:
@@ -436,8 +474,9 @@ def milestone_variance(
     projects: pl.DataFrame,
     grid: pl.DataFrame,
     as_of: dt.date,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(marts.milestone_variance, marts.milestone_slips): VARIANCE_COLUMNS at `as_of` and SLIPS_COLUMNS per grid row.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(marts.milestone_variance, marts.milestone_slips, marts.milestone_history): VARIANCE_COLUMNS at `as_of`,
+    SLIPS_COLUMNS per grid row and HISTORY_COLUMNS per milestone and grid row.
 
     elements: baseline elements of every version (project_id, baseline_version, effective_from, element_key,
     planned_finish, is_milestone); work_items: staging snapshots (item_key, snapshot_date, project_id,
@@ -445,6 +484,7 @@ def milestone_variance(
     every baseline, forecast, actual and status date; projects: project_id, calendar_id (NULL: "default");
     grid: project_id, status_date (only the dates up to `as_of` are used). Exports dated after `as_of` still date
     what happened before them (an item first exported later is rebuilt from its resolution date), so the row of a
-    week in marts.milestone_slips is exactly this function's first frame evaluated with as_of = that week."""
+    week in marts.milestone_slips, and the milestones' rows of a week in marts.milestone_history, are exactly this
+    function's first frame evaluated with as_of = that week."""
     inputs = _Inputs(elements, work_items, cal, projects, grid, as_of)
-    return _variance(inputs, as_of), _weekly(inputs, _intervals(_segments(inputs)))
+    return _variance(inputs, as_of), _weekly(inputs, _intervals(_segments(inputs))), _history(inputs)

@@ -9,6 +9,8 @@ import polars as pl
 from pipelines import cli, sensors
 from pipelines.definitions import defs
 from pipelines.resources import Mailer, PmoHome
+from tests.conftest import write_inbox
+from transforms.demo_portfolio import DemoSettings, generate
 
 SETTINGS = '[email]\nleadership = ["cio@example.org"]\n'
 
@@ -39,6 +41,38 @@ def test_backfill_writes_every_week_of_the_range_in_one_run_and_sends_nothing(tm
         freshness = conn.sql("SELECT DISTINCT status_date FROM marts.source_freshness ORDER BY 1").fetchall()
     assert [d for (d,) in freshness] == [dt.date(2026, 2, 22), dt.date(2026, 3, 1), dt.date(2026, 3, 8),
                                          dt.date(2026, 3, 15)]  # fmt: skip
+
+
+def test_a_backfills_earlier_pack_shows_the_milestones_of_its_own_week(tmp_path, monkeypatch):
+    """The marts reach the range's last week before its packs are written; each pack still shows its week's
+    milestones (marts.milestone_history), not the last week's."""
+    monkeypatch.delenv("PMO_SMTP_HOST", raising=False)
+    monkeypatch.setenv("PMO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
+    # Nine projects: the ninth earns by weighted milestones, and its first milestone's forecast moves in the export
+    # of Friday 13 March, from 13 March (its baseline date) to 26 June.
+    settings = DemoSettings(seed=7, projects=9, people=12, weeks=10, end=dt.date(2026, 3, 15))
+    inbox = write_inbox(tmp_path / "inbox", generate(settings))
+    home = tmp_path / "home"
+    code = cli.main(["backfill", "--from", "2026-03-08", "--to", "2026-03-15", "--home", str(home),
+                     "--inbox", str(inbox)])  # fmt: skip
+    assert code in (cli.DONE, cli.REJECTED)
+
+    def shown(day: str) -> dict[str, tuple]:
+        page = pl.read_csv(home / "reports" / day / "projects" / "PRJ-009.milestones.csv", infer_schema=False)
+        return {r[0]: (r[3], r[5], r[6]) for r in page.rows()}  # forecast, slip, state
+
+    assert shown("2026-03-08")["SOC-27"] == ("2026-03-13", "0", "on_track")
+    # 26 June against 13 March: 71 working days on the demo's calendar (as the mart computes, below)
+    assert shown("2026-03-15")["SOC-27"] == ("2026-06-26", "71", "slipped")
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        for day in ("2026-03-08", "2026-03-15"):
+            rows = conn.sql(
+                "SELECT item_key, CAST(forecast_date AS VARCHAR), CAST(slip_working_days AS VARCHAR), state"
+                " FROM marts.milestone_history WHERE project_id = 'PRJ-009' AND status_date = CAST(? AS DATE)",
+                params=[day],
+            ).fetchall()
+            assert shown(day) == {key: tuple(rest) for key, *rest in rows}
 
 
 def test_backfill_refuses_a_range_off_the_week_grid(tmp_path, small_inbox, capsys):

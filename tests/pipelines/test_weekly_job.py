@@ -295,7 +295,7 @@ def test_the_sent_week_is_frozen_once_and_every_mart_has_rows(built):
         empty = [t for t in marts if conn.sql(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0] == 0]
     assert [(d, n) for d, n, _ in sent] == [("2026-03-15", projects)]
     # The small inbox has no closed project, no finding beside the figures (its bad rows are rejected before
-    # staging) and no sent week changed since: only those marts are empty.
+    # staging), no sent week changed since and no milestone: only those marts are empty.
     assert set(empty) == {
         "eac_backtest",
         "eac_backtest_summary",
@@ -303,6 +303,7 @@ def test_the_sent_week_is_frozen_once_and_every_mart_has_rows(built):
         "evm_restatements",
         "project_closure",
         "closure_drivers",
+        "milestone_history",
     }, empty
     assert sorted(f"marts.{t}" for t in marts) == sorted(MARTS)  # every mart built, every one documented
     assert _materialize(home, inbox).success

@@ -73,6 +73,12 @@ CASES = {
     "burn_up": pl.DataFrame({"date": WEEKS * 2, "series": ["Scope (BAC)"] * 3 + ["Earned (EV)"] * 3,
                              "amount": [100.0, 100.0, 120.0, 0.0, 40.0, 90.0]}),
     "flow": pl.DataFrame({"date": WEEKS, "series": ["created"] * 3, "count": [4, 0, 7]}),
+    "milestone_trend": pl.DataFrame(
+        {"layer": ["line"] * 3 + ["today"] * 2, "date": [*WEEKS, WEEKS[0], WEEKS[-1]],
+         "series": ["M1"] * 3 + [None, None], "summary": [HOSTILE] * 3 + [None, None],
+         "forecast": [WEEKS[1], dt.date(2026, 2, 27), dt.date(2026, 3, 6), WEEKS[0], WEEKS[-1]],
+         "state": ["on_track", "slipped", "slipped", None, None]}
+    ),
     "utilisation": pl.DataFrame({"layer": ["bar", "bar", "one"], "team": ["Ops", "Dev", None],
                                  "kind": ["project", "operational", None], "utilisation": [0.7, 1.2, None],
                                  "value": [None, None, 1.0]}),

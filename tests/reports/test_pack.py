@@ -370,3 +370,32 @@ def test_restated_figures_are_shown_each_as_its_kind_newest_week_and_largest_cha
     assert [(r["Measure"], r["Now"], r["Difference"]) for r in downloaded] == [
         ("cpi", "0.245", ""), ("ac", "1634.6", "1234.6"), ("forecast_finish", finish_now, "12.0"),
         ("eac", "9000.0", "8000.0")]  # fmt: skip
+
+
+def test_milestone_trend_rows_plot_each_forecast_by_week_and_the_diagonal():
+    d = dt.date
+    weeks = [d(2026, 1, 4), d(2026, 1, 11), d(2026, 1, 18), d(2026, 1, 25)]
+    history = pl.DataFrame(
+        [
+            # P's M1: no forecast before its first export (its baseline date 30 Jan is plotted), then 6 Feb,
+            # then done on 9 Feb (the actual is plotted); a week after the pack's (25 Jan) is not shown
+            ("P", "M1", weeks[0], "Go-live", d(2026, 1, 30), None, None, "on_track"),
+            ("P", "M1", weeks[1], "Go-live", d(2026, 1, 30), d(2026, 2, 6), None, "slipped"),
+            ("P", "M1", weeks[2], "Go-live", d(2026, 1, 30), d(2026, 2, 6), d(2026, 2, 9), "done_late"),
+            ("P", "M1", weeks[3], "Go-live", d(2026, 1, 30), d(2026, 2, 6), d(2026, 2, 9), "done_late"),
+            # Q has one week of history: no trend to draw
+            ("Q", "M9", weeks[2], "Cut-over", d(2026, 3, 1), d(2026, 3, 1), None, "on_track"),
+        ],
+        schema=["project_id", "item_key", "status_date", "summary", "baseline_date", "forecast_date", "actual_date",
+                "state"],
+        orient="row",
+    )  # fmt: skip
+    rows = pack.milestone_trend_rows(history, weeks[2])
+    assert rows.select("project_id", "layer", "date", "series", "forecast").rows() == [
+        ("P", "line", weeks[0], "M1", d(2026, 1, 30)),
+        ("P", "line", weeks[1], "M1", d(2026, 2, 6)),
+        ("P", "line", weeks[2], "M1", d(2026, 2, 9)),
+        # the diagonal, forecast = status date, from P's first week shown to its last
+        ("P", "today", weeks[0], None, weeks[0]),
+        ("P", "today", weeks[2], None, weeks[2]),
+    ]

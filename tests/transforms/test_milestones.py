@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from transforms.calendar import working_day_index
-from transforms.milestones import SLIPS_COLUMNS, VARIANCE_COLUMNS, milestone_variance
+from transforms.milestones import HISTORY_COLUMNS, SLIPS_COLUMNS, VARIANCE_COLUMNS, milestone_variance
 
 D = dt.date
 SUNDAYS = [D(2026, 1, 4), D(2026, 1, 11), D(2026, 1, 18), D(2026, 1, 25)]
@@ -82,7 +82,7 @@ def _by_item(frame):
 
 
 def test_variance_at_the_as_of_date():
-    variance, _ = _run(D(2026, 1, 25))  # v2 in force, the 21 Jan export in force
+    variance, _, _ = _run(D(2026, 1, 25))  # v2 in force, the 21 Jan export in force
     assert variance.columns == list(VARIANCE_COLUMNS)
     assert _by_item(variance) == {
         # done Wed 7 Jan against Fri 2 Jan: across the weekend and the holiday, wd 4 − 2 = 2 (Mon 5, Wed 7)
@@ -106,27 +106,27 @@ def test_variance_at_the_as_of_date():
 
 
 def test_rebaselined_milestone_takes_the_baseline_date_of_the_version_in_force():
-    before, _ = _run(D(2026, 1, 11))  # v1 in force: M4 due 9 Jan in the baseline, forecast 28 Jan
-    after, _ = _run(D(2026, 1, 25))  # v2 in force: M4 due 28 Jan
+    before, _, _ = _run(D(2026, 1, 11))  # v1 in force: M4 due 9 Jan in the baseline, forecast 28 Jan
+    after, _, _ = _run(D(2026, 1, 25))  # v2 in force: M4 due 28 Jan
     # v1: wd(28 Jan) 19 − wd(9 Jan) 6 = 13 working days slipped; v2: 19 − 19 = 0
     assert _by_item(before)["M4"] == (1, D(2026, 1, 9), D(2026, 1, 28), None, 13, "slipped")
     assert _by_item(after)["M4"] == (2, D(2026, 1, 28), D(2026, 1, 28), None, 0, "on_track")
 
 
 def test_overdue_across_a_weekend_has_no_working_day_slip_yet():
-    variance, _ = _run(D(2026, 1, 11))
+    variance, _, _ = _run(D(2026, 1, 11))
     # M3 due Fri 9 Jan, open on Sun 11 Jan: overdue, but wd(11 Jan) 6 − wd(9 Jan) 6 = 0 working days
     assert _by_item(variance)["M3"] == (1, D(2026, 1, 9), D(2026, 1, 9), None, 0, "overdue")
 
 
 def test_slip_uses_the_projects_calendar():
-    variance, _ = _run(D(2026, 1, 25), calendar="plain")  # no holiday on 6 Jan
+    variance, _, _ = _run(D(2026, 1, 25), calendar="plain")  # no holiday on 6 Jan
     # M1: Fri 2 → Wed 7 is Mon 5, Tue 6, Wed 7 = 3 working days without the holiday (2 with it)
     assert _by_item(variance)["M1"][4] == 3
 
 
 def test_weekly_slips():
-    _, slips = _run(D(2026, 1, 25))
+    _, slips, _ = _run(D(2026, 1, 25))
     assert slips.columns == list(SLIPS_COLUMNS)
     rows = slips.select("status_date", "items", "items_due", "slipped", "overdue", "done_late", "slipped_change").rows()
     assert rows == [
@@ -152,9 +152,9 @@ def test_weekly_slips():
 
 
 def test_weekly_slips_agree_with_the_variance_evaluated_at_each_week():
-    _, slips = _run(D(2026, 1, 25))
+    _, slips, _ = _run(D(2026, 1, 25))
     for week in SUNDAYS:
-        variance, _ = _run(week)
+        variance, _, _ = _run(week)
         by_state = variance["state"].value_counts()
         counts = dict(by_state.rows())
         row = slips.filter(pl.col("status_date") == week).row(0, named=True)
@@ -169,8 +169,51 @@ def test_weekly_slips_agree_with_the_variance_evaluated_at_each_week():
         assert row["mean_slip_working_days"] == pytest.approx(variance["slip_working_days"].mean())
 
 
+def test_milestone_history_is_the_trend_of_each_milestone_week_by_week():
+    *_, history = _run(D(2026, 1, 25))
+    assert history.columns == list(HISTORY_COLUMNS)
+    # The milestones only: M5 and X3 are due-dated items, not milestones (they stay in milestone_variance).
+    assert sorted(set(history["item_key"])) == ["M1", "M2", "M3", "M4", "M6"]
+    cols = ["status_date", "baseline_version", "baseline_date", "forecast_date", "slip_working_days", "state"]
+    trend = {k: history.filter(pl.col("item_key") == k).select(cols).rows() for k in ("M1", "M3", "M4")}
+    assert trend["M4"] == [
+        # 4 Jan, before its first export: no forecast yet, due 9 Jan (v1) not passed: on track, no slip known
+        (D(2026, 1, 4), 1, D(2026, 1, 9), None, None, "on_track"),
+        # 11 Jan: the 7 Jan export forecasts 28 Jan against v1's 9 Jan: wd 19 − 6 = 13 working days slipped
+        (D(2026, 1, 11), 1, D(2026, 1, 9), D(2026, 1, 28), 13, "slipped"),
+        # 18 Jan: v2 (from 18 Jan) moves the baseline to 28 Jan: wd 19 − 19 = 0
+        (D(2026, 1, 18), 2, D(2026, 1, 28), D(2026, 1, 28), 0, "on_track"),
+        (D(2026, 1, 25), 2, D(2026, 1, 28), D(2026, 1, 28), 0, "on_track"),
+    ]
+    # M3 due Fri 9 Jan, never done: overdue from 11 Jan, its slip growing with the status date:
+    # wd(11 Jan) 6 − 6 = 0, wd(18 Jan) 11 − 6 = 5, wd(25 Jan) 16 − 6 = 10
+    assert [(r[0], r[4], r[5]) for r in trend["M3"]] == [
+        (D(2026, 1, 4), None, "on_track"), (D(2026, 1, 11), 0, "overdue"), (D(2026, 1, 18), 5, "overdue"),
+        (D(2026, 1, 25), 10, "overdue"),
+    ]  # fmt: skip
+    # M1 due Fri 2 Jan, resolved Wed 7 Jan: overdue on 4 Jan (wd 2 − 2 = 0), then done late, wd 4 − 2 = 2
+    assert [(r[0], r[4], r[5]) for r in trend["M1"]] == [
+        (D(2026, 1, 4), 0, "overdue"), (D(2026, 1, 11), 2, "done_late"), (D(2026, 1, 18), 2, "done_late"),
+        (D(2026, 1, 25), 2, "done_late"),
+    ]  # fmt: skip
+
+
+def test_milestone_history_of_a_week_is_the_variance_of_that_week():
+    *_, history = _run(D(2026, 1, 25))
+    shared = [c for c in HISTORY_COLUMNS if c != "status_date"]
+    for week in SUNDAYS:
+        variance, _, _ = _run(week)
+        expected = variance.filter(pl.col("is_milestone")).select(shared)
+        assert history.filter(pl.col("status_date") == week).select(shared).equals(expected), week
+
+
+def test_milestone_history_stops_at_the_as_of_date():
+    *_, history = _run(D(2026, 1, 18))
+    assert sorted(set(history["status_date"])) == SUNDAYS[:3]
+
+
 def test_no_slip_known_gives_a_null_mean_not_zero():
-    _, slips = milestone_variance(
+    _, slips, _ = milestone_variance(
         elements=_elements().filter(pl.col("element_key") == "M6"),
         work_items=_work_items().clear(),
         cal=CAL,
@@ -208,14 +251,14 @@ def test_dates_before_the_first_export_and_a_target_on_the_status_date():
         "projects": pl.DataFrame({"project_id": ["P"], "calendar_id": ["default"]}),
         "grid": pl.DataFrame({"project_id": ["P"] * 4, "status_date": SUNDAYS}),
     }  # fmt: skip
-    variance, _ = milestone_variance(**kwargs, as_of=SUNDAYS[2])
+    variance, _, _ = milestone_variance(**kwargs, as_of=SUNDAYS[2])
     assert _by_item(variance) == {
         # due on the status date itself and open at its end: not past it yet; wd 11 − 11 = 0
         "M8": (1, D(2026, 1, 18), D(2026, 1, 18), None, 0, "on_track"),
         # rebuilt: done Mon 12 Jan (before its first export), no forecast known then; wd 7 − wd(9 Jan) 6 = 1
         "M9": (1, D(2026, 1, 9), None, D(2026, 1, 12), 1, "done_late"),
     }
-    _, slips = milestone_variance(**kwargs, as_of=SUNDAYS[3])
+    _, slips, _ = milestone_variance(**kwargs, as_of=SUNDAYS[3])
     assert slips.select("status_date", "items_due", "slipped", "overdue", "done_late").rows() == [
         (D(2026, 1, 4), 0, 0, 0, 0),
         (D(2026, 1, 11), 1, 0, 1, 0),  # M9 past 9 Jan, not resolved until 12 Jan: overdue
@@ -233,7 +276,7 @@ def test_items_come_out_in_project_and_item_order_whatever_the_order_they_came_i
     renamed = {"element_key": pl.lit("A") + pl.col("element_key")}
     elements = pl.concat([_elements("Q").with_columns(**renamed), _elements("P")]).reverse()
     items = pl.concat([_work_items("Q").with_columns(item_key=pl.lit("A") + pl.col("item_key")), _work_items("P")])
-    variance, slips = milestone_variance(
+    variance, slips, _ = milestone_variance(
         elements=elements,
         work_items=items.reverse(),
         cal=CAL,
