@@ -46,11 +46,10 @@ VARIANCE_COLUMNS = {
     "in_baseline": pl.Boolean, "baseline_version": pl.Int64, "baseline_date": pl.Date, "forecast_date": pl.Date,
     "actual_date": pl.Date, "slip_working_days": pl.Int64, "state": pl.String,
 }  # fmt: skip
-HISTORY_COLUMNS = {
-    "project_id": pl.String, "item_key": pl.String, "status_date": pl.Date, "summary": pl.String,
-    "in_baseline": pl.Boolean, "baseline_version": pl.Int64, "baseline_date": pl.Date, "forecast_date": pl.Date,
-    "actual_date": pl.Date, "slip_working_days": pl.Int64, "state": pl.String,
-}  # fmt: skip
+# A milestone's variance columns at each status date (every row is a milestone: no is_milestone).
+HISTORY_COLUMNS = {"project_id": pl.String, "item_key": pl.String, "status_date": pl.Date} | {
+    c: t for c, t in VARIANCE_COLUMNS.items() if c not in ("project_id", "item_key", "is_milestone")
+}
 SLIPS_COLUMNS = {
     "project_id": pl.String, "status_date": pl.Date, "items": pl.Int64, "items_due": pl.Int64, "slipped": pl.Int64,
     "overdue": pl.Int64, "done_late": pl.Int64, "mean_slip_working_days": pl.Float64, "slipped_change": pl.Int64,
