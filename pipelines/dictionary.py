@@ -352,8 +352,21 @@ MARTS: dict[str, tuple[str, dict[str, str]]] = {
         "seats_assigned": "Seats assigned.",
         "seats_free": "seats_owned − seats_assigned (negative = over-allocated).",
     }),
-    "marts.itam_renewals": ("One row per licence expiry, warranty end or end of life in the 180 days after the "
-                            "as-of date.", {
+    "marts.itam_due_dates": ("One row per licence expiry, warranty end or end of life with a date: what each week's "
+                             "pack counts its renewals from.", {
+        "kind": "licence_expiry, warranty_end or end_of_life.",
+        "key": "Licence id or asset tag.",
+        "name": "Product or asset name.",
+        "project_id": "Project it is charged to.",
+        "cost_centre": "Cost centre.",
+        "purchase_date": "When it was bought (NULL: always held); not a renewal before then.",
+        "due_date": "When it falls due.",
+        "cost": "Licence cost, or the asset's purchase cost as its replacement value (money).",
+        "_source_file": "audit.files.file_id of the source row.",
+        "_line": "Line of the source row.",
+    }),
+    "marts.itam_renewals": ("One row per licence expiry, warranty end or end of life held at the as-of date "
+                            "and due in the 180 days after it.", {
         "kind": "licence_expiry, warranty_end or end_of_life.",
         "key": "Licence id or asset tag.",
         "name": "Product or asset name.",

@@ -22,7 +22,7 @@ from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags, flag_candidates_sql
 from transforms.forecast import evm_forecast
 from transforms.freshness import DATED_COLUMNS, source_freshness
-from transforms.itam import itam_cost, itam_gaps, itam_renewals
+from transforms.itam import itam_cost, itam_due_dates, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
 from transforms.people_weeks import weekly_hours_sql
 from transforms.portfolio import portfolio_weekly
@@ -654,7 +654,10 @@ def utilisation(pmo: PmoHome):
                         deps=[["marts", "evm_weekly"], staging_key("assets"), staging_key("licences")],
                         description="Per week, project and cost centre: asset purchase and amortised cost, licence "
                                     "cost, seats owned, assigned and free."),
-           dg.AssetSpec(["marts", "itam_renewals"], kinds={"duckdb"}, deps=[["marts", "itam_cost"]],
+           dg.AssetSpec(["marts", "itam_due_dates"], kinds={"duckdb"}, deps=[["marts", "itam_cost"]],
+                        description="Every licence expiry, warranty end and end of life, with its cost: what each "
+                                    "week's pack counts its renewals from."),
+           dg.AssetSpec(["marts", "itam_renewals"], kinds={"duckdb"}, deps=[["marts", "itam_due_dates"]],
                         description="Licence expiries, warranty ends and ends of life in the next 30/90/180 days, "
                                     "with their cost."),
            dg.AssetSpec(["marts", "itam_gaps"], kinds={"duckdb"}, deps=[["marts", "itam_cost"]],
@@ -677,8 +680,8 @@ ITAM_COST_ORDER = ["status_date", "group_level", "group_key"]
 def write_itam(conn, settings) -> tuple[dict[str, int], int]:
     """marts.itam_cost for the status dates of marts.evm_weekly, computed only for the weeks it does not hold yet
     (a week's rows come from the assets, the licences and its date alone), unless the assets, licences, settings
-    or code changed; marts.itam_renewals at the last of them and marts.itam_gaps. Returns each table's rows and the
-    weeks of cost computed; the caller holds the transaction."""
+    or code changed; marts.itam_due_dates, marts.itam_renewals at the last of them, and marts.itam_gaps. Returns
+    each table's rows and the weeks of cost computed; the caller holds the transaction."""
     weeks, digests = changes.week_digests(conn, "SELECT DISTINCT status_date FROM marts.evm_weekly")
     text = repr((settings.evm.direct_costs, settings.evm.asset_life_months, settings.pipeline.week_ends_on,
                  changes.source_digest(itam_module.__file__)))  # fmt: skip
@@ -692,10 +695,11 @@ def write_itam(conn, settings) -> tuple[dict[str, int], int]:
                          week_ends_on=settings.pipeline.week_ends_on)  # fmt: skip
         _write_weeks(conn, ITAM_COST, ITAM_COST_ORDER, cost, since)
     changes.mark(conn, ITAM_COST, inputs, weeks, digests)
-    warehouse.replace_table(conn, "marts.itam_renewals", itam_renewals(read["assets"], read["licences"], weeks[-1]),
-                            ["due_date", "kind", "key"])  # fmt: skip
+    due = itam_due_dates(read["assets"], read["licences"])
+    warehouse.replace_table(conn, "marts.itam_due_dates", due, ["due_date", "kind", "key"])
+    warehouse.replace_table(conn, "marts.itam_renewals", itam_renewals(due, weeks[-1]), ["due_date", "kind", "key"])
     warehouse.replace_table(conn, "marts.itam_gaps", itam_gaps(read["assets"]), ["asset_tag"])
-    names = (ITAM_COST, "marts.itam_renewals", "marts.itam_gaps")
+    names = (ITAM_COST, "marts.itam_due_dates", "marts.itam_renewals", "marts.itam_gaps")
     return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in names}, len(computed)
 
 

@@ -21,6 +21,7 @@ def pack_data(pmo: PmoHome, as_of: dt.date | None = None):
     """Everything the pack shows, read from the warehouse up to the status date (`as_of`, the run's partition key,
     else the resource's as-of date, else the last complete week in the data)."""
     from reports.pack import Look, PackData
+    from transforms.itam import itam_renewals
 
     settings = pmo.settings()
     with pmo.connect() as conn:
@@ -64,7 +65,7 @@ def pack_data(pmo: PmoHome, as_of: dt.date | None = None):
             flow=upto("marts.ticket_flow"),
             flow_items=at("marts.ticket_flow_items"),
             itam_cost=at("marts.itam_cost"),
-            renewals=warehouse.read(conn, "marts.itam_renewals"),
+            renewals=itam_renewals(warehouse.read(conn, "marts.itam_due_dates"), day),  # its week's, as milestones
             gaps=warehouse.read(conn, "marts.itam_gaps"),
             closures=conn.sql("SELECT * FROM marts.project_closure WHERE closed_on <= ?", params=[day]).pl(),
             closure_drivers=warehouse.read(conn, "marts.closure_drivers"),

@@ -35,8 +35,8 @@ MARTS = ["marts.evm_weekly", "marts.portfolio_weekly", "marts.baseline_versions"
          "marts.evm_restatements", "marts.eac_backtest", "marts.eac_backtest_summary", "marts.risk_exposure",
          "marts.milestone_variance", "marts.milestone_slips", "marts.milestone_history",
          "marts.project_timesheet_completeness", "marts.project_closure", "marts.closure_drivers",
-         "marts.team_utilisation", "marts.itam_cost", "marts.itam_renewals", "marts.itam_gaps", "marts.ticket_flow",
-         "marts.ticket_flow_items", "marts.source_freshness"]  # fmt: skip
+         "marts.team_utilisation", "marts.itam_cost", "marts.itam_due_dates", "marts.itam_renewals", "marts.itam_gaps",
+         "marts.ticket_flow", "marts.ticket_flow_items", "marts.source_freshness"]  # fmt: skip
 # Per-person marts (timesheet_completeness, resource_utilisation, utilisation_by_project, worklog_costs with rates)
 # and per-person staging (worklogs, people, rates) stay in the PMO's warehouse.
 PUBLISHED_TABLES = [*MARTS, "audit.files",

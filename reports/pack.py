@@ -69,7 +69,7 @@ class PackData:
     flow: pl.DataFrame  # marts.ticket_flow
     flow_items: pl.DataFrame  # marts.ticket_flow_items at the status date
     itam_cost: pl.DataFrame  # marts.itam_cost at the status date
-    renewals: pl.DataFrame  # marts.itam_renewals
+    renewals: pl.DataFrame  # transforms.itam.itam_renewals at the status date, from marts.itam_due_dates
     gaps: pl.DataFrame  # marts.itam_gaps
     closures: pl.DataFrame  # marts.project_closure
     closure_drivers: pl.DataFrame  # marts.closure_drivers

@@ -14,9 +14,12 @@ Outputs and their grain:
     a licence with NULL or 0 seats is unlimited: counted in unlimited_licences, never in seats.
     seats_owned / seats_assigned: Σ seats / Σ seats assigned of the limited licences in force; seats_free =
     owned − assigned (negative: over-allocated).
-- `itam_renewals`: one row per licence expiry, asset warranty end or asset end of life due 0..180 days after
-  `as_of`: RENEWAL_COLUMNS, window = the smallest of "30", "90", "180" that holds days_until. cost: the licence's
-  cost (its renewal at the last price) or the asset's purchase cost (its replacement value).
+- `itam_due_dates`: one row per licence expiry, asset warranty end or asset end of life that has a date: DUE_COLUMNS.
+  cost: the licence's cost (its renewal at the last price) or the asset's purchase cost (its replacement value).
+- `itam_renewals`: those of the due dates held at `as_of` (purchase_date NULL or ≤ `as_of`, as `itam_cost` counts
+  them) and due 0..180 days after it: RENEWAL_COLUMNS, window = the smallest of "30", "90", "180" that holds
+  days_until. The pack computes them from marts.itam_due_dates at its own status date, so a backfill's earlier
+  packs show theirs.
 - `itam_gaps`: one row per asset without an owner (owner_id NULL or blank) or without a location: GAP_COLUMNS.
 Money is DECIMAL(18,4); counts are BIGINT.
 """
@@ -43,6 +46,10 @@ COST_COLUMNS = {
 }  # fmt: skip
 MONEY_MEASURES = ("purchase_cost", "amortised_cost", "licence_cost")
 COUNT_MEASURES = ("assets", "assets_without_cost", "licences", "unlimited_licences", "seats_owned", "seats_assigned")
+DUE_COLUMNS = {
+    "kind": pl.String, "key": pl.String, "name": pl.String, "project_id": pl.String, "cost_centre": pl.String,
+    "purchase_date": pl.Date, "due_date": pl.Date, "cost": MONEY, "_source_file": pl.Int64, "_line": pl.Int64,
+}  # fmt: skip
 RENEWAL_COLUMNS = {
     "kind": pl.String, "key": pl.String, "name": pl.String, "project_id": pl.String, "cost_centre": pl.String,
     "due_date": pl.Date, "days_until": pl.Int64, "window": pl.String, "cost": MONEY, "_source_file": pl.Int64,
@@ -216,13 +223,13 @@ def itam_cost(
     )
 
 
-def itam_renewals(assets: pl.DataFrame, licences: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """Grain: one row per kind ("licence_expiry", "warranty_end", "end_of_life") and key (licence_id or
-    asset_tag) due 0..180 days after `as_of`: RENEWAL_COLUMNS, sorted by due_date, kind, key.
+def itam_due_dates(assets: pl.DataFrame, licences: pl.DataFrame) -> pl.DataFrame:
+    """Grain: one row per kind ("licence_expiry", "warranty_end", "end_of_life") and key (licence_id or asset_tag)
+    with a due date: DUE_COLUMNS, sorted by due_date, kind, key.
 
-    assets: asset_tag, name, project_id, cost_centre, purchase_cost, warranty_end, eol_date; licences:
-    licence_id, product, project_id, cost_centre, cost, expiry; both with _source_file, _line."""
-    lineage = [pl.col("_source_file"), pl.col("_line")]
+    assets: asset_tag, name, project_id, cost_centre, purchase_date, purchase_cost, warranty_end, eol_date;
+    licences: licence_id, product, project_id, cost_centre, purchase_date, cost, expiry; both with _source_file,
+    _line."""
 
     def events(frame: pl.DataFrame, kind: str, key: str, name: str, due: str, cost: str) -> pl.DataFrame:
         return frame.select(
@@ -231,23 +238,33 @@ def itam_renewals(assets: pl.DataFrame, licences: pl.DataFrame, as_of: dt.date) 
             pl.col(name).alias("name"),
             "project_id",
             "cost_centre",
+            "purchase_date",
             pl.col(due).alias("due_date"),
             pl.col(cost).cast(MONEY).alias("cost"),
-            *lineage,
+            "_source_file",
+            "_line",
         )
 
+    out = pl.concat(
+        [
+            events(licences, "licence_expiry", "licence_id", "product", "expiry", "cost"),
+            events(assets, "warranty_end", "asset_tag", "name", "warranty_end", "purchase_cost"),
+            events(assets, "end_of_life", "asset_tag", "name", "eol_date", "purchase_cost"),
+        ]
+    ).filter(pl.col("due_date").is_not_null())
+    return out.select([pl.col(c).cast(t) for c, t in DUE_COLUMNS.items()]).sort("due_date", "kind", "key")
+
+
+def itam_renewals(due: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Grain: one row per due date of `itam_due_dates` held at `as_of` (purchased by then, or undated) and due 0..180
+    days after it: RENEWAL_COLUMNS, sorted by due_date, kind, key."""
     days = (pl.col("due_date") - pl.lit(as_of)).dt.total_days()
     window = pl.when(days <= WINDOWS[0]).then(pl.lit(str(WINDOWS[0])))
     for limit in WINDOWS[1:]:
         window = window.when(days <= limit).then(pl.lit(str(limit)))
+    held = pl.col("purchase_date").is_null() | (pl.col("purchase_date") <= as_of)
     out = (
-        pl.concat(
-            [
-                events(licences, "licence_expiry", "licence_id", "product", "expiry", "cost"),
-                events(assets, "warranty_end", "asset_tag", "name", "warranty_end", "purchase_cost"),
-                events(assets, "end_of_life", "asset_tag", "name", "eol_date", "purchase_cost"),
-            ]
-        )
+        due.filter(held)
         .with_columns(days_until=days)
         .filter(pl.col("days_until").is_between(0, WINDOWS[-1]))
         .with_columns(window=window)

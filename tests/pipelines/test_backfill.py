@@ -1,6 +1,9 @@
 """`pmo backfill` builds a range of weeks in one run; a new week dropped in the inbox builds its pack by sensor."""
 
+import csv
 import datetime as dt
+import io
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -43,9 +46,19 @@ def test_backfill_writes_every_week_of_the_range_in_one_run_and_sends_nothing(tm
                                          dt.date(2026, 3, 15)]  # fmt: skip
 
 
-def test_a_backfills_earlier_pack_shows_the_milestones_of_its_own_week(tmp_path, monkeypatch):
+def _append_copy(path: Path, changes: dict[str, str]) -> None:
+    """Append to a demo CSV a copy of its first row with some columns changed (by header name)."""
+    text = path.read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    row = dict(zip(rows[0], rows[1], strict=True)) | changes
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow([row[c] for c in rows[0]])
+    path.write_text(text + out.getvalue(), encoding="utf-8")
+
+
+def test_a_backfills_earlier_pack_shows_the_milestones_and_renewals_of_its_own_week(tmp_path, monkeypatch):
     """The marts reach the range's last week before its packs are written; each pack still shows its week's
-    milestones (marts.milestone_history), not the last week's."""
+    milestones (marts.milestone_history) and renewals (from marts.itam_due_dates), not the last week's."""
     monkeypatch.delenv("PMO_SMTP_HOST", raising=False)
     monkeypatch.setenv("PMO_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
@@ -53,6 +66,15 @@ def test_a_backfills_earlier_pack_shows_the_milestones_of_its_own_week(tmp_path,
     # of Friday 13 March, from 13 March (its baseline date) to 26 June.
     settings = DemoSettings(seed=7, projects=9, people=12, weeks=10, end=dt.date(2026, 3, 15))
     inbox = write_inbox(tmp_path / "inbox", generate(settings))
+    # A licence bought in January that expires on Friday 10 April, and a switch bought on Tuesday 10 March whose
+    # warranty ends on Monday 20 April.
+    _append_copy(
+        inbox / "snipeit" / "licenses_2026-03-15.csv",
+        {"serial number": "TEST-LIC", "purchase date": "01/05/2026", "expiration date": "04/10/2026"},
+    )
+    _append_copy(inbox / "snipeit" / "assets_2026-03-15.csv",
+                 {"Asset Tag": "TEST-0001", "Name": "Switch", "Purchase Date": "3/10/26",
+                  "Warranty Expires": "4/20/26", "EOL Date": "3/10/30"})  # fmt: skip
     home = tmp_path / "home"
     code = cli.main(["backfill", "--from", "2026-03-08", "--to", "2026-03-15", "--home", str(home),
                      "--inbox", str(inbox)])  # fmt: skip
@@ -73,6 +95,22 @@ def test_a_backfills_earlier_pack_shows_the_milestones_of_its_own_week(tmp_path,
                 params=[day],
             ).fetchall()
             assert shown(day) == {key: tuple(rest) for key, *rest in rows}
+
+    def renewals(day: str) -> dict[str, tuple]:
+        page = pl.read_csv(home / "reports" / day / "it" / "assets.renewals.csv", infer_schema=False)
+        return {r[4]: (r[3], r[1], r[2]) for r in page.rows()}  # key: kind, days, window
+
+    # 8 March: the licence is 33 days from expiring (10 April − 8 March = 23 + 10), in the 90-day window; the switch
+    # is not bought yet, so its warranty is nobody's renewal.
+    assert renewals("2026-03-08") == {"TEST-LIC": ("licence_expiry", "33", "90")}
+    # 15 March: 26 days, in the 30-day window; the switch, bought on 10 March, has 36 days of warranty left
+    # (20 April − 15 March = 16 + 20).
+    assert renewals("2026-03-15") == {"TEST-LIC": ("licence_expiry", "26", "30"),
+                                      "TEST-0001": ("warranty_end", "36", "90")}  # fmt: skip
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        # the last week's pack is marts.itam_renewals, computed with the marts for the same week
+        mart = conn.sql('SELECT key, kind, CAST(days_until AS VARCHAR), "window" FROM marts.itam_renewals').fetchall()
+    assert renewals("2026-03-15") == {key: tuple(rest) for key, *rest in mart}
 
 
 def test_backfill_refuses_a_range_off_the_week_grid(tmp_path, small_inbox, capsys):

@@ -21,7 +21,16 @@ import polars as pl
 import pytest
 
 from tests.staging_helpers import REALDATA, realdata, stage_realdata
-from transforms.itam import COST_COLUMNS, GAP_COLUMNS, RENEWAL_COLUMNS, itam_cost, itam_gaps, itam_renewals
+from transforms.itam import (
+    COST_COLUMNS,
+    DUE_COLUMNS,
+    GAP_COLUMNS,
+    RENEWAL_COLUMNS,
+    itam_cost,
+    itam_due_dates,
+    itam_gaps,
+    itam_renewals,
+)
 
 D = dt.date
 W1, W2, W3 = D(2025, 1, 12), D(2025, 3, 16), D(2026, 1, 11)
@@ -164,19 +173,25 @@ AS_OF = D(2025, 6, 1)
 
 
 def _renewal_inputs():
+    """Licences L<n> expire n days after AS_OF, all bought a year before it, except Lsoon (expires in 10 days,
+    bought tomorrow: not held yet at AS_OF) and Lheld (expires in 10 days, bought on AS_OF: held). Asset X: bought
+    100 days before, warranty ends in 90 days, end of life in 181; Y: undated, no warranty, end of life in 5 days."""
+
     def day(n):
         return AS_OF + dt.timedelta(days=n)
 
+    ns = (-1, 0, 30, 31, 90, 91, 180, 181)
     licences = pl.DataFrame(
         {
-            "licence_id": [f"L{n}" for n in (-1, 0, 30, 31, 90, 91, 180, 181)],
-            "product": ["x"] * 8,
-            "project_id": ["P1"] * 8,
-            "cost_centre": ["CC1"] * 8,
-            "cost": [Decimal(100)] * 8,
-            "expiry": [day(n) for n in (-1, 0, 30, 31, 90, 91, 180, 181)],
-            "_source_file": [2] * 8,
-            "_line": list(range(2, 10)),
+            "licence_id": [f"L{n}" for n in ns] + ["Lsoon", "Lheld"],
+            "product": ["x"] * 10,
+            "project_id": ["P1"] * 10,
+            "cost_centre": ["CC1"] * 10,
+            "cost": [Decimal(100)] * 10,
+            "purchase_date": [day(-365)] * 8 + [day(1), day(0)],
+            "expiry": [day(n) for n in ns] + [day(10), day(10)],
+            "_source_file": [2] * 10,
+            "_line": list(range(2, 12)),
         },
         schema_overrides={"cost": MONEY},
     )
@@ -186,24 +201,36 @@ def _renewal_inputs():
             "name": ["Laptop", "Switch"],
             "project_id": [None, "P2"],
             "cost_centre": ["CC1", "CC2"],
+            "purchase_date": [day(-100), None],
             "purchase_cost": [Decimal(900), None],
             "warranty_end": [day(90), None],
             "eol_date": [day(181), day(5)],
             "_source_file": [1, 1],
             "_line": [2, 3],
         },
-        schema_overrides={"purchase_cost": MONEY, "project_id": pl.String},
+        schema_overrides={"purchase_cost": MONEY, "project_id": pl.String, "purchase_date": pl.Date},
     )
     return assets, licences
 
 
+def test_due_dates_are_every_dated_expiry_warranty_end_and_end_of_life():
+    due = itam_due_dates(*_renewal_inputs())
+    assert due.columns == list(DUE_COLUMNS)
+    # 10 licence expiries + X's warranty end and end of life + Y's end of life; Y has no warranty end: no row
+    assert due.height == 13
+    assert due.filter(pl.col("key") == "Y").select("kind", "due_date").rows() == [
+        ("end_of_life", AS_OF + dt.timedelta(days=5))
+    ]
+    assert due["due_date"].to_list() == sorted(due["due_date"].to_list())
+
+
 def test_renewal_windows_at_their_edges():
-    assets, licences = _renewal_inputs()
-    out = itam_renewals(assets, licences, AS_OF)
+    out = itam_renewals(itam_due_dates(*_renewal_inputs()), AS_OF)
     assert out.columns == list(RENEWAL_COLUMNS)
     got = {(r["kind"], r["key"]): (r["days_until"], r["window"]) for r in out.iter_rows(named=True)}
     # 30 days → "30", 31 → "90", 90 → "90", 91 → "180", 180 → "180"; 181 days and yesterday's expiry are out;
-    # due today (0 days) is in the 30-day window. X's end of life is 181 days away: out.
+    # due today (0 days) is in the 30-day window. X's end of life is 181 days away: out. Lsoon is bought tomorrow:
+    # not held yet, so not a renewal; Lheld is bought today: held.
     assert got == {
         ("licence_expiry", "L0"): (0, "30"),
         ("licence_expiry", "L30"): (30, "30"),
@@ -211,6 +238,7 @@ def test_renewal_windows_at_their_edges():
         ("licence_expiry", "L90"): (90, "90"),
         ("licence_expiry", "L91"): (91, "180"),
         ("licence_expiry", "L180"): (180, "180"),
+        ("licence_expiry", "Lheld"): (10, "30"),
         ("warranty_end", "X"): (90, "90"),
         ("end_of_life", "Y"): (5, "30"),
     }
@@ -225,6 +253,28 @@ def test_renewal_windows_at_their_edges():
         2,
     )
     assert out.filter(pl.col("key") == "L31")["_line"].to_list() == [5]
+
+
+def test_renewals_a_week_later_count_from_that_week():
+    out = itam_renewals(itam_due_dates(*_renewal_inputs()), AS_OF + dt.timedelta(days=7))
+    renewals = out.filter(pl.col("kind") != "end_of_life")
+    got = {r["key"]: (r["days_until"], r["window"]) for r in renewals.iter_rows(named=True)}
+    # 7 days on: L0 fell due a week ago (−7: out); L30 → 23 and L31 → 24, both "30"; L90 → 83 "90"; L91 → 84 "90";
+    # L180 → 173 "180"; L181 → 174 "180" (in now); Lsoon, bought on day 1, is held and due in 3; Lheld in 3;
+    # X's warranty end in 83.
+    assert got == {
+        "L30": (23, "30"),
+        "L31": (24, "30"),
+        "L90": (83, "90"),
+        "L91": (84, "90"),
+        "L180": (173, "180"),
+        "L181": (174, "180"),
+        "Lsoon": (3, "30"),
+        "Lheld": (3, "30"),
+        "X": (83, "90"),
+    }
+    # Y's end of life fell due 2 days ago (out); X's is 174 days away (in now)
+    assert out.filter(pl.col("kind") == "end_of_life").select("key", "days_until").rows() == [("X", 174)]
 
 
 def test_assets_without_owner_or_location():
@@ -306,12 +356,14 @@ def test_snipeit_samples_against_the_files():
     assert float(whole["licence_cost"]) == pytest.approx(expected, abs=0.01)
     assert c[asset_week, "project", "(none)"]["licences"] == 0  # all expired by 2023
 
-    # Renewals from 1 Jan 2016: licences expiring 0..180 days later, by the file's expiration dates
-    renewals = itam_renewals(assets, licences, D(2016, 1, 1))
+    # Renewals from 1 Jan 2016: licences held then (bought by then, or undated) expiring 0..180 days later, by the
+    # file's purchase and expiration dates
+    renewals = itam_renewals(itam_due_dates(assets, licences), D(2016, 1, 1))
     due = sorted(
         (r["serial number"], _us_date(r["expiration date"]))
         for r in lic
         if 0 <= (_us_date(r["expiration date"]) - D(2016, 1, 1)).days <= 180
+        and (not r["purchase date"] or _us_date(r["purchase date"]) <= D(2016, 1, 1))
     )
     assert sorted(renewals.select("key", "due_date").rows()) == due
     assert set(renewals["kind"]) == {"licence_expiry"}
