@@ -675,13 +675,15 @@ def itam(pmo: PmoHome):
 
 ITAM_COST = "marts.itam_cost"
 ITAM_COST_ORDER = ["status_date", "group_level", "group_key"]
+ITAM_DUE = "marts.itam_due_dates"
+RENEWAL_ORDER = ["due_date", "kind", "key"]
 
 
 def write_itam(conn, settings) -> tuple[dict[str, int], int]:
     """marts.itam_cost for the status dates of marts.evm_weekly, computed only for the weeks it does not hold yet
     (a week's rows come from the assets, the licences and its date alone), unless the assets, licences, settings
-    or code changed; marts.itam_due_dates, marts.itam_renewals at the last of them, and marts.itam_gaps. Returns
-    each table's rows and the weeks of cost computed; the caller holds the transaction."""
+    or code changed; marts.itam_due_dates when those changed; marts.itam_renewals at the last of the weeks, and
+    marts.itam_gaps. Returns each table's rows and the weeks of cost computed; the caller holds the transaction."""
     weeks, digests = changes.week_digests(conn, "SELECT DISTINCT status_date FROM marts.evm_weekly")
     text = repr((settings.evm.direct_costs, settings.evm.asset_life_months, settings.pipeline.week_ends_on,
                  changes.source_digest(itam_module.__file__)))  # fmt: skip
@@ -695,11 +697,15 @@ def write_itam(conn, settings) -> tuple[dict[str, int], int]:
                          week_ends_on=settings.pipeline.week_ends_on)  # fmt: skip
         _write_weeks(conn, ITAM_COST, ITAM_COST_ORDER, cost, since)
     changes.mark(conn, ITAM_COST, inputs, weeks, digests)
-    due = itam_due_dates(read["assets"], read["licences"])
-    warehouse.replace_table(conn, "marts.itam_due_dates", due, ["due_date", "kind", "key"])
-    warehouse.replace_table(conn, "marts.itam_renewals", itam_renewals(due, weeks[-1]), ["due_date", "kind", "key"])
+    if _changed_from(conn, ITAM_DUE, RENEWAL_ORDER, inputs, [], []) is None:  # same assets, licences and code
+        due = warehouse.read(conn, ITAM_DUE)
+    else:
+        due = itam_due_dates(read["assets"], read["licences"])
+        warehouse.replace_table(conn, ITAM_DUE, due, RENEWAL_ORDER)
+        changes.mark(conn, ITAM_DUE, inputs, [], [])
+    warehouse.replace_table(conn, "marts.itam_renewals", itam_renewals(due, weeks[-1]), RENEWAL_ORDER)
     warehouse.replace_table(conn, "marts.itam_gaps", itam_gaps(read["assets"]), ["asset_tag"])
-    names = (ITAM_COST, "marts.itam_due_dates", "marts.itam_renewals", "marts.itam_gaps")
+    names = (ITAM_COST, ITAM_DUE, "marts.itam_renewals", "marts.itam_gaps")
     return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in names}, len(computed)
 
 

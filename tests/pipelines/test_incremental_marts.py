@@ -11,10 +11,11 @@ import polars as pl
 from pipelines import warehouse
 from pipelines.home import Settings
 from pipelines.ingest import ingest
-from pipelines.marts import FORECAST, ITAM_COST, write_forecast, write_itam
+from pipelines.marts import FORECAST, ITAM_COST, ITAM_DUE, write_forecast, write_itam
 from tests.bad_input import corpus
 from tests.conftest import write_inbox
 from tests.transforms.test_forecast import _sunday, _weeks
+from transforms.itam import itam_due_dates
 
 # Two projects, 12 and 9 weeks: the one with 9 starts four weeks later, so both end on week 12.
 A = _weeks("A", [60, 110, 75, 95, 40, 120, 85, 90, 70, 100, 65, 80], [100, 90, 110, 100, 80, 120, 100, 95, 85, 100,
@@ -124,3 +125,29 @@ def test_itam_cost_computes_only_the_new_weeks_until_the_assets_change(tmp_path:
                  "(SELECT min(asset_tag) FROM staging.assets WHERE purchase_cost > 0)")  # fmt: skip
         rows, computed = _itam(conn, DEMO_WEEKS)
         assert computed == len(DEMO_WEEKS) and rows == doubled
+
+
+def test_itam_due_dates_are_written_again_only_when_the_assets_or_licences_change(tmp_path: Path):
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, write_inbox(tmp_path / "inbox", corpus.demo()))
+        _itam(conn, DEMO_WEEKS[:-1])
+
+        def due() -> list[tuple]:
+            return conn.sql(f"SELECT * FROM {ITAM_DUE} ORDER BY kind, key").fetchall()
+
+        first = due()
+        assert {r[0] for r in first} == {"licence_expiry", "warranty_end", "end_of_life"}
+        # A mark of our own: the rows a run that changes nothing keeps (it reads them back, it does not write them)
+        conn.sql(f"DELETE FROM {ITAM_DUE} WHERE kind = 'end_of_life'")
+        _itam(conn, DEMO_WEEKS)  # a new week, the same assets and licences
+        assert due() == [r for r in first if r[0] != "end_of_life"]
+        # An asset held by the last week whose warranty now ends 5 days after it: written again, whole
+        tag = conn.sql("SELECT min(asset_tag) FROM staging.assets WHERE coalesce(purchase_date, DATE '2000-01-01')"
+                       " <= DATE '2026-03-15'").fetchall()[0][0]  # fmt: skip
+        conn.sql("UPDATE staging.assets SET warranty_end = DATE '2026-03-20' WHERE asset_tag = ?", params=[tag])
+        _itam(conn, DEMO_WEEKS)
+        staged = itam_due_dates(warehouse.read(conn, "staging.assets"), warehouse.read(conn, "staging.licences"))
+        assert due() == staged.sort("kind", "key").rows()
+        renewal = conn.sql("SELECT days_until, \"window\" FROM marts.itam_renewals WHERE kind = 'warranty_end'"
+                           " AND key = ?", params=[tag]).fetchall()  # fmt: skip
+        assert renewal == [(5, "30")]  # 20 March − 15 March (DEMO_WEEKS[-1])
