@@ -137,7 +137,7 @@ def test_itam_due_dates_are_written_again_only_when_the_assets_or_licences_chang
 
         first = due()
         assert {r[0] for r in first} == {"licence_expiry", "warranty_end", "end_of_life"}
-        # A mark of our own: the rows a run that changes nothing keeps (it reads them back, it does not write them)
+        # A tell: rows deleted by hand stay deleted while nothing changes (a run reads them back, it does not write)
         conn.sql(f"DELETE FROM {ITAM_DUE} WHERE kind = 'end_of_life'")
         _itam(conn, DEMO_WEEKS)  # a new week, the same assets and licences
         assert due() == [r for r in first if r[0] != "end_of_life"]
