@@ -3,8 +3,9 @@
     python -m bench.portfolio --scale full|small --out DIR
 
 Full scale: 1,000 projects, 5,000 people, 104 weeks of history, 10 million Tempo worklogs (monthly export files),
-1 million Jira issues (one export of all of them, as a PMO takes when it starts), 100,000 Snipe-IT assets, a
-licence list, one baseline element per issue, five risks per project, the rate card and the people list.
+1 million Jira issues (one export of all of them, as a PMO takes when it starts), 100,000 Snipe-IT assets (a tenth
+with a one-year warranty), Snipe-IT's licence list (two annual subscriptions per project), one baseline element per
+issue, five risks per project, the rate card and the people list.
 
 Beside the history, `next_week/` holds what the following week adds: that week's Tempo export and a Jira export of
 the issues updated in it (a JQL "updated >= -7d" export), for the incremental run.
@@ -303,7 +304,9 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
         jira_export(next_end, touched, all_spent), nxt / "jira" / f"jira_export_{next_end}_updated.csv"
     )
 
-    # Assets: Snipe-IT's asset list (with a BOM, M/D/YY dates) charged to projects by company; one licence each.
+    # Assets: Snipe-IT's asset list (with a BOM, M/D/YY dates) charged to projects by company. The ITAM additions
+    # (warranty terms, licences) draw from a stream of their own, so the draws before and after them are unchanged.
+    itam_rng = np.random.default_rng([seed, 1])
     a = scale.assets
     owner = rng.integers(0, p, a)
     bought = p_start[owner] + rng.integers(0, 60, a)
@@ -313,8 +316,11 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
         pl.lit(pl.Series(keys)).gather(pl.col("owner")).alias("key"),
         pl.lit(pl.Series(rng.choice(["Laptop", "Monitor", "Server", "Network"], a))).alias("category"),
         pl.lit(pl.Series((rng.integers(300, 9000, a)).astype(np.float64))).alias("cost"),
+        # a warranty of 1 year (a tenth of the assets, so some end within the renewals' 180 days) or 3 years
+        pl.lit(pl.Series(np.where(itam_rng.random(a) < 0.1, 1, 3))).alias("warranty_years"),
     )
-    mdy = lambda c, years=0: pl.format("{}/{}/{}", c.dt.month(), c.dt.day(), (c.dt.year() + years) % 100)  # noqa: E731
+    mdy = lambda c: pl.format("{}/{}/{}", c.dt.month(), c.dt.day(), c.dt.year() % 100)  # noqa: E731
+    later = lambda c, years: c.dt.offset_by(pl.format("{}y", years))  # noqa: E731  (29 Feb + 1y is 28 Feb)
     counts["snipeit_assets"] = _write(
         assets.select(
             pl.format("CC-{}", "key").alias("Company"), pl.col("category").alias("Name"),
@@ -324,7 +330,8 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
             pl.format("PO-{}", pl.col("n") + 100_000).alias("Order Number"), pl.lit("Latitude 7450").alias("Model"),
             mdy(pl.col("d")).alias("Purchase Date"),
             pl.format("{}.00", pl.col("cost").cast(pl.Int64)).alias("Purchase Cost"),
-            mdy(pl.col("d"), 3).alias("Warranty Expires"), mdy(pl.col("d"), 4).alias("Asset EOL Date"),
+            mdy(later(pl.col("d"), pl.col("warranty_years"))).alias("Warranty Expires"),
+            mdy(later(pl.col("d"), 4)).alias("Asset EOL Date"),
         ),
         inbox / "snipeit" / f"assets_{AS_OF}.csv",
         include_bom=True,
@@ -345,6 +352,40 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
             pl.lit("mitigate").alias("response"),
         ),
         inbox / "pmo" / "risks.csv",
+    )  # fmt: skip
+
+    # Licences: Snipe-IT's licence list export (Licences > Export: one row per licence, its seats and the free ones),
+    # two annual subscriptions per project bought in its first month, so the ones of projects started 6 to 12 months
+    # before the as-of date come up for renewal within 180 days.
+    bought = np.minimum(np.repeat(p_start, 2) + itam_rng.integers(0, 31, 2 * p), (AS_OF - first_day).days)
+    lic = pl.DataFrame({"proj": np.repeat(pidx, 2), "k": np.tile(np.arange(2), p), "bought": bought}).with_columns(
+        pl.lit(pl.Series(keys)).gather(pl.col("proj")).alias("key"),
+        (day0 + pl.duration(days="bought")).alias("bought"),
+        pl.lit(pl.Series(itam_rng.integers(5, 51, 2 * p))).alias("seats"),
+        pl.lit(pl.Series(itam_rng.random(2 * p))).alias("share_free"),
+    )
+    lic = lic.with_columns(
+        (pl.col("seats") * pl.col("share_free")).floor().cast(pl.Int64).alias("free"),
+        pl.lit(pl.Series(["Microsoft 365 E3", "Jira Software"])).gather(pl.col("k")).alias("product"),
+        pl.lit(pl.Series(["Microsoft", "Atlassian"])).gather(pl.col("k")).alias("vendor"),
+    )
+    counts["snipeit_licences"] = _write(
+        lic.select(
+            pl.col("product").alias("Name"), pl.format("CC-{}", "key").alias("Company"),
+            pl.format("{}-{}-{}", pl.col("vendor").str.to_uppercase(), "key", pl.col("k") + 1).alias("Product Key"),
+            later(pl.col("bought"), 1).alias("Expiration Date"),
+            pl.lit("it-licensing@example.org").alias("Licensed to Email"),
+            pl.lit("Example Corp").alias("Licensed to Name"), pl.col("vendor").alias("Manufacturer"),
+            pl.lit(0).alias("Min. QTY"), pl.col("seats").alias("Total"), pl.col("free").alias("Avail"),
+            pl.format("{}%", (pl.col("free") * 100 / pl.col("seats")).round(0).cast(pl.Int64)).alias("% Remaining"),
+            pl.col("bought").alias("Purchase Date"),
+            # with Snipe-IT's thousands separator: 9,360.00 (at most 50 seats × 240 = 12,000)
+            pl.when(pl.col("seats") * 240 >= 1000)
+            .then(pl.format("{},{}.00", pl.col("seats") * 240 // 1000,
+                            (pl.col("seats") * 240 % 1000).cast(pl.String).str.zfill(3)))
+            .otherwise(pl.format("{}.00", pl.col("seats") * 240)).alias("Purchase Cost"),
+        ),
+        inbox / "snipeit" / f"licenses_{AS_OF}.csv",
     )  # fmt: skip
     return counts
 
