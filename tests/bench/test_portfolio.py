@@ -38,7 +38,7 @@ def test_its_licence_list_and_assets_load_whole_and_some_fall_due_within_180_day
     assert audit == [(f"snipeit/assets_{AS_OF}.csv", 400, 400), (f"snipeit/licenses_{AS_OF}.csv", 40, 40)]
     assert rejects == 0
     # Read back as the export wrote them: seats assigned = Total − Avail, the cost with its thousands separator
-    # ("6,000.00" for 25 seats × 240), each licence charged to its project's cost centre.
+    # ("6,000.00" for 25 seats × 240), the expiry date.
     written = pl.read_csv(tmp_path / LICENCES, infer_schema=False)
     expected = written.select(
         pl.col("Product Key").alias("licence_id"), pl.col("Company").alias("cost_centre"),
@@ -46,10 +46,13 @@ def test_its_licence_list_and_assets_load_whole_and_some_fall_due_within_180_day
         (pl.col("Total").cast(pl.Int64) - pl.col("Avail").cast(pl.Int64)).alias("seats_assigned"),
         (pl.col("Total").cast(pl.Int64) * 240).alias("cost"),
         pl.col("Expiration Date").str.to_date().alias("expiry"),
-    ).sort("licence_id")  # fmt: skip
+    )  # fmt: skip
+    # each charged to the project that the project map gives its company (cost centre)
+    mapped = pl.read_csv(tmp_path / "inbox/pmo/project_map.csv").filter(pl.col("source_kind") == "snipeit")
+    projects = mapped.select(pl.col("source_key").alias("cost_centre"), "project_id")
+    expected = expected.join(projects, on="cost_centre").sort("licence_id")
     loaded = licences.select(expected.columns).with_columns(pl.col("cost").cast(pl.Int64)).sort("licence_id")
-    assert loaded.equals(expected)
-    assert licences.get_column("project_id").null_count() == 0
+    assert expected.height == 40 and loaded.equals(expected)
 
     # The generator's intent, counted from the CSVs on their own: licences expire a year after they were bought, a
     # tenth of the warranties last one year, and the renewals at the as-of date hold exactly those due in 0..180 days.
