@@ -357,10 +357,10 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
     # Licences: Snipe-IT's licence list export (Licences > Export: one row per licence, its seats and the free ones),
     # two annual subscriptions per project bought in its first month, so the ones of projects started 6 to 12 months
     # before the as-of date come up for renewal within 180 days.
-    bought = np.minimum(np.repeat(p_start, 2) + itam_rng.integers(0, 31, 2 * p), (AS_OF - first_day).days)
-    lic = pl.DataFrame({"proj": np.repeat(pidx, 2), "k": np.tile(np.arange(2), p), "bought": bought}).with_columns(
+    licence_day = np.minimum(np.repeat(p_start, 2) + itam_rng.integers(0, 31, 2 * p), (AS_OF - first_day).days)
+    lic = pl.DataFrame({"proj": np.repeat(pidx, 2), "k": np.tile(np.arange(2), p), "day": licence_day}).with_columns(
         pl.lit(pl.Series(keys)).gather(pl.col("proj")).alias("key"),
-        (day0 + pl.duration(days="bought")).alias("bought"),
+        (day0 + pl.duration(days="day")).alias("bought"),
         pl.lit(pl.Series(itam_rng.integers(5, 51, 2 * p))).alias("seats"),
         pl.lit(pl.Series(itam_rng.random(2 * p))).alias("share_free"),
     )
