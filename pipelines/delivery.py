@@ -133,6 +133,7 @@ class Messages:
         self._renderer = PngRenderer()
         self._project_pages = None
         self._of: dict[str, object] | None = None
+        self._summary = None  # leadership's, when the pack is too large to attach
 
     def __enter__(self):
         return self
@@ -187,11 +188,14 @@ class Messages:
     def attachment(self, recipient: Recipient):
         """The pack for this recipient, zipped once per run: leadership's is the weekly pack as written (without
         pmo/), a sponsor's is rendered for their projects (their project pages taken from the weekly pack as
-        written). Past [email] max_attachment_mb it is not attached and the message says where the pack is."""
+        written). Past [email] max_attachment_mb it is not attached and the message says where the pack is;
+        leadership then gets a summary of it if that fits: every portfolio page, and the pages of the projects
+        their e-mail lists (a thousand project pages make a pack of some 20 MB)."""
         from reports.charts import runtime
-        from reports.email import Attachment, folder_zip, pack_zip
+        from reports.email import Attachment, folder_zip, pack_zip, watch_list
 
         name = self._name(recipient)
+        limit = self.settings.max_attachment_mb
         if name not in self.attachments:
             if recipient.audience == "leadership":
                 content = folder_zip(self.pack_folder)
@@ -200,8 +204,16 @@ class Messages:
                                    runtime(self.runtime_cache), written=self.pack_folder)  # fmt: skip
             where = (f"it is in the shared folder {self.settings.shared_folder}" if self.settings.shared_folder
                      else "ask the PMO for it")  # fmt: skip
-            self.attachments[name] = Attachment(name, content, self.settings.max_attachment_mb, where)
-        return self.attachments[name]
+            self.attachments[name] = Attachment(name, content, limit, where)
+        pack = self.attachments[name]
+        if recipient.audience != "leadership" or pack.attached:
+            return pack
+        if self._summary is None:
+            listed = set(watch_list(self.figures, self.settings.attention_rows).get_column("project_id"))
+            content = pack_zip(self.data, runtime=runtime(self.runtime_cache), written=self.pack_folder,
+                               pages_of=listed)  # fmt: skip
+            self._summary = Attachment(name.removesuffix(".zip") + "-summary.zip", content, limit, full=pack)
+        return self._summary if self._summary.attached else pack
 
     def build(self, recipient: Recipient):
         from reports.email import Image, leadership_email, sponsor_email

@@ -42,12 +42,16 @@ class Image:
     alt: str
 
 
+SUMMARY = "A summary of the pack (every portfolio page, and the page of each project listed above)"
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
     content: bytes  # a zip of pack pages
     limit_mb: float = float("inf")  # larger than this, the message says where the pack is instead of carrying it
     elsewhere: str = ""  # where the pack can be found when it is not attached
+    full: Attachment | None = None  # for a summary of a pack too large to attach (leadership's): that pack
 
     @property
     def attached(self) -> bool:
@@ -179,13 +183,19 @@ def by_recipient(data, projects_of: dict[str, list[str]]) -> dict[str, object]:
 
 
 def pack_zip(
-    data, projects: set[str] | None = None, project_pages=None, runtime: str | None = None, written: Path | None = None
+    data,
+    projects: set[str] | None = None,
+    project_pages=None,
+    runtime: str | None = None,
+    written: Path | None = None,
+    pages_of: set[str] | None = None,
 ) -> bytes:
     """The pack as sponsors and leadership may see it: never the PMO-only section; `projects` restricts it.
     `project_pages` gives the reports.pack.ProjectPages shared by the packs of one run's sponsors; `written`, the
-    week's pack folder whose project pages are taken as written (reports.pack.WrittenPages)."""
+    week's pack folder whose project pages are taken as written (reports.pack.WrittenPages); `pages_of`, the only
+    projects whose pages it holds (leadership's summary)."""
     return zip_pages(render_pack(data, projects=projects, include_pmo=False, project_pages=project_pages,
-                                 runtime=runtime, written=written))  # fmt: skip
+                                 runtime=runtime, written=written, pages_of=pages_of))  # fmt: skip
 
 
 def folder_zip(folder: Path) -> bytes:
@@ -203,6 +213,11 @@ def attention(figures: pl.DataFrame) -> dict[str, int]:
         "red": int((severity == RAG_ORDER["red"]).sum()),
         "projects": figures.height,
     }
+
+
+def watch_list(figures: pl.DataFrame, listed: int) -> pl.DataFrame:
+    """The `listed` worst of `project_figures`' projects needing attention (red or amber): leadership's list."""
+    return figures.filter(pl.col("severity") >= RAG_ORDER["amber"]).head(listed)  # worst first (project_figures)
 
 
 def slug(text: str) -> str:
@@ -223,14 +238,13 @@ def leadership_email(
     listed: int = 10,
 ) -> EmailMessage:
     """The portfolio summary: tiles with RAG, the charts, how many projects need attention (red and amber, by the
-    computed RAG or the manager's override) and the `listed` worst of them, the pack attached. The pack's index
-    lists every project: a long list is no summary."""
+    computed RAG or the manager's override) and the `listed` worst of them, the pack attached (or its summary, whose
+    `full` is the pack too large to attach). The pack's index lists every project: a long list is no summary."""
     total = with_status(
         data.portfolio.filter((pl.col("group_level") == "total") & (pl.col("status_date") == data.status_date)),
         data.look,
     )
-    watch = figures.filter(pl.col("severity") >= RAG_ORDER["amber"])  # worst first (project_figures)
-    context = {"total": total.to_dicts()[0] if total.height else None, "watch": watch.head(listed).to_dicts(),
+    context = {"total": total.to_dicts()[0] if total.height else None, "watch": watch_list(figures, listed).to_dicts(),
                **attention(figures)}  # fmt: skip
     subject = f"Portfolio KPIs, week ending {data.status_date.isoformat()}"
     return _message(
@@ -269,6 +283,7 @@ def _message(
     """multipart/mixed → (multipart/alternative → text/plain + multipart/related(text/html + image/png…)) + zip."""
     env = environment()
     cids = [make_msgid(domain=MESSAGE_DOMAIN) for _ in images]
+    pack = "The full pack" if template == "email" else "The pack of these projects"
     common = {
         "status_date": data.status_date.isoformat(),
         "currency": data.currency,
@@ -279,8 +294,9 @@ def _message(
         "amber": ratio(data.look.amber),
         "images": [{"cid": cid[1:-1], "alt": image.alt} for cid, image in zip(cids, images, strict=True)],
         "attachment": attachment.filename if attachment and attachment.attached else "",
-        "too_large": None if attachment is None or attachment.attached else attachment,
-        "attachment_what": "The full pack" if template == "email" else "The pack of these projects",
+        "too_large": None if attachment is None else attachment.full if attachment.attached else attachment,
+        "attachment_what": SUMMARY if attachment is not None and attachment.full is not None else pack,
+        "too_large_what": pack,
     }
     when = date or dt.datetime.now(dt.UTC)
     msg = EmailMessage()

@@ -315,15 +315,20 @@ def render_pack(
     project_pages: Callable[[], ProjectPages] | None = None,
     runtime: str | None = None,
     written: Path | None = None,
+    pages_of: set[str] | None = None,
 ) -> dict[str, str | bytes]:
     """Relative path → content for every file of the pack. With `projects`, a pack of just those projects
     (a sponsor's): their pages, the portfolio index over them, methodology and month end. `project_pages` gives
     the ProjectPages built once for many packs of the same data (the sponsors'); it must hold every project of
     this one. `runtime` is charts.runtime()'s script when the caller has it (from its cache). `written` is a pack
     folder already written (the week's): the project pages it holds from the same inputs are taken from it with
-    their CSVs (`WrittenPages`), not rendered again."""
+    their CSVs (`WrittenPages`), not rendered again. With `pages_of`, the pack holds the project pages of only those
+    of its projects (leadership's summary of a pack too large to e-mail): the index still lists every project, and
+    links those."""
     subset = projects is not None
     evm, now = pack_frames(data, projects)
+    if pages_of is not None:
+        now = now.with_columns(href=pl.when(pl.col("project_id").is_in(sorted(pages_of))).then("href"))
     baselines = baselines_stamp(now.select("project_id", "baseline_version").sort("project_id").rows())
     nav = [("index.html", "Portfolio"), ("month-end.html", "Month end")]
     if not subset:
@@ -332,11 +337,13 @@ def render_pack(
     nav.append(("methodology.html", "Methodology"))
     renderer = Renderer(data, nav, baselines)
     out: dict[str, str | bytes] = {"assets/vega.js": runtime or charts.runtime()}
-    pages = [_index(data, evm, now, subset)]
-    digests = page_digests(data, now.get_column("project_id"))
+    paged = now.filter(pl.col("href").is_not_null())
+    held = None if pages_of is None else paged.height
+    pages = [_index(data, evm, now, subset, held)]
+    digests = page_digests(data, paged.get_column("project_id"))
     taken = WrittenPages(written, nav) if written is not None else None
     shared = project_pages or functools.cache(lambda: ProjectPages(data, evm, now))
-    for row in now.sort("project_id").iter_rows(named=True):
+    for row in paged.sort("project_id").iter_rows(named=True):
         digest = digests.get(row["project_id"])
         files = taken.files(row["href"], digest) if taken is not None and digest is not None else None
         if files is None:
@@ -468,7 +475,8 @@ def restated_rows(restatements: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool) -> Page:
+def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool, held: int | None = None) -> Page:
+    """The portfolio page. `held`: how many project pages the pack holds when not every one (a summary pack)."""
     look = data.look
     total = data.portfolio.filter(pl.col("group_level") == "total").sort("status_date")
     total_now = with_status(total.filter(pl.col("status_date") == data.status_date), look).to_dicts()
@@ -544,6 +552,7 @@ def _index(data: PackData, evm: pl.DataFrame, now: pl.DataFrame, subset: bool) -
     counts = {c: now.filter(pl.col("status") == c).height for c in ("red", "amber", "green", "grey")}
     return Page("index.html", "index.html.j2", "Portfolio", {
         "total": None if subset or not total_now else total_now[0], "counts": counts, "projects": now.height,
+        "held": held,
         "closed_now": [] if subset else [
             c | {"href": f"closures/{slug(c['project_id'])}.html"}
             for c in data.closures.filter(_this_period(pl.col("closed_on"), data)).sort("project_id").to_dicts()

@@ -102,7 +102,7 @@ class Column:
 @dataclass(frozen=True)
 class Table:
     """A table on a page. `csv` is its download, relative to the page; `link` names a column holding each
-    row's href for the first column."""
+    row's href for the first column (a null href: no link)."""
 
     id: str
     title: str
@@ -141,7 +141,7 @@ class Table:
                 "".join((o, "" if v is None and f is badge else "–" if v is None else f(v), "</td>"))
                 for o, f, v in zip(opens, row_formats, row, strict=True)
             ]
-            if links is not None:
+            if links is not None and links[i] is not None:
                 first = "–" if row[0] is None else formats[0](row[0])
                 cells[0] = f'{opens[0]}<a href="{escape(links[i])}">{first}</a></td>'
             out.append("<tr>" + "".join(cells) + "</tr>")

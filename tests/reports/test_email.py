@@ -4,6 +4,7 @@ loopback (aiosmtpd, with a login), and the tests parse what arrived."""
 import contextlib
 import io
 import os
+import posixpath
 import re
 import shutil
 import zipfile
@@ -410,6 +411,70 @@ def test_a_pack_past_the_size_limit_is_not_attached_and_the_message_says_where_i
     assert "application/zip" not in too_big[0] and "application/zip" in fits[0]
     assert "too large to attach" in too_big[1] and "shared folder shared" in too_big[1]
     assert "too large" not in fits[1]
+
+
+def test_leadership_gets_a_summary_of_a_pack_too_large_to_attach_and_every_link_in_it_resolves(sent, tmp_path):
+    from pipelines.pack import pack_data
+    from reports.email import folder_zip, project_figures
+
+    home = _copy(sent, tmp_path)
+    shutil.copytree(sent.home / "reports", home / "reports", symlinks=True)
+    full = folder_zip(home / "reports" / DAY)
+    # A limit one byte under the full pack: it is not attached. Its summary, one project page of three, fits.
+    settings = home / "pmo.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "shared_folder", f"attention_rows = 1\nmax_attachment_mb = {(len(full) - 1) / 1_000_000}\nshared_folder",
+    ), encoding="utf-8")  # fmt: skip
+    figures = project_figures(pack_data(PmoHome(home=str(home))))
+    projects = figures.get_column("project_id").to_list()
+    worst = figures.filter(pl.col("severity") >= 2).get_column("project_id")[0]  # the one the e-mail lists
+    before = len(sent.server.mailbox.received)
+    assert _email_run(home, {"send": True, "audience": "leadership"}).success
+    received = sent.server.mailbox.received[before:]
+    assert sorted(r.envelope_to[0] for r in received) == sorted(LEADERSHIP)
+    name = f"pmo-kpi-{DAY}-portfolio-summary.zip"
+    for r in received:
+        assert [p.get_filename() for p in _parts(r.message) if p.get_content_type() == "application/zip"] == [name]
+    archive = _zip(received[0].message)
+    names = set(archive.namelist())
+    assert {n for n in names if re.match(r"^projects/[^/]+\.html$", n)} == {f"projects/{worst}.html"}
+    assert not [n for n in names if n.startswith("pmo/")]
+    # Every portfolio page and CSV of the full pack is in it; no project's but the listed one.
+    others = {n for n in zipfile.ZipFile(io.BytesIO(full)).namelist() if not n.startswith("projects/")}
+    assert others <= names and len(names - others) > 1  # the page and its CSVs
+    for page in (n for n in names if n.endswith(".html")):
+        html = archive.read(page).decode("utf-8")
+        for link in re.findall(r'(?:href|src)="([^"#:]+)', html):
+            assert posixpath.normpath(posixpath.join(posixpath.dirname(page), link)) in names, (page, link)
+    index = archive.read("index.html").decode("utf-8")
+    assert all(f">{p}<" in index for p in projects)  # every project listed, one linked
+    assert set(re.findall(r'href="projects/([^"]+)\.html"', index)) == {worst}
+    assert f"holds the pages of 1 of the {len(projects)} projects" in " ".join(index.split())
+    text = received[0].message.get_body(("plain",)).get_content()
+    summary = "A summary of the pack (every portfolio page, and the page of each project listed above)"
+    assert f"{summary} is attached ({name})" in text
+    assert f"The full pack ({len(full) / 1_000_000:.1f} MB) is too large to attach" in text
+    assert "it is in the shared folder shared" in text
+    assert (home / "shared" / f"pmo-kpi-{DAY}-portfolio.zip").read_bytes() == full  # shared whole
+    assert not (home / "shared" / name).exists()
+
+
+def test_when_even_the_summary_is_too_large_leadership_is_told_where_the_full_pack_is(sent, tmp_path):
+    from reports.email import folder_zip
+
+    home = _copy(sent, tmp_path)
+    shutil.copytree(sent.home / "reports", home / "reports", symlinks=True)
+    full = folder_zip(home / "reports" / DAY)
+    settings = home / "pmo.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "shared_folder", "max_attachment_mb = 0.001\nshared_folder"), encoding="utf-8")  # fmt: skip
+    before = len(sent.server.mailbox.received)
+    assert _email_run(home, {"send": True, "to": "cio@example.org"}).success
+    [received] = sent.server.mailbox.received[before:]
+    assert "application/zip" not in [p.get_content_type() for p in _parts(received.message)]
+    text = received.message.get_body(("plain",)).get_content()
+    assert f"The full pack ({len(full) / 1_000_000:.1f} MB) is too large to attach (the limit is 0.001 MB)" in text
+    assert "it is in the shared folder shared" in text and "summary" not in text and "is attached" not in text
 
 
 def _ranked_figures(data) -> pl.DataFrame:
