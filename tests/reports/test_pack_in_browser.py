@@ -105,6 +105,24 @@ def test_screenshots_are_full_width_pngs(visits):
     assert not wrong, "\n".join(wrong)
 
 
+# A thousand projects' totals run to ten digits: the bench's portfolio BAC is 1,997,868,880 (bench/portfolio.py).
+BILLIONS = "-1,997,868,880"
+OVERFLOWING_TILES_JS = "[...document.querySelectorAll('.tile')].filter(t => t.scrollWidth > t.clientWidth).length"
+
+
+@pytest.mark.parametrize("width", [DESKTOP, 1024, PHONE])
+@pytest.mark.parametrize("which", ["index", "first project"])
+def test_a_ten_digit_figure_stays_inside_its_tile(browser, pack, tmp_path, which, width):
+    page = pack / "index.html" if which == "index" else sorted(pack.glob("projects/*.html"))[0]
+    amounts = r'(<div class="value">)-?[\d,]{5,}(?=<)'  # the tiles' amounts, not their ratios
+    html, tiles = re.subn(amounts, rf"\g<1>{BILLIONS}", page.read_text(encoding="utf-8"))
+    assert tiles >= 4, "the page's amounts are in tiles"
+    big = tmp_path / page.name  # the page's style is inline: it needs nothing beside it to lay out its tiles
+    big.write_text(html, encoding="utf-8")
+    browser.open(big.as_uri(), width, chart_timeout=0)
+    assert browser.evaluate(OVERFLOWING_TILES_JS) == 0
+
+
 @pytest.mark.parametrize("which", ["index", "first project"])
 def test_prints_on_a4_and_letter(browser, pack, which):
     page = pack / "index.html" if which == "index" else sorted(pack.glob("projects/*.html"))[0]
