@@ -342,7 +342,7 @@ def render_pack(
     pages = [_index(data, evm, now, subset, held)]
     digests = page_digests(data, paged.get_column("project_id"))
     taken = WrittenPages(written, nav) if written is not None else None
-    shared = project_pages or functools.cache(lambda: ProjectPages(data, evm, now))
+    shared = project_pages or functools.cache(lambda: ProjectPages(data, evm, paged))
     for row in paged.sort("project_id").iter_rows(named=True):
         digest = digests.get(row["project_id"])
         files = taken.files(row["href"], digest) if taken is not None and digest is not None else None

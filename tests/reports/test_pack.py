@@ -74,6 +74,10 @@ def test_the_pack_has_every_page_the_issue_names(pages, data):
 
 
 def test_every_link_and_csv_download_resolves_inside_the_pack(pages):
+    assert_links_resolve(pages)
+
+
+def assert_links_resolve(pages: dict) -> None:
     for path, content in pages.items():
         if not path.endswith(".html"):
             continue
@@ -219,6 +223,21 @@ def test_a_sponsor_pack_holds_only_their_projects(data):
     assert not any(f"projects/{o}.html" in pages for o in others)
     assert not any(k.startswith("pmo/") for k in pages) and "data-quality.html" not in pages
     assert all(o not in pages["index.html"] for o in others)
+
+
+def test_a_summary_pack_holds_every_portfolio_page_and_only_the_pages_asked_for(data, pages):
+    first, *others = sorted(data.evm.filter(pl.col("status_date") == data.status_date)["project_id"].to_list())
+    summary = render_pack(data, include_pmo=False, pages_of={first})  # no written pack: the page is rendered
+    assert {k for k in summary if k.startswith("projects/") and k.endswith(".html")} == {f"projects/{first}.html"}
+    assert summary[f"projects/{first}.html"] == pages[f"projects/{first}.html"]  # as in the full pack
+    portfolio = {k for k in pages if not k.startswith(("projects/", "pmo/"))}
+    assert portfolio <= summary.keys()
+    assert_links_resolve(summary)
+    index = summary["index.html"]
+    assert all(f">{p} · " in index for p in others)  # listed, with their figures, and not linked
+    assert set(re.findall(r'href="projects/([^"]+)\.html"', index)) == {first}
+    assert f"holds the pages of 1 of the {len(others) + 1} projects" in " ".join(index.split())
+    assert "holds the pages" not in pages["index.html"]
 
 
 def _not_rendered():
