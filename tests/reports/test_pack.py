@@ -238,6 +238,8 @@ def test_a_summary_pack_holds_every_portfolio_page_and_only_the_pages_asked_for(
     assert set(re.findall(r'href="projects/([^"]+)\.html"', index)) == {first}
     assert f"holds the pages of 1 of the {len(others) + 1} projects" in " ".join(index.split())
     assert "holds the pages" not in pages["index.html"]
+    none = render_pack(data, include_pmo=False, pages_of=set())["index.html"]  # no project needs attention
+    assert "it holds no project's page" in " ".join(none.split()) and 'href="projects/' not in none
 
 
 def _not_rendered():
