@@ -413,18 +413,29 @@ def test_a_pack_past_the_size_limit_is_not_attached_and_the_message_says_where_i
     assert "too large" not in fits[1]
 
 
-def test_leadership_gets_a_summary_of_a_pack_too_large_to_attach_and_every_link_in_it_resolves(sent, tmp_path):
-    from pipelines.pack import pack_data
-    from reports.email import folder_zip, project_figures
+def _with_the_weeks_pack(sent: Sent, tmp_path: Path) -> tuple[Path, bytes]:
+    """A copy of the home with the week's written pack, and that pack zipped as leadership get it whole."""
+    from reports.email import folder_zip
 
     home = _copy(sent, tmp_path)
     shutil.copytree(sent.home / "reports", home / "reports", symlinks=True)
-    full = folder_zip(home / "reports" / DAY)
-    # A limit one byte under the full pack: it is not attached. Its summary, one project page of three, fits.
+    return home, folder_zip(home / "reports" / DAY)
+
+
+def _email_settings(home: Path, lines: str) -> None:
+    """Add `lines` to the home's [email] settings."""
     settings = home / "pmo.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "shared_folder", f"attention_rows = 1\nmax_attachment_mb = {(len(full) - 1) / 1_000_000}\nshared_folder",
-    ), encoding="utf-8")  # fmt: skip
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("shared_folder", f"{lines}\nshared_folder"), encoding="utf-8")
+
+
+def test_leadership_gets_a_summary_of_a_pack_too_large_to_attach_and_every_link_in_it_resolves(sent, tmp_path):
+    from pipelines.pack import pack_data
+    from reports.email import project_figures
+
+    home, full = _with_the_weeks_pack(sent, tmp_path)
+    # A limit one byte under the full pack: it is not attached. Its summary, one project page of three, fits.
+    _email_settings(home, f"attention_rows = 1\nmax_attachment_mb = {(len(full) - 1) / 1_000_000}")
     figures = project_figures(pack_data(PmoHome(home=str(home))))
     projects = figures.get_column("project_id").to_list()
     worst = figures.filter(pl.col("severity") >= 2).get_column("project_id")[0]  # the one the e-mail lists
@@ -460,14 +471,8 @@ def test_leadership_gets_a_summary_of_a_pack_too_large_to_attach_and_every_link_
 
 
 def test_when_even_the_summary_is_too_large_leadership_is_told_where_the_full_pack_is(sent, tmp_path):
-    from reports.email import folder_zip
-
-    home = _copy(sent, tmp_path)
-    shutil.copytree(sent.home / "reports", home / "reports", symlinks=True)
-    full = folder_zip(home / "reports" / DAY)
-    settings = home / "pmo.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "shared_folder", "max_attachment_mb = 0.001\nshared_folder"), encoding="utf-8")  # fmt: skip
+    home, full = _with_the_weeks_pack(sent, tmp_path)
+    _email_settings(home, "max_attachment_mb = 0.001")
     before = len(sent.server.mailbox.received)
     assert _email_run(home, {"send": True, "to": "cio@example.org"}).success
     [received] = sent.server.mailbox.received[before:]
@@ -559,9 +564,7 @@ def test_the_leadership_list_length_comes_from_the_settings(sent, tmp_path):
     from reports.email import project_figures
 
     home = _copy(sent, tmp_path)
-    settings = home / "pmo.toml"
-    settings.write_text(settings.read_text(encoding="utf-8").replace(
-        "shared_folder", "attention_rows = 1\nshared_folder"), encoding="utf-8")  # fmt: skip
+    _email_settings(home, "attention_rows = 1")
     figures = project_figures(pack_data(PmoHome(home=str(home))))
     watching = figures.filter(pl.col("severity") >= 2).get_column("project_id").to_list()
     assert len(watching) >= 2, "the demo has more than one project needing attention"
