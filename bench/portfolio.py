@@ -5,7 +5,8 @@
 Full scale: 1,000 projects, 5,000 people, 104 weeks of history, 10 million Tempo worklogs (monthly export files),
 1 million Jira issues (one export of all of them, as a PMO takes when it starts), 100,000 Snipe-IT assets (a tenth
 with a one-year warranty), Snipe-IT's licence list (two annual subscriptions per project), one baseline element per
-issue, five risks per project, the rate card and the people list.
+issue, five risks per project, the rate card and the people list. Each project runs late or on time and
+estimates well or badly by a profile of its own, so its RAG mix is a PMO's, not a thousand projects alike.
 
 Beside the history, `next_week/` holds what the following week adds: that week's Tempo export and a Jira export of
 the issues updated in it (a JQL "updated >= -7d" export), for the incremental run.
@@ -149,19 +150,29 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
     )  # fmt: skip
     counts["project_map"] = _write(project_map, inbox / "pmo" / "project_map.csv")
 
-    # Issues: planned inside their project's window; the real start slips 0–10 days and the work takes 0.8–1.6× the
-    # plan. What an export shows depends on its date: created, started, resolved by then.
+    # Issues: planned inside their project's window; the real start slips and the work takes longer or shorter than
+    # planned, by the project's profile (below). What an export shows depends on its date: created, started,
+    # resolved by then.
     m = scale.issues
     proj = np.sort(rng.integers(0, p, m))
     span = p_len[proj]
     planned_start = p_start[proj] + (rng.random(m) * (span - 7)).astype(np.int64)
     planned_days = rng.integers(5, 29, m)
     planned_finish = np.minimum(planned_start + planned_days, p_start[proj] + span - 1)
-    actual_start = planned_start + rng.integers(0, 11, m)
-    actual_finish = actual_start + (planned_days * rng.uniform(0.8, 1.6, m)).astype(np.int64)
+    # Each project has a profile, drawn from a stream of its own: how late it runs (0–1: its issues start up to that
+    # share of 0–10 days late, and take 0.8–1.6× their planned days around its pace, 0.7× on time to 1.6× late)
+    # and how well it estimates (about its CPI: 0.75–1.2). A portfolio of projects on time, late and very late,
+    # under and over budget, as a PMO's is, rather than a thousand projects alike.
+    mix_rng = np.random.default_rng([seed, 2])
+    lateness, estimating = mix_rng.uniform(0, 1, p), mix_rng.uniform(0.75, 1.2, p)
+    pace = 0.7 + 0.9 * lateness
+    actual_start = planned_start + (rng.integers(0, 11, m) * lateness[proj]).astype(np.int64)
+    # against the days planned (an issue planned to run past its project's end is planned to end with it)
+    planned_len = planned_finish - planned_start
+    actual_finish = actual_start + (planned_len * rng.uniform(0.8, 1.6, m) / 1.2 * pace[proj]).astype(np.int64)
     created = np.maximum(planned_start - rng.integers(1, 30, m), 0)
     assignee = rng.integers(0, n, m)
-    estimate_h = rng.integers(4, 41, m)  # ≈ the 2.1 h × ~10 worklogs an issue gets: CPI near 1
+    size = rng.integers(4, 41, m)  # an issue's relative size; its estimate in hours is set from the worklogs below
     day0 = pl.lit(first_day)
     issues = pl.DataFrame(
         {
@@ -170,7 +181,6 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
             "type": rng.choice(["Story", "Task", "Bug"], m, p=[0.5, 0.35, 0.15]),
             "priority": rng.choice(["High", "Medium", "Low"], m),
             "assignee": assignee,
-            "estimate_h": estimate_h,
             "created": created,
             "effective": p_start[proj] + 6,  # the week end of the project's first week
             "planned_start": planned_start,
@@ -191,27 +201,14 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
     rate = pl.lit(pl.Series(RATES)).gather(
         pl.col("role").replace_strict(ROLES, list(range(len(ROLES))), return_dtype=pl.Int64)
     )
-    counts["baseline"] = _write(
-        issues.select(
-            "project_id", pl.lit(1).alias("baseline_version"),
-            (day0 + pl.duration(days="effective")).alias("effective_from"),
-            pl.lit("initial plan").alias("reason"), pl.col("key").alias("element_key"),
-            pl.format("Work item {}", pl.col("n") + 1).alias("element_name"), pl.lit("labour").alias("cost_category"),
-            (pl.col("estimate_h") * rate).round(2).alias("budget"),
-            (day0 + pl.duration(days="planned_start")).alias("planned_start"),
-            (day0 + pl.duration(days="planned_finish")).alias("planned_finish"),
-        ),
-        inbox / "pmo" / "baseline.csv",
-        float_precision=2,
-    )  # fmt: skip
-
-    # Worklogs: about ten per started issue, on working days between its real start and finish (or the as-of date),
-    # mostly by its assignee; the next week gets a week's share of them, on the issues active in it.
+    # Worklogs: about ten per started issue, more for a bigger one, on working days between its real start and finish
+    # (or the as-of date), mostly by its assignee; the next week gets a week's share of them, on the issues active in
+    # it.
     lo, hi = (AS_OF - first_day).days, (next_end - first_day).days  # day indexes of the as-of and the next week end
-    began = np.flatnonzero(actual_start <= lo)
+    began, active = np.flatnonzero(actual_start <= lo), np.flatnonzero((actual_start <= hi) & (actual_finish > lo))
     item = np.concatenate(
-        [rng.choice(began, scale.worklogs), rng.choice(np.flatnonzero((actual_start <= hi) & (actual_finish > lo)),
-                                                        scale.worklogs // scale.weeks)]
+        [rng.choice(began, scale.worklogs, p=size[began] / size[began].sum()),
+         rng.choice(active, scale.worklogs // scale.weeks, p=size[active] / size[active].sum())]
     )  # fmt: skip
     first = np.where(np.arange(item.size) < scale.worklogs, actual_start[item], np.maximum(actual_start[item], lo + 1))
     last = np.where(np.arange(item.size) < scale.worklogs, np.minimum(actual_finish[item], lo),
@@ -247,6 +244,27 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
             pl.col("item"),
         )
     )
+    # The estimates: each issue's size scaled so that, over the portfolio, an hour of size is an hour of the work
+    # the worklogs record (about 1.4 h × ten worklogs an issue, once a person's day is capped at 10 h), then by its
+    # project's estimating: a project's CPI is about that factor.
+    hours_per_size = logs.get_column("Hours").sum() / size[np.unique(item)].sum()
+    issues = issues.with_columns(
+        pl.Series("estimate_h", np.maximum(1, np.round(size * hours_per_size * estimating[proj])).astype(np.int64))
+    )
+    counts["baseline"] = _write(
+        issues.select(
+            "project_id", pl.lit(1).alias("baseline_version"),
+            (day0 + pl.duration(days="effective")).alias("effective_from"),
+            pl.lit("initial plan").alias("reason"), pl.col("key").alias("element_key"),
+            pl.format("Work item {}", pl.col("n") + 1).alias("element_name"), pl.lit("labour").alias("cost_category"),
+            (pl.col("estimate_h") * rate).round(2).alias("budget"),
+            (day0 + pl.duration(days="planned_start")).alias("planned_start"),
+            (day0 + pl.duration(days="planned_finish")).alias("planned_finish"),
+        ),
+        inbox / "pmo" / "baseline.csv",
+        float_precision=2,
+    )  # fmt: skip
+
     history = logs.filter(pl.col("date") <= AS_OF)
     spent = history.group_by("item").agg(pl.col("Hours").sum().alias("spent_h"), pl.col("date").max().alias("last"))
     by_month = history.with_columns(pl.col("date").dt.strftime("%Y-%m").alias("month"))

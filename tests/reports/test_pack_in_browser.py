@@ -105,7 +105,8 @@ def test_screenshots_are_full_width_pngs(visits):
     assert not wrong, "\n".join(wrong)
 
 
-# A thousand projects' totals run to ten digits: the bench's portfolio BAC is 1,997,868,880 (bench/portfolio.py).
+# A thousand projects' totals run to ten digits: the bench's portfolio BAC is 1,313,407,860 (bench/portfolio.py;
+# 1,997,868,880 before its projects estimated by a profile each). A ten-digit figure with a sign:
 BILLIONS = "-1,997,868,880"
 OVERFLOWING_TILES_JS = "[...document.querySelectorAll('.tile')].filter(t => t.scrollWidth > t.clientWidth).length"
 
