@@ -160,7 +160,7 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
     planned_days = rng.integers(5, 29, m)
     planned_finish = np.minimum(planned_start + planned_days, p_start[proj] + span - 1)
     # Each project has a profile, drawn from a stream of its own: how late it runs (0–1: its issues start up to that
-    # share of 0–10 days late, and take 0.8–1.6× their planned days around its pace, 0.7× on time to 1.6× late)
+    # share of 0–10 days late and take 0.67–1.33× their planned days times its pace, from 0.7 on time to 1.6 late)
     # and how well it estimates (about its CPI: 0.75–1.2). A portfolio of projects on time, late and very late,
     # under and over budget, as a PMO's is, rather than a thousand projects alike.
     mix_rng = np.random.default_rng([seed, 2])
@@ -244,9 +244,9 @@ def generate(out: Path, scale: Scale, seed: int = 8) -> dict[str, int]:
             pl.col("item"),
         )
     )
-    # The estimates: each issue's size scaled so that, over the portfolio, an hour of size is an hour of the work
-    # the worklogs record (about 1.4 h × ten worklogs an issue, once a person's day is capped at 10 h), then by its
-    # project's estimating: a project's CPI is about that factor.
+    # The estimates: the issues' sizes scaled so that over the portfolio they add up to the hours the worklogs record
+    # (about 1.4 h × ten worklogs an issue, once a person's day is capped at 10 h), then each by its project's
+    # estimating factor: a project's CPI is about that factor.
     hours_per_size = logs.get_column("Hours").sum() / size[np.unique(item)].sum()
     issues = issues.with_columns(
         pl.Series("estimate_h", np.maximum(1, np.round(size * hours_per_size * estimating[proj])).astype(np.int64))
