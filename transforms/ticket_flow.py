@@ -195,23 +195,30 @@ def _interval_bounds(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(out)
 
 
-def _rolled_up(frame: pl.DataFrame, by: list[str], *aggs: pl.Expr) -> pl.DataFrame:
-    """`aggs` per group level's key, priority and `by`, and per key and `by` under priority "all" (one group_by
-    each, so no frame holds a snapshot once per level and priority)."""
-    parts = []
-    for level, column in LEVELS.items():
-        for priority in (["priority"], []):
-            grouped = frame.group_by(column, *priority, *by).agg(*aggs)
-            rest = [c for c in grouped.columns if c not in (column, "priority")]
-            parts.append(
-                grouped.select(
-                    pl.lit(level).alias("group_level"),
-                    pl.col(column).alias("group_key"),
-                    (pl.col("priority") if priority else pl.lit(ALL)).alias("priority"),
-                    *rest,
-                )
-            )
-    return pl.concat(parts)
+def _cells(bounds: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, list[pl.Series]]:
+    """The flow's cells by number: each snapshot's finest cell (project_id, assignment_group, priority), the
+    rolled-up cells (KEY: each group level's key by priority and under "all") numbered in KEY order, and per group
+    level and priority split the rolled-up cell of each finest cell. The counts are grouped on these numbers:
+    grouping the million snapshots of the portfolio bench on three text keys, once per measure, took most of the
+    flow's time."""
+    fine = ["project_id", "assignment_group", "priority"]
+    cell = bounds.select(pl.struct(fine).rank("dense").cast(pl.UInt32) - 1).to_series()
+    cells = bounds.select(fine).with_columns(cell=cell).unique("cell").sort("cell")
+    splits = [
+        cells.select(group_level=pl.lit(level), group_key=pl.col(column),
+                     priority=pl.col("priority") if by_priority else pl.lit(ALL))
+        for level, column in LEVELS.items()
+        for by_priority in (True, False)
+    ]  # fmt: skip
+    rolled = pl.concat(splits).unique().sort(KEY).with_row_index("_r")
+    maps = [split.join(rolled, on=list(KEY), how="left", maintain_order="left").get_column("_r") for split in splits]
+    return cell, rolled, maps
+
+
+def _rolled_up(frame: pl.DataFrame, maps: list[pl.Series], by: list[str], *aggs: pl.Expr) -> pl.DataFrame:
+    """`aggs` per rolled-up cell (`_r`, see `_cells`) and `by`, from `frame`'s rows by finest `cell`: one group_by
+    on numbers per group level and priority split, so no frame holds a snapshot once per split."""
+    return pl.concat(frame.group_by(pl.lit(cells).gather(pl.col("cell")).alias("_r"), *by).agg(*aggs) for cells in maps)
 
 
 def _first_status_on_or_after(frame: pl.DataFrame, columns: list[str], weeks: pl.Series) -> pl.DataFrame:
@@ -277,49 +284,51 @@ def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
     """marts.ticket_flow from `snapshots`."""
     if bounds.is_empty() or grid_weeks.is_empty():
         return _empty_flow()
-    keys = [*KEY, "status_date"]
-    fine = ["project_id", "assignment_group", "priority", "status_date"]
+    keys = ["_r", "status_date"]
+    cell, rolled, maps = _cells(bounds)
+    bounds = bounds.with_columns(cell=cell)
 
     def roll_up(frame: pl.DataFrame, *measures: str) -> pl.DataFrame:
-        """Counts summed at the finest grain, then over each group level and over all priorities."""
-        return _rolled_up(frame, ["status_date"], pl.col(*measures).sum())
+        """Counts summed per finest cell and week, then over each group level and over all priorities."""
+        return _rolled_up(frame.group_by("cell", "status_date").agg(pl.col(*measures).sum()), maps, ["status_date"],
+                          pl.col(*measures).sum())  # fmt: skip
 
-    first = bounds.group_by(fine[:3]).agg(pl.col("created").min().alias("_first"))
+    first = bounds.group_by("cell").agg(pl.col("created").min().alias("_first"))
     grid = (
-        _rolled_up(first, [], pl.col("_first").min())
+        _rolled_up(first, maps, [], pl.col("_first").min())
         .join(grid_weeks, how="cross")
         .filter(pl.col("status_date") >= pl.col("_first"))
         .drop("_first")
     )
     # +1 at the first status date inside each interval, −1 at the first one past it
     bound_columns = [f"{m}_{end}" for m in _INTERVALS for end in ("from", "to")]
-    at = _first_status_on_or_after(bounds.select(*fine[:3], *bound_columns), bound_columns, grid_weeks["status_date"])
+    at = _first_status_on_or_after(bounds.select("cell", *bound_columns), bound_columns, grid_weeks["status_date"])
     # each bound counted per cell first (a few rows per cell and week), so no frame holds a row per snapshot twice
     events = pl.concat(
         [
-            at.filter(pl.col(f"{m}_{end}").is_not_null())
-            .group_by(*fine[:3], pl.col(f"{m}_{end}").alias("status_date"))
+            at.lazy()
+            .filter(pl.col(f"{m}_{end}").is_not_null())
+            .group_by("cell", pl.col(f"{m}_{end}").alias("status_date"))
             .agg((pl.len().cast(pl.Int64) * delta).alias(m))
             for m in _INTERVALS
             for end, delta in (("from", 1), ("to", -1))
         ],
         how="diagonal",
-    )
+    ).collect()
     del at
-    steps = roll_up(events.group_by(fine).agg(pl.col(*_INTERVALS).sum()), *_INTERVALS)
+    steps = roll_up(events.with_columns(pl.col(*_INTERVALS).fill_null(0)), *_INTERVALS)
     created = roll_up(
-        _in_week(bounds.select(*fine[:3], "vf", "vt", "wk_created"), "wk_created", grid_weeks)
-        .group_by(fine)
-        .agg(created=pl.len()),
+        _in_week(bounds.select("cell", "vf", "vt", "wk_created"), "wk_created", grid_weeks).with_columns(created=1),
         "created",
     )
     resolved = _rolled_up(
         _in_week(
-            bounds.filter(pl.col("res").is_not_null()).select(*fine[:3], "vf", "vt", "wk_res", "resolve_hours",
+            bounds.filter(pl.col("res").is_not_null()).select("cell", "vf", "vt", "wk_res", "resolve_hours",
                                                               "resolved_breach"),
             "wk_res",
             grid_weeks,
         ),
+        maps,
         ["status_date"],
         pl.len().alias("resolved"),
         pl.col("resolve_hours").quantile(0.5, interpolation="linear").alias("median_resolve_hours"),
@@ -329,9 +338,9 @@ def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
     # one row per ticket and week at most (a snapshot in force per week), so a count is a count of tickets
     reopened = roll_up(
-        _in_week(bounds.filter(pl.col("reopen")).select(*fine[:3], "vf", "vt", "wk_d"), "wk_d", grid_weeks)
-        .group_by(fine)
-        .agg(reopened=pl.len()),
+        _in_week(bounds.filter(pl.col("reopen")).select("cell", "vf", "vt", "wk_d"), "wk_d", grid_weeks).with_columns(
+            reopened=1
+        ),
         "reopened",
     )
     counts = ["created", "resolved", "reopened", "_res_known", "_res_breach"]
@@ -341,13 +350,15 @@ def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
         .join(resolved, on=keys, how="left")
         .join(reopened, on=keys, how="left")
         .with_columns(pl.col(*_INTERVALS, *counts).fill_null(0).cast(pl.Int64))
-        .sort(keys)
-        .with_columns(pl.col(*_INTERVALS).cum_sum().over(KEY))
+        .sort(keys)  # the rolled-up cells are numbered in KEY order
+        .with_columns(pl.col(*_INTERVALS).cum_sum().over("_r"))
         .with_columns(sla_known=pl.col("_res_known") + pl.col("_open_known"))
         .with_columns(
             sla_breaches=pl.when(pl.col("sla_known") > 0).then(pl.col("_res_breach") + pl.col("_open_breach"))
         )
     )
+    r = flow.get_column("_r")
+    flow = pl.concat([rolled.select(pl.col(*KEY).gather(r)), flow.drop("_r")], how="horizontal")
     return flow.select([pl.col(c).cast(t) for c, t in FLOW_COLUMNS.items()])
 
 
