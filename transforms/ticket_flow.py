@@ -220,7 +220,9 @@ def _cells(bounds: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, list[pl.Serie
 def _rolled_up(frame: pl.DataFrame, maps: list[pl.Series], by: list[str], *aggs: pl.Expr) -> pl.DataFrame:
     """`aggs` per rolled-up cell (`_r`, see `_cells`) and `by`, from `frame`'s rows by finest `cell`: one group_by
     on numbers per group level and priority split, so no frame holds a snapshot once per split."""
-    return pl.concat(frame.group_by(pl.lit(cells).gather(pl.col("cell")).alias("_r"), *by).agg(*aggs) for cells in maps)
+    return pl.concat(
+        frame.group_by(pl.lit(rolled).gather(pl.col("cell")).alias("_r"), *by).agg(*aggs) for rolled in maps
+    )
 
 
 def _first_status_on_or_after(frame: pl.DataFrame, columns: list[str], weeks: pl.Series) -> pl.DataFrame:
@@ -318,7 +320,7 @@ def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
         how="diagonal",
     ).collect()
     del at
-    steps = roll_up(events.with_columns(pl.col(*_INTERVALS).fill_null(0)), *_INTERVALS)
+    steps = roll_up(events, *_INTERVALS)  # a measure's NULL (another measure's event row) sums as nothing
     created = roll_up(
         _in_week(bounds.select("cell", "vf", "vt", "wk_created"), "wk_created", grid_weeks).with_columns(created=1),
         "created",
