@@ -428,7 +428,7 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
                 conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql(name)}")
                 tickets = TICKETS_ALL
             rows = warehouse.replace_query(conn, name, query, order)
-            if table == "worklogs":
+            if table in ("worklogs", "work_items"):
                 changes.record(conn, name, None)
         if table in inputs:
             conn.sql("INSERT OR REPLACE INTO audit.staging_inputs VALUES (?, ?)", params=[name, digest])
@@ -626,6 +626,7 @@ def _patch_work_items(conn: duckdb.DuckDBPyConnection, project_map: str, onto: b
     )
     touched = f"(FROM {name} SEMI JOIN temp.main.{TOUCHED} USING (item_key))"
     conn.sql(f"CREATE OR REPLACE TEMP TABLE _old_latest AS {resolve.latest_items_sql(touched)}")
+    changes.record(conn, name, _work_items_lineage(touched))
     new, total = conn.sql(
         f"SELECT (FROM temp.main._items_added SELECT count(*)), (FROM {kept} SELECT count(*))"
     ).fetchall()[0]
@@ -637,6 +638,25 @@ def _patch_work_items(conn: duckdb.DuckDBPyConnection, project_map: str, onto: b
     if rows != total:  # a guard against engine faults (see transforms/duck.insert): the transaction rolls back
         raise RuntimeError(f"{name} holds {rows} rows after the append; the merge kept {total}: not saved")
     return rows, new
+
+
+def _work_items_lineage(touched: str) -> str:
+    """For the marts built from staging.work_items (pipelines/changes.py): the rows `_patch_work_items` deletes and
+    appends, each with the first day its ticket's facts as of a date can differ from. That is its snapshot date, as
+    a snapshot holds from its export on, unless the ticket's first snapshot is among them (a new ticket, or an export
+    older than its first). Before its first export a ticket's dates hold (../shared/EVM.md "Progress over time"), so
+    then the day is its earliest creation date, old or new. `touched`: the tickets' rows before the patch. NULL for
+    a row with no date at all."""
+    born = "least(created, CAST(created_at AS DATE))"
+    return f"""WITH old AS (SELECT item_key, snapshot_date, {born} AS born, _source_file, _line FROM {touched}),
+    changed AS (SELECT * FROM old SEMI JOIN temp.main._items_gone USING (_source_file, _line)
+                UNION ALL SELECT item_key, snapshot_date, {born}, _source_file, _line FROM temp.main._items_added),
+    firsts AS (SELECT item_key, min(snapshot_date) AS first, min(born) AS born FROM old GROUP BY item_key),
+    days AS (SELECT item_key, CASE WHEN f.first IS NOT NULL AND min(c.snapshot_date) > f.first
+                                   THEN min(c.snapshot_date)
+                                   ELSE least(min(c.snapshot_date), min(c.born), f.born) END AS day
+             FROM changed c LEFT JOIN firsts f USING (item_key) GROUP BY item_key, f.first, f.born)
+    SELECT c._source_file, c._line, d.day FROM changed c JOIN days d ON c.item_key IS NOT DISTINCT FROM d.item_key"""
 
 
 def _can_append_worklogs(conn: duckdb.DuckDBPyConnection, staged: list[int]) -> bool:

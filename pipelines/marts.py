@@ -13,7 +13,7 @@ from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome, data_status_date
 from transforms import baselines as bl
-from transforms import calendar, canonical, capacity, forecast, people_weeks, resource_utilisation, risk
+from transforms import calendar, canonical, capacity, forecast, people_weeks, resource_utilisation, risk, ticket_flow
 from transforms import itam as itam_module
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
@@ -366,13 +366,14 @@ UTILISATION = {"marts.resource_utilisation": ["status_date", "person_id"],
 PEOPLE_WEEKS_CODE = (__file__, capacity.__file__, people_weeks.__file__, calendar.__file__)
 
 
-def _stale_from(conn, tables: dict[str, list[str]], inputs: str, weeks: list[dt.date]) -> dt.date | None:
+def _stale_from(conn, tables: dict[str, list[str]], inputs: str, weeks: list[dt.date],
+                staging: str = "staging.worklogs") -> dt.date | None:  # fmt: skip
     """The status date from which the marts `tables` (name → order), marked under the first one's name, are computed
-    again (`changes.stale_from` from staging.worklogs); dt.date.min when they are written whole, also when one of
-    them is missing or not in its order; None when no week changed."""
+    again (`changes.stale_from` from `staging`); dt.date.min when they are written whole, also when one of them is
+    missing or not in its order; None when no week changed."""
     if not all(warehouse.in_order(conn, name, order) for name, order in tables.items()):
         return dt.date.min
-    return changes.stale_from(conn, next(iter(tables)), "staging.worklogs", inputs, weeks)
+    return changes.stale_from(conn, next(iter(tables)), staging, inputs, weeks)
 
 
 def _changed_from(conn, mart: str, order: list[str], inputs: str, weeks: list[dt.date],
@@ -726,30 +727,61 @@ TICKET_COLUMNS = ("item_key", "snapshot_date", "source_kind", "project_id", "ass
 )  # fmt: skip
 def service_desk(pmo: PmoHome):
     """Is the service desk keeping up: ticket flow from the ticket exports' snapshots."""
-    settings = pmo.settings()
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        rows, computed = write_service_desk(conn, pmo.settings())
+    for name, count in rows.items():
+        metadata = {"dagster/row_count": count, "weeks computed this run": computed}
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata=metadata)
+
+
+# The service desk marts, with rows per status date written from the first week that changed on, in status date order.
+DESK = {"marts.ticket_flow": ["status_date", "group_level", "group_key", "priority"],
+        "marts.ticket_flow_items": ["status_date", "item_key"]}  # fmt: skip
+
+
+def write_service_desk(conn, settings) -> tuple[dict[str, int], int]:
+    """marts.ticket_flow and marts.ticket_flow_items at the status dates of marts.evm_weekly, computed again only from
+    the first week whose tickets changed (or that is new) on: the week holding the earliest day staging.work_items
+    recorded for a change (pipelines/ingest.py `_work_items_lineage`), or an earlier one where a cell of the flow now
+    starts at another week (a ticket moved into a group brings its creation date). Written whole when the settings
+    or the code changed. Returns each table's rows and the weeks computed."""
     options = {
         "sla_hours": dict(settings.service_desk.sla_hours) or None,
         "kinds": tuple(settings.service_desk.tools) or None,
         "week_ends_on": settings.pipeline.week_ends_on,
     }
-    with pmo.connect() as conn:
-        weeks = _evm_weeks(conn)
+    weeks = _evm_weeks(conn)
+    text = repr((options, TICKET_COLUMNS, changes.source_digest(__file__, ticket_flow.__file__, calendar.__file__)))
+    inputs = changes.fingerprint(conn, text)
+    since = _stale_from(conn, DESK, inputs, weeks, "staging.work_items")
+    computed = [w for w in weeks if since is not None and w >= since]
+    if since is not None:
         # only the columns the flow reads, and only the tickets of the tools in the flow
-        columns = ", ".join(TICKET_COLUMNS)
         where = "" if options["kinds"] is None else " WHERE list_contains(?::VARCHAR[], source_kind)"
         params = [] if options["kinds"] is None else [list(options["kinds"])]
-        items = conn.sql(f"SELECT {columns} FROM staging.work_items{where}", params=params).pl()
-    # computed with the warehouse closed, as earned value: DuckDB's cache of the tickets goes back first
-    prepared = snapshots(items, weeks, **options)
-    del items
-    flow, behind = flow_of(*prepared), items_of(*prepared)
-    del prepared
-    with pmo.connect() as conn:
-        warehouse.replace_table(conn, "marts.ticket_flow", flow,
-                                ["group_level", "group_key", "priority", "status_date"])  # fmt: skip
-        warehouse.replace_table(conn, "marts.ticket_flow_items", behind, ["status_date", "item_key"])
-    yield dg.MaterializeResult(asset_key=["marts", "ticket_flow"], metadata={"dagster/row_count": flow.height})
-    yield dg.MaterializeResult(asset_key=["marts", "ticket_flow_items"], metadata={"dagster/row_count": behind.height})
+        items = conn.sql(f"SELECT {', '.join(TICKET_COLUMNS)} FROM staging.work_items{where}", params=params).pl()
+        prepared = snapshots(items, weeks, **options)
+        del items
+        if since != dt.date.min:
+            since = min(since, _first_moved(conn, ticket_flow.cell_starts(*prepared)) or since)
+            computed = [w for w in weeks if w >= since]
+        partial = None if since == dt.date.min else since
+        flow, behind = flow_of(*prepared, since=partial), items_of(*prepared, since=partial)
+        del prepared
+        for (name, order), frame in zip(DESK.items(), (flow, behind), strict=True):
+            _write_weeks(conn, name, order, frame, since)
+    changes.mark(conn, next(iter(DESK)), inputs, weeks)
+    return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in DESK}, len(computed)
+
+
+def _first_moved(conn, starts: pl.DataFrame) -> dt.date | None:
+    """The earliest first status date of a cell of marts.ticket_flow that `starts` (ticket_flow.cell_starts) and the
+    stored mart do not share: a cell new, gone, or starting at another week."""
+    key = [*ticket_flow.KEY, "status_date"]
+    stored = conn.sql("SELECT group_level, group_key, priority, min(status_date) AS status_date "
+                      "FROM marts.ticket_flow GROUP BY ALL").pl()  # fmt: skip
+    moved = pl.concat([starts.join(stored, on=key, how="anti"), stored.join(starts, on=key, how="anti")])
+    return moved.get_column("status_date").min()
 
 
 @dg.asset(key=["marts", "source_freshness"], kinds={"duckdb", "polars"}, pool="warehouse", **WEEKLY_ASSET,

@@ -284,20 +284,50 @@ def ticket_flow_items(work_items: pl.DataFrame, weeks: Sequence[dt.date], **opti
     return items_of(*snapshots(work_items, weeks, **options))
 
 
-def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
-    """marts.ticket_flow from `snapshots`."""
+def _counts_from(since: dt.date) -> pl.Expr:
+    """Whether a snapshot (of `snapshots`) can count at a status date on or after `since`: one of its intervals ends
+    after it, or its creation, resolution or reopen week is then. The others add nothing from `since` on: each of
+    their intervals starts and ends before the first status date then."""
+    return pl.any_horizontal(
+        *(pl.col(f"{m}_to") > since for m in _INTERVALS),
+        pl.col("wk_created") >= since,
+        pl.col("wk_res") >= since,
+        pl.col("reopen") & (pl.col("wk_d") >= since),
+    ).fill_null(False)
+
+
+def cell_starts(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
+    """The first status date of each cell of marts.ticket_flow (KEY, status_date): the first of `grid_weeks` on or
+    after the earliest creation date of its tickets' snapshots."""
+    if bounds.is_empty() or grid_weeks.is_empty():
+        return pl.DataFrame(schema={**{k: FLOW_COLUMNS[k] for k in KEY}, "status_date": pl.Date})
+    cell, rolled, maps = _cells(bounds)
+    first = bounds.select("created").with_columns(cell=cell).group_by("cell").agg(pl.col("created").min())
+    starts = _rolled_up(first, maps, [], pl.col("created").min()).sort("_r")
+    starts = _first_status_on_or_after(starts, ["created"], grid_weeks["status_date"]).drop_nulls("created")
+    r = starts.get_column("_r")
+    return pl.concat([rolled.select(pl.col(*KEY).gather(r)), starts.select(status_date="created")], how="horizontal")
+
+
+def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame, since: dt.date | None = None) -> pl.DataFrame:
+    """marts.ticket_flow from `snapshots`; with `since`, only its rows of the status dates from `since` on (each as
+    computing every status date gives it), from the snapshots that count then (`_counts_from`)."""
+    if since is not None:
+        grid_weeks = grid_weeks.filter(pl.col("status_date") >= since)
     if bounds.is_empty() or grid_weeks.is_empty():
         return _empty_flow()
     keys = ["_r", "status_date"]
     cell, rolled, maps = _cells(bounds)
     bounds = bounds.with_columns(cell=cell)
+    first = bounds.group_by("cell").agg(pl.col("created").min().alias("_first"))
+    if since is not None:  # the cells and their first weeks are every snapshot's; the counts only those from since
+        bounds = bounds.filter(_counts_from(since))
 
     def roll_up(frame: pl.DataFrame, *measures: str) -> pl.DataFrame:
         """Counts summed per finest cell and week, then over each group level and over all priorities."""
         return _rolled_up(frame.group_by("cell", "status_date").agg(pl.col(*measures).sum()), maps, ["status_date"],
                           pl.col(*measures).sum())  # fmt: skip
 
-    first = bounds.group_by("cell").agg(pl.col("created").min().alias("_first"))
     grid = (
         _rolled_up(first, maps, [], pl.col("_first").min())
         .join(grid_weeks, how="cross")
@@ -366,11 +396,14 @@ def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
     return flow.select([pl.col(c).cast(t) for c, t in FLOW_COLUMNS.items()])
 
 
-def items_of(rows: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
-    """marts.ticket_flow_items from `snapshots`. breach is "resolved" (resolved in the week past its target) or
-    "open" (open at the status date past it). Only breaching tickets are expanded over the weeks they stay open
-    past target.
+def items_of(rows: pl.DataFrame, grid_weeks: pl.DataFrame, since: dt.date | None = None) -> pl.DataFrame:
+    """marts.ticket_flow_items from `snapshots` (with `since`, its rows of the status dates from then on). breach is
+    "resolved" (resolved in the week past its target) or "open" (open at the status date past it). Only breaching
+    tickets are expanded over the weeks they stay open past target.
     """
+    if since is not None:
+        grid_weeks = grid_weeks.filter(pl.col("status_date") >= since)
+        rows = rows.filter(_counts_from(since))
     if rows.is_empty() or grid_weeks.is_empty():
         return pl.DataFrame(schema=ITEMS_COLUMNS)
     rows = rows.select(

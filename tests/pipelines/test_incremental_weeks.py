@@ -11,7 +11,7 @@ import polars as pl
 from pipelines import warehouse
 from pipelines.home import Settings
 from pipelines.ingest import ingest
-from pipelines.marts import TIMESHEETS, UTILISATION, write_timesheets, write_utilisation
+from pipelines.marts import DESK, TIMESHEETS, UTILISATION, write_service_desk, write_timesheets, write_utilisation
 from tests.bad_input import corpus
 from tests.conftest import write_inbox
 
@@ -99,3 +99,74 @@ def test_a_week_of_worklogs_recomputes_the_weeks_from_the_earliest_changed_one_a
                  "staging.people)")  # fmt: skip
         assert _write(conn, WEEK_TWO) == (len(WEEK_TWO), len(WEEK_TWO))  # a team changes every week's rows
         assert _marts(conn) != expected
+
+
+# --- the service desk, from the tickets' snapshots ---------------------------------------------------------------
+
+
+def _desk(conn: duckdb.DuckDBPyConnection, weeks: list[dt.date]) -> tuple[int, dict[str, list]]:
+    """The service desk marts for the status dates `weeks`: the weeks computed, and every row (physical order)."""
+    conn.sql("CREATE OR REPLACE TABLE marts.evm_weekly AS SELECT unnest(CAST(? AS DATE[])) AS status_date",
+             params=[weeks])  # fmt: skip
+    with warehouse.transaction(conn):
+        computed = write_service_desk(conn, Settings())[1]
+    return computed, {name: conn.sql(f"SELECT * FROM {name}").fetchall() for name in DESK}
+
+
+def _desk_whole(conn: duckdb.DuckDBPyConnection, weeks: list[dt.date]) -> dict[str, list]:
+    """The service desk marts computed at every week from the same staging (its mark gone, it is written whole)."""
+    conn.sql("DELETE FROM audit.mart_marks WHERE mart = 'marts.ticket_flow'")
+    computed, rows = _desk(conn, weeks)
+    assert computed == len(weeks)
+    return rows
+
+
+def _jira(day: str, *tickets: tuple[str, str, str]) -> dict[str, bytes]:
+    """A Jira export of `day` in the demo's layout, one row per (key, priority, created) on the demo's first ticket's
+    values (ERP, in progress, updated on `day`: its snapshot date), each with an issue id of its own."""
+    header, first = corpus.demo()["jira/jira_export_2026-03-15.csv"].decode("utf-8-sig").splitlines()[:2]
+    template = first.split(",")
+    updated = dt.date.fromisoformat(day).strftime("%d/%b/%y 5:30 PM")
+    template[5], template[11], template[12], template[24] = "In Progress", updated, "", "In Progress"
+    rows = [",".join([template[0], key, str(97000 + n), *template[3:7], priority, *template[8:10], created,
+                      *template[11:]]) for n, (key, priority, created) in enumerate(tickets)]  # fmt: skip
+    return {f"z_{day}/jira_export_{day}.csv": ("\r\n".join([header, *rows]) + "\r\n").encode()}
+
+
+def test_the_service_desk_recomputes_the_weeks_from_the_earliest_its_tickets_changed_and_gives_what_all_give(
+    tmp_path: Path,
+):
+    # Demo tickets to 2026-03-15 (10 weeks: 01-11 .. 03-15), then four exports, each patched into staging.work_items
+    # and each giving, from the weeks computed again, the rows computing every week gives.
+    write_inbox(tmp_path / "inbox", corpus.demo())
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        assert _desk(conn, WEEK_ONE)[0] == len(WEEK_ONE)  # the first time, every week
+        assert _desk(conn, WEEK_ONE)[0] == 0  # nothing changed: none
+        steps = [
+            # ERP-3 exported again (it holds from 03-19 on: its snapshot date, the day it was updated) and NEW-1,
+            # created 03-18: the week of 03-22, new, alone
+            (
+                _jira("2026-03-19", ("ERP-3", "Medium", "13/Feb/26 9:30 AM"), ("NEW-1", "Medium", "18/Mar/26 9:00 AM")),
+                1,
+            ),
+            # OLD-1 first exported now, created 2026-02-20: before its first export its dates hold, so it was open
+            # from the week of 02-22 on: 5 weeks computed again (02-22 .. 03-22). Its cell (ERP, Medium) started
+            # earlier (ERP-1, created 02-13), so only the ticket's own dates say so.
+            (_jira("2026-03-20", ("OLD-1", "Medium", "20/Feb/26 9:00 AM")), 5),
+            # ERP-3 now "Highest": from 03-21 on, but its new cell (ERP, Highest) starts at its creation's week,
+            # 02-15: 6 weeks (02-15 .. 03-22)
+            (_jira("2026-03-21", ("ERP-3", "Highest", "13/Feb/26 9:30 AM")), 6),
+        ]
+        for files, weeks in steps:
+            write_inbox(tmp_path / "inbox", files)
+            rows = len(next(iter(files.values())).splitlines()) - 1
+            assert ingest(conn, tmp_path / "inbox").appended == {"worklogs": 0, "work_items": rows}  # not whole
+            computed, rows = _desk(conn, WEEK_TWO)
+            assert computed == weeks
+            assert rows == _desk_whole(conn, WEEK_TWO)
+        # a setting the flow reads changes every week
+        conn.sql("DELETE FROM audit.mart_marks WHERE mart <> 'marts.ticket_flow'")
+        with warehouse.transaction(conn):
+            settings = Settings.model_validate({"service_desk": {"sla_hours": {"medium": 8}}})
+            assert write_service_desk(conn, settings)[1] == len(WEEK_TWO)

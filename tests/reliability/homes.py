@@ -44,7 +44,7 @@ MART_KEYS = {
     "utilisation_by_project": ["person_id", "status_date", "project_id"], "team_utilisation": ["team", "status_date"],
     "itam_cost": ["status_date", "group_level", "group_key"], "itam_gaps": ["asset_tag"],
     "itam_due_dates": ["kind", "key"],
-    "ticket_flow": ["group_level", "group_key", "priority", "status_date"],
+    "ticket_flow": ["status_date", "group_level", "group_key", "priority"],
     "ticket_flow_items": ["status_date", "item_key"], "source_freshness": ["status_date", "source_kind"],
     "project_closure": ["project_id"],
 }  # fmt: skip

@@ -16,7 +16,17 @@ import pytest
 from tests.staging_helpers import REALDATA, realdata, stage_realdata
 from transforms.calendar import status_dates, week_end
 from transforms.canonical import conform_table
-from transforms.ticket_flow import FLOW_COLUMNS, ITEMS_COLUMNS, ticket_flow, ticket_flow_items
+from transforms.ticket_flow import (
+    FLOW_COLUMNS,
+    ITEMS_COLUMNS,
+    KEY,
+    cell_starts,
+    flow_of,
+    items_of,
+    snapshots,
+    ticket_flow,
+    ticket_flow_items,
+)
 
 D, T = dt.date, dt.datetime
 BASE = {"source_kind": "jira", "status_category": "doing", "priority": "high", "project_id": "P"}
@@ -443,3 +453,47 @@ def test_glpi_ptbr_tickets_with_sla():
     row = by_week[busiest]
     assert row["median_resolve_hours"] == pytest.approx(statistics.median(hours))
     assert row["p90_resolve_hours"] == pytest.approx(statistics.quantiles(hours, n=10, method="inclusive")[-1])
+
+
+# --- from a status date on (the service desk's incremental week) ---------------------------------------------------
+
+
+def _from_each_week(tickets: pl.DataFrame, weeks: list[dt.date], **options) -> None:
+    """flow_of and items_of from each status date on give the rows computing every status date gives from then on,
+    and cell_starts each cell's first status date in it."""
+    bounds, grid = snapshots(tickets, weeks, **options)
+    flow, items = flow_of(bounds, grid), items_of(bounds, grid)
+    first = flow.group_by(*KEY).agg(pl.col("status_date").min())
+    assert cell_starts(bounds, grid).sort(KEY).rows() == first.sort(KEY).rows()
+    for since in weeks:
+        assert flow_of(bounds, grid, since).rows() == flow.filter(pl.col("status_date") >= since).rows(), since
+        assert items_of(bounds, grid, since).rows() == items.filter(pl.col("status_date") >= since).rows(), since
+
+
+def test_the_rows_from_a_status_date_on_are_those_of_computing_every_week():
+    # reopens, breaches (resolved late and open past target) and cells starting in different weeks; the flow has
+    # them all, so a snapshot the filter wrongly left out would change a row
+    later = wi(
+        {"item_key": "L1", "project_id": "L", "snapshot_date": E3, "created": D(2026, 1, 13)},  # a cell from Sun 18
+        # created in the week to Sun 18 and done in its export without a date: created then, in no backlog
+        {"item_key": "U1", "project_id": "L", "snapshot_date": E2, "created": D(2026, 1, 12),
+         "status_category": "done"},
+        # resolved Tue 6 and, with no status category, still resolved when its reopen count grows: a reopen at Sun 18
+        {"item_key": "R1", "project_id": "N", "snapshot_date": E1, "created": D(2026, 1, 5),
+         "resolved": D(2026, 1, 6), "status_category": None, "reopen_count": 0},
+        {"item_key": "R1", "project_id": "N", "snapshot_date": E2, "created": D(2026, 1, 5),
+         "resolved": D(2026, 1, 6), "status_category": None, "reopen_count": 1},
+    )  # fmt: skip
+    tickets = pl.concat([REOPEN_ITEMS, SLA_ITEMS, later], how="diagonal_relaxed")
+    flow = ticket_flow(tickets, THREE, sla_hours={"high": 48})
+    assert flow["reopened"].sum() > 0 and flow["sla_breaches"].sum() > 0 and flow["resolved"].sum() > 0
+    assert flow.group_by(*KEY).agg(pl.col("status_date").min())["status_date"].n_unique() > 1
+    _from_each_week(tickets, THREE, sla_hours={"high": 48})
+
+
+@realdata
+def test_glpi_rows_from_each_status_date_on_are_those_of_computing_every_week():
+    path = "glpi/ptBR_glpi_tickets_with_stats.csv"
+    _, staged = stage_realdata(path)
+    tickets = staged.tables["work_items"]
+    _from_each_week(tickets, status_dates(tickets["created"].min(), tickets["resolved"].max()))
