@@ -10,7 +10,9 @@ moves its mark (`mark`), in the same transaction, and the changes every mark has
 
 A mart with rows per status date, each week's computed from the rows dated in it or in the few weeks before (the
 timesheet and utilisation marts from staging.worklogs), asks instead from which week on it must be computed again
-(`stale_from`): each change records its row's date, as it was for a row deleted, and the mark holds the weeks.
+(`stale_from`): each change records its row's date, as it was for a row deleted, and the mark holds the weeks. The
+service desk asks the same of staging.work_items, whose changes record the first day their ticket's facts can
+differ from (pipelines/ingest.py `_work_items_lineage`).
 
 A mart with rows per status date computed from another mart's rows up to that date (marts.evm_forecast from
 marts.evm_weekly, which is written whole) keeps instead a digest of each week's input rows in its mark, and is computed
@@ -39,8 +41,9 @@ def _last(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 def record(conn: duckdb.DuckDBPyConnection, table: str, lineage: str | None) -> None:
-    """Record a change of `table` (staging.worklogs): the rows of `lineage`, a query of _source_file, _line and day
-    (the row's date, as it was for a row deleted; NULL for none), or, None, the table written whole."""
+    """Record a change of `table` (staging.worklogs, staging.work_items): the rows of `lineage`, a query of
+    _source_file, _line and day (the first date the row changes: a worklog's date, as it was for a row deleted; NULL
+    for none), or, None, the table written whole."""
     change = _last(conn) + 1
     if lineage is None:  # what any earlier change said is moot: a mart behind it is written whole
         conn.sql("DELETE FROM audit.staging_changes WHERE table_name = ?", params=[table])

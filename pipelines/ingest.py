@@ -643,15 +643,17 @@ def _patch_work_items(conn: duckdb.DuckDBPyConnection, project_map: str, onto: b
 def _work_items_lineage(touched: str) -> str:
     """For the marts built from staging.work_items (pipelines/changes.py): the rows `_patch_work_items` deletes and
     appends, each with the first day its ticket's facts as of a date can differ from. That is its snapshot date, as
-    a snapshot holds from its export on, unless the ticket's first snapshot is among them (a new ticket, or an export
-    older than its first). Before its first export a ticket's dates hold (../shared/EVM.md "Progress over time"), so
-    then the day is its earliest creation date, old or new. `touched`: the tickets' rows before the patch. NULL for
-    a row with no date at all."""
-    born = "least(created, CAST(created_at AS DATE))"
+    a snapshot holds from its export on, unless the ticket's first dated snapshot is among them (a new ticket, or an
+    export older than its first). Before its first export a ticket's dates hold (../shared/EVM.md "Progress over
+    time"), so then the day is its earliest date, old or new (creation, or a resolution recorded before it). The
+    first snapshot is the first with a snapshot date and a creation date, as the service desk counts them.
+    `touched`: the tickets' rows before the patch. NULL for a row with no date at all."""
+    born = "least(created, CAST(created_at AS DATE), resolved, CAST(resolved_at AS DATE))"
     return f"""WITH old AS (SELECT item_key, snapshot_date, {born} AS born, _source_file, _line FROM {touched}),
     changed AS (SELECT * FROM old SEMI JOIN temp.main._items_gone USING (_source_file, _line)
                 UNION ALL SELECT item_key, snapshot_date, {born}, _source_file, _line FROM temp.main._items_added),
-    firsts AS (SELECT item_key, min(snapshot_date) AS first, min(born) AS born FROM old GROUP BY item_key),
+    firsts AS (SELECT item_key, min(snapshot_date) AS first, min(born) AS born FROM old
+               WHERE snapshot_date IS NOT NULL AND born IS NOT NULL GROUP BY item_key),
     days AS (SELECT item_key, CASE WHEN f.first IS NOT NULL AND min(c.snapshot_date) > f.first
                                    THEN min(c.snapshot_date)
                                    ELSE least(min(c.snapshot_date), min(c.born), f.born) END AS day

@@ -742,9 +742,10 @@ DESK = {"marts.ticket_flow": ["status_date", "group_level", "group_key", "priori
 def write_service_desk(conn, settings) -> tuple[dict[str, int], int]:
     """marts.ticket_flow and marts.ticket_flow_items at the status dates of marts.evm_weekly, computed again only from
     the first week whose tickets changed (or that is new) on: the week holding the earliest day staging.work_items
-    recorded for a change (pipelines/ingest.py `_work_items_lineage`), or an earlier one where a cell of the flow now
-    starts at another week (a ticket moved into a group brings its creation date). Written whole when the settings
-    or the code changed. Returns each table's rows and the weeks computed."""
+    recorded for a change (pipelines/ingest.py `_work_items_lineage`; the last week when every change is later), or
+    an earlier one where a cell of the flow now starts at another week (a ticket moved into a group brings its
+    creation date). Written whole when the settings or the code changed. Returns each table's rows and the weeks
+    computed."""
     options = {
         "sla_hours": dict(settings.service_desk.sla_hours) or None,
         "kinds": tuple(settings.service_desk.tools) or None,
@@ -754,6 +755,11 @@ def write_service_desk(conn, settings) -> tuple[dict[str, int], int]:
     text = repr((options, TICKET_COLUMNS, changes.source_digest(__file__, ticket_flow.__file__, calendar.__file__)))
     inputs = changes.fingerprint(conn, text)
     since = _stale_from(conn, DESK, inputs, weeks, "staging.work_items")
+    if since is None and weeks:
+        # tickets changed after the last week only: no week holds them, but a ticket moved into a new cell brings the
+        # cell's rows from its creation on (the check below)
+        pending = changes.pending(conn, next(iter(DESK)), "staging.work_items", inputs)
+        since = weeks[-1] if conn.sql(f"SELECT EXISTS ({pending})").fetchall()[0][0] else None
     computed = [w for w in weeks if since is not None and w >= since]
     if since is not None:
         # only the columns the flow reads, and only the tickets of the tools in the flow

@@ -158,6 +158,11 @@ def test_the_service_desk_recomputes_the_weeks_from_the_earliest_its_tickets_cha
             # ERP-3 now "Highest": from 03-21 on, but its new cell (ERP, Highest) starts at its creation's week,
             # 02-15: 6 weeks (02-15 .. 03-22)
             (_jira("2026-03-21", ("ERP-3", "Highest", "13/Feb/26 9:30 AM")), 6),
+            # ERP-2 now of a priority the reader does not know, exported after the last week (03-24): no week holds
+            # the change, but its new cell (ERP, "(none)") starts at its creation's week, 02-15: 6 weeks
+            (_jira("2026-03-24", ("ERP-2", "Unset", "13/Feb/26 9:40 AM")), 6),
+            # exported after the last week, into a cell that started before: the last week alone
+            (_jira("2026-03-25", ("ERP-2", "Medium", "13/Feb/26 9:40 AM")), 1),
         ]
         for files, weeks in steps:
             write_inbox(tmp_path / "inbox", files)
