@@ -762,17 +762,25 @@ def write_service_desk(conn, settings) -> tuple[dict[str, int], int]:
         since = weeks[-1] if conn.sql(f"SELECT EXISTS ({pending})").fetchall()[0][0] else None
     computed = [w for w in weeks if since is not None and w >= since]
     if since is not None:
-        # only the columns the flow reads, and only the tickets of the tools in the flow
-        where = "" if options["kinds"] is None else " WHERE list_contains(?::VARCHAR[], source_kind)"
-        params = [] if options["kinds"] is None else [list(options["kinds"])]
-        items = conn.sql(f"SELECT {', '.join(TICKET_COLUMNS)} FROM staging.work_items{where}", params=params).pl()
-        prepared = snapshots(items, weeks, **options)
-        del items
+        # only the tickets of the tools in the flow, and only the columns it reads
+        where = "" if options["kinds"] is None else " WHERE list_contains($kinds::VARCHAR[], source_kind)"
+        params = {} if options["kinds"] is None else {"kinds": list(options["kinds"])}
+        source = f"(SELECT * FROM staging.work_items{where})"
+        grid_weeks = ticket_flow.status_weeks(weeks, options["week_ends_on"])
+        # every cell's first week, from every ticket (in SQL: a row per cell); a cell now starting at another week
+        # than the stored mart's brings its rows from there on
+        starts = ticket_flow.cell_starts(conn.sql(ticket_flow.CELLS_SQL.format(source=source), params=params).pl(),
+                                         grid_weeks)  # fmt: skip
         if since != dt.date.min:
-            since = min(since, _first_moved(conn, ticket_flow.cell_starts(*prepared)) or since)
+            since = min(since, _first_moved(conn, starts) or since)
             computed = [w for w in weeks if w >= since]
         partial = None if since == dt.date.min else since
-        flow, behind = flow_of(*prepared, since=partial), items_of(*prepared, since=partial)
+        read = f"SELECT {', '.join(TICKET_COLUMNS)} FROM {source}"
+        if partial is not None:  # only the tickets that can count from then on (every snapshot of each)
+            read += f" WHERE item_key IN ({ticket_flow.COUNTING_SQL.format(source=source)})"
+            params |= {"since": partial}
+        prepared = snapshots(conn.sql(read, params=params).pl(), weeks, **options)
+        flow, behind = flow_of(*prepared, since=partial, starts=starts), items_of(*prepared, since=partial)
         del prepared
         for (name, order), frame in zip(DESK.items(), (flow, behind), strict=True):
             _write_weeks(conn, name, order, frame, since)

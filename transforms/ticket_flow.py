@@ -76,7 +76,8 @@ def _week_end(date: pl.Expr, week_ends_on: str) -> pl.Expr:
     return date + pl.duration(days=(isodow(week_ends_on) - date.dt.weekday() + 7) % 7)
 
 
-def _weeks(weeks: Sequence[dt.date], week_ends_on: str) -> pl.DataFrame:
+def status_weeks(weeks: Sequence[dt.date], week_ends_on: str) -> pl.DataFrame:
+    """The flow's status dates (week ends), one column `status_date`, sorted."""
     bad = [w for w in weeks if not is_week_end(w, week_ends_on)]
     if bad:
         raise ValueError(f"status dates must be week ends ({week_ends_on}): {bad[:3]}")
@@ -197,12 +198,12 @@ def _interval_bounds(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.lazy().with_columns(out).collect()
 
 
-def _cells(bounds: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, list[pl.Series]]:
+def _cells(bounds: pl.DataFrame, rolled: pl.DataFrame | None = None) -> tuple[pl.Series, pl.DataFrame, list[pl.Series]]:
     """The flow's cells by number: each snapshot's finest cell (project_id, assignment_group, priority), the
-    rolled-up cells (KEY: each group level's key by priority and under "all") numbered in KEY order, and per group
-    level and priority split the rolled-up cell of each finest cell. The counts are grouped on these numbers:
-    grouping the million snapshots of the portfolio bench on three text keys, once per measure, took most of the
-    flow's time."""
+    rolled-up cells (KEY: each group level's key by priority and under "all") numbered in KEY order (`_r`; or as
+    `rolled` numbers them, when given: cells of more snapshots than these), and per group level and priority split
+    the rolled-up cell of each finest cell. The counts are grouped on these numbers: grouping the million snapshots
+    of the portfolio bench on three text keys, once per measure, took most of the flow's time."""
     fine = ["project_id", "assignment_group", "priority"]
     cell = bounds.select(pl.struct(fine).rank("dense").cast(pl.UInt32) - 1).to_series()
     cells = bounds.select(fine).with_columns(cell=cell).unique("cell").sort("cell")
@@ -212,7 +213,8 @@ def _cells(bounds: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame, list[pl.Serie
         for level, column in LEVELS.items()
         for by_priority in (True, False)
     ]  # fmt: skip
-    rolled = pl.concat(splits).unique().sort(KEY).with_row_index("_r")
+    if rolled is None:
+        rolled = pl.concat(splits).unique().sort(KEY).with_row_index("_r")
     maps = [split.join(rolled, on=list(KEY), how="left", maintain_order="left").get_column("_r") for split in splits]
     return cell, rolled, maps
 
@@ -269,7 +271,7 @@ def snapshots(
     `sla_hours` maps a priority to its resolution target in hours, used where the export carries no target;
     `kinds` keeps only those source kinds (e.g. ("servicenow", "glpi")); None keeps all.
     """
-    grid_weeks = _weeks(weeks, week_ends_on)
+    grid_weeks = status_weeks(weeks, week_ends_on)
     return _interval_bounds(_facts(work_items, sla_hours, kinds, week_ends_on)), grid_weeks
 
 
@@ -296,31 +298,69 @@ def _counts_from(since: dt.date) -> pl.Expr:
     ).fill_null(False)
 
 
-def cell_starts(bounds: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
+def cell_starts(cells: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
     """The first status date of each cell of marts.ticket_flow (KEY, status_date): the first of `grid_weeks` on or
-    after the earliest creation date of its tickets' snapshots."""
-    if bounds.is_empty() or grid_weeks.is_empty():
+    after the earliest creation date of its tickets' snapshots. `cells`: project_id, assignment_group, priority and
+    created, as `snapshots` gives them, per snapshot or already the earliest per finest cell (`CELLS_SQL`)."""
+    if cells.is_empty() or grid_weeks.is_empty():
         return pl.DataFrame(schema={**{k: FLOW_COLUMNS[k] for k in KEY}, "status_date": pl.Date})
-    cell, rolled, maps = _cells(bounds)
-    first = bounds.select("created").with_columns(cell=cell).group_by("cell").agg(pl.col("created").min())
+    cell, rolled, maps = _cells(cells)
+    first = cells.select("created").with_columns(cell=cell).group_by("cell").agg(pl.col("created").min())
     starts = _rolled_up(first, maps, [], pl.col("created").min()).sort("_r")
     starts = _first_status_on_or_after(starts, ["created"], grid_weeks["status_date"]).drop_nulls("created")
     r = starts.get_column("_r")
     return pl.concat([rolled.select(pl.col(*KEY).gather(r)), starts.select(status_date="created")], how="horizontal")
 
 
-def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame, since: dt.date | None = None) -> pl.DataFrame:
+# The snapshots `_facts` keeps (of a table or query `{source}` of staged work_items), their creation date and the
+# resolution date it takes (a snapshot neither done nor without a category has none), in SQL.
+_KEPT = "item_key IS NOT NULL AND snapshot_date IS NOT NULL AND coalesce(created, CAST(created_at AS DATE)) IS NOT NULL"
+_CREATED = "coalesce(created, CAST(created_at AS DATE))"
+_RESOLVED = ("CASE WHEN status_category IS NULL OR status_category = 'done' "
+             "THEN coalesce(resolved, CAST(resolved_at AS DATE)) END")  # fmt: skip
+# Per finest cell, the earliest creation of its snapshots: what `cell_starts` reads, a few thousand rows instead of
+# every snapshot.
+CELLS_SQL = (
+    f"SELECT coalesce(CAST(project_id AS VARCHAR), '{NONE}') AS project_id, coalesce(assignment_group, '{NONE}') "
+    f"AS assignment_group, coalesce(priority, '{NONE}') AS priority, min({_CREATED}) AS created "
+    f"FROM {{source}} WHERE {_KEPT} GROUP BY ALL"
+)
+# The tickets with a snapshot that can count at a status date on or after $since (`_counts_from`), from their rows
+# alone, with a week to spare ($since − 7):
+# - a creation or a resolution then (its week, or a backlog running past $since);
+# - its last snapshot open (not done and no resolution date): the backlog runs on (on a tie of export dates, any);
+# - an export then, when some snapshot is not done or has no resolution date, or the reopen count grew: a snapshot
+#   before the last counts only until the next export, and only while open (or undated done: backlog_unknown), or
+#   when it reopens (its count grew, or it is not done after a done one).
+# The others' snapshots all stop counting before $since, however often the ticket was exported since it was done.
+_NOT_DONE = "coalesce(status_category, '') <> 'done'"
+COUNTING_SQL = (
+    f"SELECT item_key FROM {{source}} WHERE {_KEPT} GROUP BY item_key "
+    f"HAVING max({_CREATED}) >= $since::DATE - 7 OR max({_RESOLVED}) >= $since::DATE - 7 "
+    f"OR max(snapshot_date) = max(CASE WHEN {_RESOLVED} IS NULL AND {_NOT_DONE} THEN snapshot_date END) "
+    f"OR (max(snapshot_date) >= $since::DATE - 7 "
+    f"AND (bool_or({_RESOLVED} IS NULL OR {_NOT_DONE}) OR max(reopen_count) > min(reopen_count)))"
+)
+
+
+def flow_of(
+    bounds: pl.DataFrame, grid_weeks: pl.DataFrame, since: dt.date | None = None, starts: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """marts.ticket_flow from `snapshots`; with `since`, only its rows of the status dates from `since` on (each as
-    computing every status date gives it), from the snapshots that count then (`_counts_from`)."""
+    computing every status date gives it), from the snapshots that count then (`_counts_from`). `starts`: every
+    cell's first status date (`cell_starts`), when `bounds` holds only some tickets' snapshots (those that count
+    from `since` on, `COUNTING_SQL`), since the other tickets' cells have rows too; default: `bounds`' cells."""
+    if starts is None:
+        starts = cell_starts(bounds, grid_weeks)
     if since is not None:
         grid_weeks = grid_weeks.filter(pl.col("status_date") >= since)
-    if bounds.is_empty() or grid_weeks.is_empty():
+    if starts.is_empty() or grid_weeks.is_empty():  # no cell (no snapshot) or no week; cells without counts have rows
         return _empty_flow()
     keys = ["_r", "status_date"]
-    cell, rolled, maps = _cells(bounds)
+    rolled = starts.sort(KEY).with_row_index("_r")
+    cell, _, maps = _cells(bounds, rolled.select("_r", *KEY))
     bounds = bounds.with_columns(cell=cell)
-    first = bounds.group_by("cell").agg(pl.col("created").min().alias("_first"))
-    if since is not None:  # the cells and their first weeks are every snapshot's; the counts only those from since
+    if since is not None:
         bounds = bounds.filter(_counts_from(since))
 
     def roll_up(frame: pl.DataFrame, *measures: str) -> pl.DataFrame:
@@ -329,7 +369,7 @@ def flow_of(bounds: pl.DataFrame, grid_weeks: pl.DataFrame, since: dt.date | Non
                           pl.col(*measures).sum())  # fmt: skip
 
     grid = (
-        _rolled_up(first, maps, [], pl.col("_first").min())
+        rolled.select("_r", _first="status_date")
         .join(grid_weeks, how="cross")
         .filter(pl.col("status_date") >= pl.col("_first"))
         .drop("_first")

@@ -10,6 +10,7 @@ import datetime as dt
 import statistics
 from collections import Counter
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -17,6 +18,8 @@ from tests.staging_helpers import REALDATA, realdata, stage_realdata
 from transforms.calendar import status_dates, week_end
 from transforms.canonical import conform_table
 from transforms.ticket_flow import (
+    CELLS_SQL,
+    COUNTING_SQL,
     FLOW_COLUMNS,
     ITEMS_COLUMNS,
     KEY,
@@ -458,16 +461,27 @@ def test_glpi_ptbr_tickets_with_sla():
 # --- from a status date on (the service desk's incremental week) ---------------------------------------------------
 
 
-def _from_each_week(tickets: pl.DataFrame, weeks: list[dt.date], **options) -> None:
+def _from_each_week(tickets: pl.DataFrame, weeks: list[dt.date], **options) -> list[int]:
     """flow_of and items_of from each status date on give the rows computing every status date gives from then on,
-    and cell_starts each cell's first status date in it."""
+    from every snapshot and from only the tickets COUNTING_SQL finds (in DuckDB), and cell_starts each cell's first
+    status date in it, from the snapshots and from CELLS_SQL's cells. Returns the tickets left out at each week."""
+    if "project_id" not in tickets.columns:  # as staging.work_items has it: resolved where it can be
+        tickets = tickets.with_columns(project_id=pl.lit(None, pl.String))
     bounds, grid = snapshots(tickets, weeks, **options)
     flow, items = flow_of(bounds, grid), items_of(bounds, grid)
     first = flow.group_by(*KEY).agg(pl.col("status_date").min())
-    assert cell_starts(bounds, grid).sort(KEY).rows() == first.sort(KEY).rows()
+    starts = cell_starts(duckdb.sql(CELLS_SQL.format(source="tickets")).pl(), grid)
+    assert cell_starts(bounds, grid).sort(KEY).rows() == first.sort(KEY).rows() == starts.sort(KEY).rows()
+    left_out = []
     for since in weeks:
         assert flow_of(bounds, grid, since).rows() == flow.filter(pl.col("status_date") >= since).rows(), since
         assert items_of(bounds, grid, since).rows() == items.filter(pl.col("status_date") >= since).rows(), since
+        counting = duckdb.sql(COUNTING_SQL.format(source="tickets"), params={"since": since}).pl()
+        some, _ = snapshots(tickets.join(counting, on="item_key", how="semi"), weeks, **options)
+        assert flow_of(some, grid, since, starts).rows() == flow.filter(pl.col("status_date") >= since).rows(), since
+        assert items_of(some, grid, since).rows() == items.filter(pl.col("status_date") >= since).rows(), since
+        left_out.append(tickets["item_key"].n_unique() - counting.height)
+    return left_out
 
 
 def test_the_rows_from_a_status_date_on_are_those_of_computing_every_week():
@@ -483,12 +497,26 @@ def test_the_rows_from_a_status_date_on_are_those_of_computing_every_week():
          "resolved": D(2026, 1, 6), "status_category": None, "reopen_count": 0},
         {"item_key": "R1", "project_id": "N", "snapshot_date": E2, "created": D(2026, 1, 5),
          "resolved": D(2026, 1, 6), "status_category": None, "reopen_count": 1},
+        # The tickets below count at Sun 18 by one fact each, which COUNTING_SQL must find (each failed the test
+        # with its clause removed).
+        # resolved Tue 6, then no status category (the date still carried): a reopen at Sun 18 (export Wed 14)
+        {"item_key": "R2", "project_id": "N", "snapshot_date": E1, "created": D(2026, 1, 5),
+         "resolved": D(2026, 1, 6), "status_category": "done"},
+        {"item_key": "R2", "project_id": "N", "snapshot_date": E2, "created": D(2026, 1, 5),
+         "resolved": D(2026, 1, 6), "status_category": None},
+        # done without a date, first exported Wed 21: in backlog_unknown from Sun 11 to Sun 18
+        {"item_key": "U2", "project_id": "N", "snapshot_date": E3, "created": D(2026, 1, 5),
+         "status_category": "done"},
+        # created Tue 13, after its export (Wed 7) and resolution (Tue 6), as exported: created in the week to Sun 18
+        {"item_key": "C2", "project_id": "N", "snapshot_date": E1, "created": D(2026, 1, 13),
+         "resolved": D(2026, 1, 6), "status_category": "done"},
     )  # fmt: skip
     tickets = pl.concat([REOPEN_ITEMS, SLA_ITEMS, later], how="diagonal_relaxed")
     flow = ticket_flow(tickets, THREE, sla_hours={"high": 48})
     assert flow["reopened"].sum() > 0 and flow["sla_breaches"].sum() > 0 and flow["resolved"].sum() > 0
     assert flow.group_by(*KEY).agg(pl.col("status_date").min())["status_date"].n_unique() > 1
-    _from_each_week(tickets, THREE, sla_hours={"high": 48})
+    # the tickets done before the last week are left out of it
+    assert _from_each_week(tickets, THREE, sla_hours={"high": 48})[-1] > 0
 
 
 @realdata
@@ -496,4 +524,7 @@ def test_glpi_rows_from_each_status_date_on_are_those_of_computing_every_week():
     path = "glpi/ptBR_glpi_tickets_with_stats.csv"
     _, staged = stage_realdata(path)
     tickets = staged.tables["work_items"]
-    _from_each_week(tickets, status_dates(tickets["created"].min(), tickets["resolved"].max()))
+    # to three weeks past the last resolution: no ticket counts then, and every cell has a row of zeros
+    last = tickets["resolved"].max() + dt.timedelta(days=21)
+    left_out = _from_each_week(tickets, status_dates(tickets["created"].min(), last))
+    assert left_out[-5] > 100 and left_out[-1] == tickets["item_key"].n_unique() == 148
