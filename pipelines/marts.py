@@ -224,8 +224,11 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         yield dg.MaterializeResult(asset_key=name.split("."), metadata={"dagster/row_count": frame.height})
 
 
-def _evm(conn) -> pl.DataFrame:
-    return warehouse.read(conn, "marts.evm_weekly")
+def _evm(conn, *columns: str) -> pl.DataFrame:
+    """marts.evm_weekly: only `columns` when given (a mart reading the grid need not read 40 columns of it)."""
+    if not columns:
+        return warehouse.read(conn, "marts.evm_weekly")
+    return conn.sql(f"SELECT {', '.join(columns)} FROM marts.evm_weekly").pl()
 
 
 @dg.asset(key=["marts", "portfolio_weekly"], deps=[["marts", "evm_weekly"], ["marts", "planned_value_weekly"]],
@@ -250,7 +253,7 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
     operational risks derived from assets, licences and tickets, each traceable to its source row."""
     settings = pmo.settings().risk
     with pmo.connect() as conn:
-        evm = _evm(conn)
+        evm = _evm(conn, "project_id", "status_date", "forecast_finish")
         read = _read(conn, "risks", "assets", "licences")
         read["work_items"] = conn.sql(f"SELECT {', '.join(risk.ITEM_COLUMNS)} FROM staging.work_items").pl()
         grid = evm.select("project_id", "status_date")
@@ -280,7 +283,7 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
 )  # fmt: skip
 def milestones(pmo: PmoHome):
     with pmo.connect() as conn:
-        evm = _evm(conn)
+        evm = _evm(conn, "project_id", "status_date")
         read = _read(conn, "holidays", "projects")
         read["work_items"] = conn.sql(  # only the columns milestone_variance reads
             "SELECT item_key, snapshot_date, project_id, status_category, resolved, due, is_milestone, summary "
