@@ -200,8 +200,9 @@ def _interval_bounds(rows: pl.DataFrame) -> pl.DataFrame:
 
 def _cells(bounds: pl.DataFrame, rolled: pl.DataFrame | None = None) -> tuple[pl.Series, pl.DataFrame, list[pl.Series]]:
     """The flow's cells by number: each snapshot's finest cell (project_id, assignment_group, priority), the
-    rolled-up cells (KEY: each group level's key by priority and under "all") numbered in KEY order (`_r`; or as
-    `rolled` numbers them, when given: cells of more snapshots than these), and per group level and priority split
+    rolled-up cells (KEY: each group level's key by priority and under "all") numbered `_r` in KEY order (`rolled`,
+    when given, is that numbering made from more snapshots than these, and must hold all their cells), and per group
+    level and priority split
     the rolled-up cell of each finest cell. The counts are grouped on these numbers: grouping the million snapshots
     of the portfolio bench on three text keys, once per measure, took most of the flow's time."""
     fine = ["project_id", "assignment_group", "priority"]
@@ -312,8 +313,9 @@ def cell_starts(cells: pl.DataFrame, grid_weeks: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([rolled.select(pl.col(*KEY).gather(r)), starts.select(status_date="created")], how="horizontal")
 
 
-# The snapshots `_facts` keeps (of a table or query `{source}` of staged work_items), their creation date and the
-# resolution date it takes (a snapshot neither done nor without a category has none), in SQL.
+# The snapshots `_facts` keeps (of a table or query `{source}` of staged work_items, already of the flow's `kinds`),
+# their creation date and the resolution date `_facts` takes (none for a snapshot with a category other than done),
+# in SQL.
 _KEPT = "item_key IS NOT NULL AND snapshot_date IS NOT NULL AND coalesce(created, CAST(created_at AS DATE)) IS NOT NULL"
 _CREATED = "coalesce(created, CAST(created_at AS DATE))"
 _RESOLVED = ("CASE WHEN status_category IS NULL OR status_category = 'done' "
@@ -326,12 +328,13 @@ CELLS_SQL = (
     f"FROM {{source}} WHERE {_KEPT} GROUP BY ALL"
 )
 # The tickets with a snapshot that can count at a status date on or after $since (`_counts_from`), from their rows
-# alone, with a week to spare ($since − 7):
+# alone. "Then" is from $since − 7 on: a date in the week ending $since is on or after $since − 6, a day to spare.
 # - a creation or a resolution then (its week, or a backlog running past $since);
-# - its last snapshot open (not done and no resolution date): the backlog runs on (on a tie of export dates, any);
-# - an export then, when some snapshot is not done or has no resolution date, or the reopen count grew: a snapshot
-#   before the last counts only until the next export, and only while open (or undated done: backlog_unknown), or
-#   when it reopens (its count grew, or it is not done after a done one).
+# - its last snapshot open (not done, and no resolution date as `_facts` takes it): the backlog runs on (on a tie of
+#   export dates, any of them);
+# - an export then, when some snapshot is not done or has no resolution date, or the reopen count changed at all: a
+#   snapshot before the last counts only until the next export, and only while open (or undated done:
+#   backlog_unknown), or when it reopens (its count grew, or it is not done after a done one).
 # The others' snapshots all stop counting before $since, however often the ticket was exported since it was done.
 _NOT_DONE = "coalesce(status_category, '') <> 'done'"
 COUNTING_SQL = (
@@ -348,8 +351,9 @@ def flow_of(
 ) -> pl.DataFrame:
     """marts.ticket_flow from `snapshots`; with `since`, only its rows of the status dates from `since` on (each as
     computing every status date gives it), from the snapshots that count then (`_counts_from`). `starts`: every
-    cell's first status date (`cell_starts`), when `bounds` holds only some tickets' snapshots (those that count
-    from `since` on, `COUNTING_SQL`), since the other tickets' cells have rows too; default: `bounds`' cells."""
+    cell's first status date (`cell_starts` over all of `grid_weeks`, of every ticket), given when `bounds` holds
+    only the tickets that count from `since` on (`COUNTING_SQL`): a cell whose tickets all stop counting earlier
+    still has rows. It must hold every cell of `bounds` that has a week. Default: `cell_starts` of `bounds`."""
     if starts is None:
         starts = cell_starts(bounds, grid_weeks)
     if since is not None:
