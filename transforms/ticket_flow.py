@@ -99,7 +99,8 @@ def _facts(
         {"priority": list((sla_hours or {}).keys()), "_sla_h": list((sla_hours or {}).values())},
         schema={"priority": pl.String, "_sla_h": pl.Float64},
     )
-    done = pl.col("status_category") == "done"
+    # a NULL status category is not done (a ticket without a category or a resolution is in the backlog)
+    done = (pl.col("status_category") == "done").fill_null(False)
     keeps_resolution = pl.col("status_category").is_null() | done
     res = pl.when(keeps_resolution).then(pl.coalesce("resolved", pl.col("resolved_at").dt.date()))
     res_at = pl.when(keeps_resolution).then(pl.col("resolved_at"))

@@ -347,6 +347,24 @@ def test_done_without_a_resolution_date_is_unknown_before_its_export():
     assert [pick(cell(flow, "P", "all", s), *cols) for s in THREE] == [(1, 1, 0), (1, 1, 0), (1, 0, 0)]
 
 
+def test_a_ticket_without_a_status_category_is_open_until_its_resolution_date():
+    tickets = wi(
+        {"item_key": "N", "snapshot_date": E2, "created": D(2026, 1, 2), "status_category": None},
+        {"item_key": "R", "snapshot_date": E2, "created": D(2026, 1, 2), "resolved": D(2026, 1, 7),
+         "status_category": None},
+    )  # fmt: skip
+    flow = ticket_flow(tickets, THREE)
+    cols = ("created", "resolved", "backlog", "backlog_0_7", "backlog_8_30", "backlog_unknown")
+    # Sun 4: N and R created Fri 2, both open, 2 days old → (2, 0, 2, 2, 0, 0)
+    # Sun 11: R resolved Wed 7; N open, 9 days old → (0, 1, 1, 0, 1, 0)
+    # Sun 18: N open, 16 days old → (0, 0, 1, 0, 1, 0); never unknown: it is not done
+    assert [pick(cell(flow, "P", "all", s), *cols) for s in THREE] == [
+        (2, 0, 2, 2, 0, 0),
+        (0, 1, 1, 0, 1, 0),
+        (0, 0, 1, 0, 1, 0),
+    ]
+
+
 def test_weekend_created_tickets_belong_to_the_week_that_ends_after_them():
     tickets = wi(
         *[{"item_key": f"W{d}", "snapshot_date": D(2026, 1, 16), "created": D(2026, 1, d)} for d in (10, 11, 12)]
