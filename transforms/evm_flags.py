@@ -95,24 +95,32 @@ snap_weeks AS (
     SELECT w.project_id, w.item_key, w.parent_key, w.epic_key, week_end(w.snapshot_date) AS status_date
     FROM work_items w WHERE w.project_id IS NOT NULL
 ),
-unbaselined AS (
-    -- Scope change: items in the week's export that the version in force does not budget, for projects whose
-    -- baseline is made of tickets (at least one element is an item key).
-    SELECT s.project_id, s.status_date, 'unbaselined_work' AS finding,
-           'items earning against no budget (scope change until a rebaseline takes them in)' AS detail,
-           CAST(count(DISTINCT s.item_key) AS DECIMAL(18, 4)) AS value, count(DISTINCT s.item_key) AS n_rows,
-           string_agg(DISTINCT s.item_key, ', ' ORDER BY s.item_key) AS source_rows
+unbudgeted AS (
+    -- Items in the week's export that the version in force does not budget: neither the item nor its parent or epic
+    -- (a budgeted work package) is an element of it. Three anti-joins on equality (NOT EXISTS of `element_key IN
+    -- (item, parent, epic)`, without its OR join).
+    SELECT s.project_id, s.status_date, s.item_key
     FROM snap_weeks s
     JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
-    WHERE s.project_id IN (SELECT project_id FROM elements WHERE element_key IN (SELECT item_key FROM snap_weeks))
-      -- An item under a budgeted work package (its parent or epic is an element) is inside that budget: three
-      -- anti-joins on equality (NOT EXISTS of `element_key IN (item, parent, epic)`, without its OR join).
-      AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
+    WHERE NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
                       AND e.baseline_version = g.baseline_version AND e.element_key = s.item_key)
       AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
                       AND e.baseline_version = g.baseline_version AND e.element_key = s.parent_key)
       AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
                       AND e.baseline_version = g.baseline_version AND e.element_key = s.epic_key)
+),
+unbaselined AS (
+    -- Scope change: those items, for projects whose baseline is made of tickets (at least one element is an item
+    -- key). Asked after the anti-joins, of those projects' elements only (a million elements at portfolio scale,
+    -- most of them in projects with no unbudgeted item).
+    SELECT u.project_id, u.status_date, 'unbaselined_work' AS finding,
+           'items earning against no budget (scope change until a rebaseline takes them in)' AS detail,
+           CAST(count(DISTINCT u.item_key) AS DECIMAL(18, 4)) AS value, count(DISTINCT u.item_key) AS n_rows,
+           string_agg(DISTINCT u.item_key, ', ' ORDER BY u.item_key) AS source_rows
+    FROM unbudgeted u
+    WHERE u.project_id IN (SELECT project_id FROM elements
+                           WHERE project_id IN (SELECT project_id FROM unbudgeted)
+                             AND element_key IN (SELECT item_key FROM snap_weeks))
     GROUP BY ALL
 ),
 not_budgeted AS (

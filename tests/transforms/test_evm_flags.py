@@ -134,10 +134,18 @@ def test_unbaselined_work_is_scope_change_once_per_week():
         {"item_key": "N1", "snapshot_date": W2, "project_id": "P"},  # in no baseline: scope change
         {"item_key": "N2", "snapshot_date": D(2025, 1, 15), "project_id": "P"},
         {"item_key": "N2", "snapshot_date": W2, "project_id": "P"},  # two exports in one week: still one item
+        {"item_key": "S1", "snapshot_date": W2, "project_id": "P", "parent_key": "A"},  # inside A's budget
+        {"item_key": "S2", "snapshot_date": W2, "project_id": "P", "epic_key": "B"},  # inside B's budget
+        # Q's baseline is a WBS (no element is an item key): its items are not scope change
+        {"item_key": "Q1", "snapshot_date": W2, "project_id": "Q"},
     ]
-    found = _found(_flags(elements=elements, work_items=items))
-    assert set(found) == {(W2, "unbaselined_work")}
-    assert (found[(W2, "unbaselined_work")]["rows"], found[(W2, "unbaselined_work")]["source_rows"]) == (2, "N1, N2")
+    elements = pl.concat([elements, rows("baselines", {"project_id": "Q", "baseline_version": 1,
+                                                        "element_key": "1.1", "budget": 800})])  # fmt: skip
+    evm = pl.concat([_evm(*CLEAN), _evm(*CLEAN).with_columns(project_id=pl.lit("Q"))])
+    out = _flags(evm, elements=elements, work_items=items, projects=rows("projects", project("P"), project("Q")))
+    assert out.select("project_id", "status_date", "finding", "rows", "source_rows").rows() == [
+        ("P", W2, "unbaselined_work", 2, "N1, N2")
+    ]
 
 
 def test_items_a_ticket_baseline_could_not_budget_at_the_as_of_date():
