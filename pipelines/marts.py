@@ -255,7 +255,9 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
     with pmo.connect() as conn:
         evm = _evm(conn, "project_id", "status_date", "forecast_finish")
         read = _read(conn, "risks", "assets", "licences")
-        read["work_items"] = conn.sql(f"SELECT {', '.join(risk.ITEM_COLUMNS)} FROM staging.work_items").pl()
+        # only the tickets a derived risk can come from, with their next snapshot's date
+        read["work_items"] = conn.sql(risk.ITEMS_SQL.format(source="staging.work_items"),
+                                      params={"as_of": evm["status_date"].max()}).pl()  # fmt: skip
         grid = evm.select("project_id", "status_date")
         register = risk.register_risks(read["risks"], grid, probability_scale=settings.probability_scale,
                                        cost_bands=settings.cost_bands, days_bands=settings.days_bands)  # fmt: skip

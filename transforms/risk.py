@@ -184,11 +184,16 @@ def project_exposure(register: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame
 # ------------------------------------------------------------------------------------------- operational risks
 
 
+# A ticket's snapshots in order: by export date, and two exports of one date by file and line (the later one is in
+# force; the earlier one holds for no status date).
+SNAPSHOT_ORDER = ("item_key", "snapshot_date", "_source_file", "_line")
+
+
 def in_force(work_items: pl.DataFrame) -> pl.DataFrame:
     """Each work item row with `valid_to`: the item's next snapshot date (NULL for its latest). The row is the
     snapshot in force at every status date from its snapshot_date up to (not including) valid_to."""
     item = pl.col("item_key")
-    return work_items.sort("item_key", "snapshot_date").with_columns(
+    return work_items.sort(SNAPSHOT_ORDER).with_columns(
         valid_to=pl.when(item.shift(-1).eq_missing(item)).then(pl.col("snapshot_date").shift(-1))
     )
 
@@ -198,9 +203,24 @@ ITEM_COLUMNS = ("item_key", "snapshot_date", "project_id", "status", "status_cat
                 "due", "summary", "assignee", "_source_file", "_line")  # fmt: skip
 
 
+# The rows of staging.work_items ({source}) up to $as_of that a derived risk can come from, with their valid_to
+# (`in_force`): every snapshot of each item with a snapshot that is not done and either critical or high with a target,
+# or blocked. `_ticket_risks` and `_blocked_risks` filter them again; this only leaves out items that can have no risk
+# (at portfolio scale 17,000 rows of a million), and computes valid_to over every snapshot of the items it keeps.
+ITEMS_SQL = f"""
+WITH w AS (SELECT {", ".join(ITEM_COLUMNS)} FROM {{source}} WHERE snapshot_date <= $as_of)
+SELECT *, lead(snapshot_date) OVER (PARTITION BY item_key ORDER BY {", ".join(SNAPSHOT_ORDER[1:])}) AS valid_to
+FROM w
+WHERE item_key IN (
+    SELECT item_key FROM w WHERE coalesce(status_category, '') <> 'done'
+       AND (lower(priority) IN ('critical', 'high') AND (sla_due_at IS NOT NULL OR due IS NOT NULL)
+            OR lower(status) LIKE '%block%'))
+"""
+
+
 def _valid_to(work_items: pl.DataFrame) -> pl.DataFrame:
     """`in_force` without reordering the rows: only the keys are sorted, and valid_to is put back in place."""
-    order = work_items.select(pl.arg_sort_by("item_key", "snapshot_date")).to_series()
+    order = work_items.select(pl.arg_sort_by(SNAPSHOT_ORDER)).to_series()
     item = pl.col("item_key")
     ranked = work_items.select("item_key", "snapshot_date")[order].select(
         pl.when(item.shift(-1).eq_missing(item)).then(pl.col("snapshot_date").shift(-1)).alias("valid_to")
@@ -339,7 +359,7 @@ def _blocked_risks(rows: pl.DataFrame, grid: pl.DataFrame, blocked_days: int) ->
     rows = rows.join(rows.filter(pl.col("_blocked")).select("item_key").unique(), on="item_key", how="semi")
     item = pl.col("item_key")
     spells = (
-        rows.sort("item_key", "snapshot_date")
+        rows.sort(SNAPSHOT_ORDER)
         .with_columns(
             _start=(item.ne_missing(item.shift(1)) | (pl.col("_blocked") != pl.col("_blocked").shift(1))).fill_null(
                 True
@@ -369,13 +389,18 @@ def operational_risks(
     """Grain: one row per derived risk per status date (grid dates up to `as_of` only): OPERATIONAL_COLUMNS.
 
     grid_forecast: project_id, status_date, forecast_finish (may be NULL); assets, licences and work_items are the
-    staging tables (with project_id). Each risk names its source row (source_table, source_key, _source_file,
-    _line); its risk_id is OPS-ASSET-<tag>, OPS-LICENCE-<id>, OPS-TICKET-<item> or OPS-BLOCKED-<item>."""
+    staging tables (with project_id); work_items may instead be the rows ITEMS_SQL reads, which carry their
+    valid_to. Each risk names its source row (source_table, source_key, _source_file, _line); its risk_id is
+    OPS-ASSET-<tag>, OPS-LICENCE-<id>, OPS-TICKET-<item> or OPS-BLOCKED-<item>."""
     grid_forecast = grid_forecast.filter(pl.col("status_date") <= as_of).select(
         "project_id", "status_date", "forecast_finish"
     )
     grid = grid_forecast.select("project_id", "status_date")
-    rows = _valid_to(work_items.filter(pl.col("snapshot_date") <= as_of).select(ITEM_COLUMNS))
+    items = work_items.filter(pl.col("snapshot_date") <= as_of)
+    if "valid_to" in items.columns:
+        rows = items.select(*ITEM_COLUMNS, "valid_to")
+    else:
+        rows = _valid_to(items.select(ITEM_COLUMNS))
     parts = [
         _asset_risks(assets, grid_forecast),
         _licence_risks(licences, grid_forecast, licence_horizon_days),

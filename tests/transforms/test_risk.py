@@ -6,11 +6,14 @@ Grid: project P, status dates Sundays 4, 11, 18, 25 January 2026; project Q has 
 import datetime as dt
 from decimal import Decimal
 
+import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from transforms.canonical import TABLES
 from transforms.risk import (
+    ITEMS_SQL,
     MART_COLUMNS,
     heat_map,
     operational_risks,
@@ -189,8 +192,15 @@ EMPTY = {"assets": _table("assets", []), "licences": _table("licences", []), "wo
 
 
 def _ops(**inputs):
+    """The operational risks from the whole work_items table, checked equal to those from only the rows ITEMS_SQL
+    reads (the pipeline's way, run in DuckDB over the same rows)."""
     args = EMPTY | {"grid_forecast": _grid_forecast(), "as_of": SUNDAYS[-1]} | inputs
-    return operational_risks(**args)
+    out = operational_risks(**args)
+    with duckdb.connect() as conn:
+        conn.register("staged", args["work_items"])
+        read = conn.sql(ITEMS_SQL.format(source="staged"), params={"as_of": args["as_of"]}).pl()
+    assert_frame_equal(operational_risks(**args | {"work_items": read}), out)
+    return out
 
 
 def test_asset_warranty_or_end_of_life_before_the_forecast_finish():
@@ -322,6 +332,59 @@ def test_blocked_items_ageing_from_the_start_of_their_current_blocked_spell():
         (D(2026, 1, 25), "OPS-BLOCKED-B2", 6),
         (D(2026, 1, 25), "OPS-BLOCKED-B4", 8),
     ]
+
+
+def test_two_exports_of_one_date_the_later_file_and_line_is_in_force():
+    # Both exports are dated Wed 7 Jan. File 2 (line 3) was loaded after file 1 (line 2), so it is in force from
+    # then on: due Fri 9 Jan, open past its target at 11, 18 and 25 Jan. File 1's row (due 30 Jan) holds for no
+    # status date, listed first or last.
+    rows = [
+        {"_source_file": 1, "_line": 2} | _item("T1", W1, due=D(2026, 1, 30)),
+        {"_source_file": 2, "_line": 3} | _item("T1", W1, due=D(2026, 1, 9)),
+    ]
+    for order in (rows, rows[::-1]):
+        out = _ops(work_items=_table("work_items", order))
+        assert out.select("status_date", "_source_file", "_line").rows() == [(d, 2, 3) for d in SUNDAYS[1:]]
+    # Blocked on both rows of 7 Jan: the spell starts on 7 Jan whichever row is read first; 18 and 25 Jan > 10 days.
+    blocked = [r | {"status": "Blocked"} for r in rows]
+    for order in (blocked, blocked[::-1]):
+        out = _ops(work_items=_table("work_items", order)).filter(pl.col("source") == "blocked")
+        assert out.select("status_date", "_line").rows() == [(D(2026, 1, 18), 3), (D(2026, 1, 25), 3)]
+    # File 1 says Blocked on 7 Jan but file 2, in force, says In Progress; blocked again on Wed 14 Jan (file 3): the
+    # spell starts on 14 Jan, 4 days old on 18 Jan and 11 on 25 Jan (not 11 and 18 from 7 Jan).
+    spell = [
+        rows[0] | {"status": "Blocked"},
+        rows[1],
+        {"_source_file": 3, "_line": 4} | _item("T1", W2, status="Blocked"),
+    ]
+    for order in (spell, spell[::-1]):
+        out = _ops(work_items=_table("work_items", order)).filter(pl.col("source") == "blocked")
+        assert out.select("status_date", "_line", "title").rows() == [
+            (D(2026, 1, 25), 4, "T1 blocked since 2026-01-14: summary T1")
+        ]
+
+
+def test_items_that_can_have_no_risk_are_not_read():
+    items = _table(
+        "work_items",
+        [
+            _item("T1", W1, due=D(2026, 1, 9)),  # high, open, with a target: every snapshot of T1 is read
+            _item("T1", W3, category="done", due=D(2026, 1, 9)),
+            _item("M1", W1, priority="medium", due=D(2026, 1, 9)),  # medium: no ticket risk
+            _item("H1", W1),  # high and open, but no target
+            _item("D1", W1, category="done", status="Blocked", due=D(2026, 1, 9)),  # done
+            _item("B1", W1, priority=None, status="Blocked"),  # blocked: every snapshot of B1
+            _item("B1", W2, priority=None),
+            _item("L1", W3 + dt.timedelta(days=1), due=D(2026, 1, 9)),  # exported after as_of (21 Jan)
+        ],
+    )
+    with duckdb.connect() as conn:
+        conn.register("staged", items)
+        read = conn.sql(ITEMS_SQL.format(source="staged"), params={"as_of": W3}).pl()
+    # T1 is in force 7..21 Jan (valid_to 21 Jan), then open-ended; B1 7..14 Jan, then open-ended
+    assert read.sort("_line").select("item_key", "valid_to").rows() == [
+        ("T1", W3), ("T1", None), ("B1", W2), ("B1", None),
+    ]  # fmt: skip
 
 
 def test_mart_stacks_register_and_derived_risks_in_one_schema():
