@@ -132,6 +132,22 @@ MARTS: dict[str, tuple[str, dict[str, str]]] = {
         "status_date": "Status date.",
         "pv": "Cumulative planned value (money).",
     }),
+    "marts.evm_progress": ("Per project, its progress at the weeks it changes, which the EV of any status date reads "
+                           "(the latest row on or before it): one row per part and week, and one `inputs` row. "
+                           "Computed again only for the projects whose inputs changed.", {
+        "project_id": "Project.",
+        "part": "ev (the version's cumulative EV of its elements measured by their items, before level of effort), "
+                "points (the project's story points done), first_export (the week of its first export of an item of "
+                "its elements), percent_complete (a version with percent-complete elements: EV before first_export "
+                "cannot be rebuilt), inputs (the digest of what the rows were computed from).",
+        "baseline_version": "The version of an ev or percent_complete row.",
+        "wk": "The status date from which the value holds (first_export: that week).",
+        "ev": "ev: the version's cumulative EV as of wk (money).",
+        "story_points": "points: the project's cumulative story points done as of wk.",
+        "digest": "inputs: a digest of what the rows were computed from: the project's elements, their items' "
+                  "exports and first work dates, its technique, the techniques per item type, the week end, the "
+                  "code.",
+    }),
     "marts.worklog_costs": ("One row per worklog, with its rate and cost (PMO only: per-person rates).", _WORKLOG),
     "marts.cost_exceptions": ("One row per worklog not in AC or costed with a caveat, with the reason.", _WORKLOG),
     "marts.evm_flags": ("One row per project, status date and finding beside the figures.", {

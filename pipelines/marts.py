@@ -2,10 +2,12 @@
 marts.* tables (../shared/EVM.md). Asset keys are [layer, table] and equal the DuckDB schema.table they write."""
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 import dagster as dg
+import duckdb
 import polars as pl
 
 from pipelines import changes, warehouse
@@ -13,7 +15,20 @@ from pipelines.partitions import WEEKLY_ASSET, status_dates
 from pipelines.plans import freeze_missing
 from pipelines.resources import PmoHome, data_status_date
 from transforms import baselines as bl
-from transforms import calendar, canonical, capacity, forecast, people_weeks, resource_utilisation, risk, ticket_flow
+from transforms import (
+    calendar,
+    canonical,
+    capacity,
+    duck,
+    forecast,
+    numbering,
+    people_weeks,
+    progress,
+    resource_utilisation,
+    risk,
+    ticket_flow,
+)
+from transforms import earned_value as earned_value_module
 from transforms import itam as itam_module
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
@@ -26,6 +41,7 @@ from transforms.itam import itam_cost, itam_due_dates, itam_gaps, itam_renewals
 from transforms.milestones import milestone_variance
 from transforms.people_weeks import weekly_hours_sql
 from transforms.portfolio import portfolio_weekly
+from transforms.progress import progress_digests_sql
 from transforms.project_closure import closure_drivers, project_closure
 from transforms.rates import rate_steps_sql
 from transforms.resource_utilisation import (
@@ -54,7 +70,9 @@ KEYS = {
     "marts.baseline_versions": ["project_id", "baseline_version"],
     "marts.actual_cost_weekly": ["project_id", "status_date", "cost_category"],
     "marts.planned_value_weekly": ["project_id", "status_date"],
+    "marts.evm_progress": progress.STATE_KEY,
 }
+PROGRESS = "marts.evm_progress"  # the progress earned value keeps (transforms.progress)
 
 
 # bl.assemble's order of baseline elements (polars sorts nulls first)
@@ -164,7 +182,18 @@ EVM_SPECS = {
     "actual_cost_weekly": "Cumulative actual cost per project, status date and cost category, and whether the "
     "baseline in force budgets that category (only budgeted categories are in CPI).",
     "planned_value_weekly": "The planned value curve in force per project and status date, future weeks included.",
+    "evm_progress": "Per project, its progress at the weeks it changes (any status date's EV reads it), and a digest "
+    "of its inputs: computed again only for the projects whose inputs changed.",
 }
+
+
+def _progress_shared(options: EvmOptions) -> str:
+    """What every project's progress depends on beside its own rows: the techniques per item type, the week end,
+    the code, and the releases of DuckDB (its hashes) and polars."""
+    code = changes.source_digest(*(m.__file__ for m in (progress, earned_value_module, bl, numbering, calendar,
+                                                         duck)))  # fmt: skip
+    shared = (sorted(options.techniques.items()), options.week_ends_on, code, duckdb.__version__, pl.__version__)
+    return hashlib.md5(repr(shared).encode()).hexdigest()
 
 
 @dg.multi_asset(
@@ -194,8 +223,9 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         inputs["baselines"] = conn.sql(
             f"SELECT * FROM staging.baselines{'' if stored else f' ORDER BY {ELEMENT_ORDER}'}"
         ).pl()
-        inputs["worklogs"] = conn.sql("SELECT item_key, min(work_date) AS work_date FROM staging.worklogs "
-                                      "WHERE item_key IS NOT NULL GROUP BY item_key").pl()  # fmt: skip
+        conn.sql("CREATE TEMP TABLE first_work AS SELECT item_key, min(work_date) AS work_date FROM staging.worklogs "
+                 "WHERE item_key IS NOT NULL GROUP BY item_key")  # fmt: skip
+        inputs["worklogs"] = conn.sql("SELECT * FROM first_work").pl()
         inputs["work_items"] = conn.sql(
             "SELECT item_key, snapshot_date, project_id, type, status_category, resolved, remaining_estimate_h, "
             "time_spent_h, story_points, assignee, assignee_account_id FROM staging.work_items"
@@ -207,16 +237,24 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             "SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
             "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL"
         ).pl()
+        options = _options(pmo, as_of)
+        # The progress of the projects whose inputs to it are unchanged is kept (transforms.progress).
+        digests = conn.sql(progress_digests_sql(
+            baselines="staging.baselines", frozen_elements="plans.baselines", projects="staging.projects",
+            work_items="staging.work_items", first_work="first_work", shared=_progress_shared(options),
+        )).pl()  # fmt: skip
+        prior = warehouse.read(conn, PROGRESS) if warehouse.table_exists(conn, "marts", "evm_progress") else None
     # Computed with the warehouse closed: DuckDB's cache of what it read goes back to the system first (the step's
     # peak is its inputs and its work, not also DuckDB's cache).
-    result = compute(**inputs, options=_options(pmo, as_of))
-    del inputs
+    result = compute(**inputs, options=options, progress_digests=digests, prior_progress=prior)
+    del inputs, prior
     with pmo.connect() as conn:
         tables = {
             "marts.evm_weekly": result.evm,
             "marts.baseline_versions": result.versions,
             "marts.actual_cost_weekly": result.costs,
             "marts.planned_value_weekly": result.plan,
+            PROGRESS: result.progress,
         }
         for name, frame in tables.items():
             warehouse.replace_table(conn, name, frame, KEYS[name])

@@ -24,7 +24,7 @@ from transforms.duck import query
 from transforms.earned_schedule import earned_schedule, time_weeks
 from transforms.indicators import indicators
 from transforms.planned_value import planned_value
-from transforms.progress import earned_value
+from transforms.progress import earned_value, progress
 from transforms.rates import assignee_person, rate_in_force
 
 MONEY = pl.Decimal(18, 4)
@@ -61,6 +61,7 @@ class EvmResult:
     costs: pl.DataFrame  # marts.actual_cost_weekly
     register: pl.DataFrame  # open register risks per status date
     grid: pl.DataFrame  # project_id, status_date, baseline_version
+    progress: pl.DataFrame  # marts.evm_progress (transforms.progress)
 
 
 def compute(
@@ -81,8 +82,12 @@ def compute(
     sprints: pl.DataFrame,
     risks: pl.DataFrame,
     options: EvmOptions,
+    progress_digests: pl.DataFrame | None = None,
+    prior_progress: pl.DataFrame | None = None,
 ) -> EvmResult:
-    """Every weekly earned-value figure of every project up to `options.as_of`."""
+    """Every weekly earned-value figure of every project up to `options.as_of`. progress_digests, prior_progress:
+    the digests of each project's inputs to its progress and an earlier result's `progress`, whose rows of the
+    projects with the same digest are kept (transforms.progress)."""
     as_of, week_ends_on = options.as_of, options.week_ends_on
     projects = projects.with_columns(pl.col("calendar_id").fill_null("default"))
     from_status = evm_status.filter(pl.col("status_date") <= as_of).get_column("project_id").unique()
@@ -120,10 +125,14 @@ def compute(
         )
         .select("project_id", "status_date", pl.col("pv").fill_null(0).cast(MONEY))
     )
-    ev = earned_value(
-        grid=grid, elements=elements, projects=projects, work_items=work_items, worklogs=worklogs,
-        sprints=sprints, loe_pv=loe_pv, techniques=options.techniques, week_ends_on=week_ends_on,
+    # The progress of the projects measured here (not of those a status file reports, which depends on the date).
+    state = progress(
+        elements=elements, projects=projects.filter(~pl.col("project_id").is_in(from_status.implode())),
+        work_items=work_items, worklogs=worklogs, techniques=options.techniques, week_ends_on=week_ends_on,
+        digests=progress_digests, prior=prior_progress,
     )  # fmt: skip
+    ev = earned_value(grid=grid, progress=state, projects=projects, sprints=sprints, loe_pv=loe_pv,
+                      week_ends_on=week_ends_on)  # fmt: skip
 
     direct = direct_costs(assets, licences, mode=options.direct_costs, asset_life_months=options.asset_life_months)
     status_grid = evm_status.filter(pl.col("status_date") <= as_of)
@@ -191,6 +200,7 @@ def compute(
         costs=costs,
         register=register,
         grid=grid.select("project_id", "status_date", "baseline_version"),
+        progress=state,
     )  # fmt: skip
 
 

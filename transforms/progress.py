@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms import duck
 from transforms.calendar import isodow
 from transforms.duck import query
 from transforms.numbering import number, sorted_keys
 
-_SQL = """
+# Progress, independent of the status dates (marts.evm_progress): per project, the cumulative EV of each version's
+# measured elements and the story points done at each week either changes, the week of its first export, and its
+# versions with percent-complete elements.
+_STATE_SQL = """
 WITH
 tech AS (
     -- The technique of each element of each version.
@@ -65,20 +69,29 @@ events AS (
     JOIN deltas d USING (project_id, item_key)
     GROUP BY ALL
 ),
-cum AS (
-    SELECT project_id, baseline_version, wk, sum(ev) OVER (PARTITION BY project_id, baseline_version ORDER BY wk) AS ev
-    FROM events
-),
-points AS (SELECT project_id, wk, sum(d_points) AS pts FROM deltas GROUP BY ALL),
-points_cum AS (
-    SELECT project_id, wk, sum(pts) OVER (PARTITION BY project_id ORDER BY wk) AS pts FROM points
-),
+points AS (SELECT project_id, wk, sum(d_points) AS pts FROM deltas GROUP BY ALL)
+SELECT project_id, 'ev' AS part, baseline_version, wk,
+       CAST(round(sum(ev) OVER (PARTITION BY project_id, baseline_version ORDER BY wk), 4) AS DECIMAL(18, 4)) AS ev,
+       NULL::DOUBLE AS story_points
+FROM events
+UNION ALL
+SELECT project_id, 'points', NULL, wk, NULL, sum(pts) OVER (PARTITION BY project_id ORDER BY wk) FROM points
+UNION ALL
+SELECT project_id, 'first_export', NULL, first_wk, NULL, NULL FROM project_first
+UNION ALL
+-- Versions whose EV cannot be rebuilt before the project's first export.
+SELECT DISTINCT project_id, 'percent_complete', baseline_version, NULL::DATE, NULL, NULL
+FROM tech WHERE technique = 'percent_complete'
+"""
+
+_SQL = """
+WITH
+cum AS (SELECT project_id, baseline_version, wk, CAST(ev AS DOUBLE) AS ev FROM progress WHERE part = 'ev'),
+points_cum AS (SELECT project_id, wk, story_points AS pts FROM progress WHERE part = 'points'),
+project_first AS (SELECT project_id, wk AS first_wk FROM progress WHERE part = 'first_export'),
+needs_history AS (SELECT project_id, baseline_version FROM progress WHERE part = 'percent_complete'),
 loe AS (
     SELECT project_id, baseline_version, status_date, CAST(pv AS DOUBLE) AS pv FROM loe_pv
-),
-needs_history AS (
-    -- Versions whose EV cannot be rebuilt before the project's first export.
-    SELECT DISTINCT project_id, baseline_version FROM tech WHERE technique = 'percent_complete'
 ),
 planned_points AS (SELECT project_id, sum(planned_points) AS pts FROM sprints GROUP BY ALL)
 SELECT g.project_id, g.status_date, g.baseline_version,
@@ -102,25 +115,60 @@ ASOF LEFT JOIN loe l ON l.project_id = g.project_id AND l.baseline_version = g.b
 ORDER BY g.project_id, g.status_date
 """
 
+# marts.evm_progress: the parts above, and per project one `inputs` row with the digest of what they were computed
+# from.
+STATE_SCHEMA = {"project_id": pl.String, "part": pl.String, "baseline_version": pl.Int64, "wk": pl.Date,
+                "ev": pl.Decimal(18, 4), "story_points": pl.Float64, "digest": pl.String}  # fmt: skip
+# The columns `progress` reads of each input (beside project_id): its digests are of these, so that a change
+# elsewhere in a row (a ticket's assignee, pseudonymised by `pmo forget`) does not make it compute a project again.
+READS = {
+    "elements": ["baseline_version", "element_key", "parent_key", "budget", "weight", "ev_technique"],
+    "projects": ["ev_technique"],
+    "work_items": ["item_key", "snapshot_date", "type", "status_category", "resolved", "remaining_estimate_h",
+                   "time_spent_h", "story_points"],
+    "worklogs": ["item_key", "work_date"],
+}  # fmt: skip
+STATE_KEY = ["project_id", "part", "baseline_version", "wk"]
 
-def earned_value(
+
+def progress(
     *,
-    grid: pl.DataFrame,
     elements: pl.DataFrame,
     projects: pl.DataFrame,
     work_items: pl.DataFrame,
     worklogs: pl.DataFrame,
-    sprints: pl.DataFrame,
-    loe_pv: pl.DataFrame,
     techniques: dict[str, str] | None = None,
     week_ends_on: str = "sunday",
+    digests: pl.DataFrame | None = None,
+    prior: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Grain: one row per grid row (project_id, status_date, with its baseline_version in force and bac):
-    `ev` (DECIMAL(18,4); NULL where `reconstructable` is false) and `reconstructable`.
+    """The progress of each of `projects` as of any week (STATE_SCHEMA, sorted by STATE_KEY): what `earned_value`
+    reads at each status date. It does not depend on the status dates, so it is kept from one run to the next.
 
-    loe_pv: planned value of the level-of-effort elements (`planned_value` of those elements only), which they
-    earn as planned. techniques: item type → technique, from the settings.
+    digests: project_id, digest: per project, a digest of everything its progress is computed from (its elements,
+    the exports and first work dates of the items they name, its row of `projects`, the techniques per item type,
+    the week end, the code; `progress_digests_sql`). A project whose digest is the one held in `prior` (an earlier
+    result) keeps its rows from there; only the others are computed. Without digests every project is computed.
+    techniques: item type → technique, from the settings.
     """
+    digests = (
+        projects.select("project_id").join(digests, on="project_id", how="left")
+        if digests is not None
+        else projects.select("project_id", digest=pl.lit(None, pl.String))
+    )
+    held = pl.DataFrame(schema=STATE_SCHEMA)
+    if prior is not None:
+        same = prior.filter(pl.col("part") == "inputs").join(digests, on=["project_id", "digest"], how="semi")
+        held = prior.join(same, on="project_id", how="semi").select(STATE_SCHEMA.keys()).cast(STATE_SCHEMA)
+    todo = digests.join(held, on="project_id", how="anti")
+    if todo.is_empty():
+        return held
+    if not held.is_empty():  # only the projects to compute, and the exports and worklogs of their elements' items
+        elements = elements.join(todo, on="project_id", how="semi")
+        projects = projects.join(todo, on="project_id", how="semi")
+        named = elements.select(item_key="element_key").drop_nulls()
+        work_items = work_items.join(named, on="item_key", how="semi")
+        worklogs = worklogs.join(named, on="item_key", how="semi")
     types = pl.DataFrame(
         {"type": list((techniques or {}).keys()), "technique": list((techniques or {}).values())},
         schema={"type": pl.String, "technique": pl.String},
@@ -162,20 +210,81 @@ def earned_value(
     # Each frame narrowed to the columns the query reads: DuckDB converts a registered frame whole, so the million
     # elements' unused columns cost memory at the step's peak (~90 MB at portfolio scale).
     frames = {
-        "grid": project(grid.select("project_id", "status_date", "baseline_version", "bac")),
         "elements": elements,
         "projects": projects,
         "work_items": snapshots.select("item_key", "snapshot_date", "type"),
         "deltas": deltas,
         "project_first": project_first,
-        "sprints": project(sprints.select("project_id", "planned_points")),
-        "loe_pv": project(loe_pv),
         "techniques": types,
     }
     del snapshots, first_work  # the snapshots' other columns are let go before the query
+    out = query(_STATE_SQL, frames, week_ends_on=week_ends_on)
+    computed = pl.concat(
+        [
+            out.with_columns(project_id=project_keys.gather(out.get_column("project_id"))),
+            todo.with_columns(part=pl.lit("inputs")),
+        ],
+        how="diagonal_relaxed",
+    )
+    return pl.concat([held, computed.select(STATE_SCHEMA.keys()).cast(STATE_SCHEMA)]).sort(STATE_KEY)
+
+
+def progress_digests_sql(*, baselines: str, frozen_elements: str, projects: str, work_items: str, first_work: str,
+                         shared: str) -> str:  # fmt: skip
+    """One SELECT of project_id, digest (`progress`'s digests) over the warehouse's tables: per project, the count
+    and the sum of the hashes of what `progress` reads (READS) of its elements (`baselines` and `frozen_elements`),
+    its row of `projects`, and the exports and first work dates (`first_work`: item_key, work_date) of the items its
+    elements name, after `shared`, what every project's progress depends on (a literal). A sum, not an XOR, so two
+    equal rows do not cancel out. Names come from code, not input."""
+
+    def columns(kind: str, alias: str = "r") -> str:
+        return ", ".join(f"{alias}.{c}" for c in READS[kind])
+
+    return f"""
+    WITH named AS (  -- an item named in several versions counts in each: the same for the same rows
+        SELECT project_id, element_key FROM {baselines} WHERE element_key IS NOT NULL
+        UNION ALL SELECT project_id, element_key FROM {frozen_elements} WHERE element_key IS NOT NULL
+    ),
+    items AS (
+        SELECT item_key, hash('work_items', {columns("work_items")}) AS h FROM {work_items} r
+        UNION ALL SELECT item_key, hash('first_work', {columns("worklogs")}) FROM {first_work} r
+    ),
+    h AS (
+        SELECT project_id, hash('elements', {columns("elements")}) AS h FROM {baselines} r
+        UNION ALL SELECT project_id, hash('elements', {columns("elements")}) FROM {frozen_elements} r
+        UNION ALL SELECT project_id, hash('projects', {columns("projects")}) FROM {projects} r
+        UNION ALL SELECT e.project_id, i.h FROM named e JOIN items i ON i.item_key = e.element_key
+    )
+    SELECT project_id, concat({duck.text(shared)}, ':', count(*), ':', sum(h)) AS digest
+    FROM h WHERE project_id IS NOT NULL GROUP BY project_id
+    """
+
+
+def earned_value(
+    *,
+    grid: pl.DataFrame,
+    progress: pl.DataFrame,
+    projects: pl.DataFrame,
+    sprints: pl.DataFrame,
+    loe_pv: pl.DataFrame,
+    week_ends_on: str = "sunday",
+) -> pl.DataFrame:
+    """Grain: one row per grid row (project_id, status_date, with its baseline_version in force and bac):
+    `ev` (DECIMAL(18,4); NULL where `reconstructable` is false) and `reconstructable`.
+
+    progress: the projects' `progress`. loe_pv: planned value of the level-of-effort elements (`planned_value` of
+    those elements only), which they earn as planned.
+    """
+    frames = {
+        "grid": grid.select("project_id", "status_date", "baseline_version", "bac"),
+        "progress": progress.select("project_id", "part", "baseline_version", "wk", "ev", "story_points"),
+        "projects": projects.select("project_id", "ev_technique"),
+        "sprints": sprints.select("project_id", "planned_points"),
+        "loe_pv": loe_pv,
+    }
     out = query(_SQL, frames, week_ends_on=week_ends_on)
     return out.select(
-        project_keys.gather(out.get_column("project_id")).alias("project_id"),
+        "project_id",
         "status_date",
         "baseline_version",
         pl.when(pl.col("reconstructable")).then(pl.col("ev_value").round(4)).cast(pl.Decimal(18, 4)).alias("ev"),

@@ -340,3 +340,42 @@ def test_a_run_for_an_older_week_keeps_the_later_weeks_and_restates_nothing(buil
     pmo = PmoHome(home=str(home))
     assert pack_data(pmo, dt.date(2026, 3, 1)).restatements.height == 0
     assert pack_data(pmo, dt.date(2026, 3, 15)).restatements.height == 1
+
+
+def test_earned_value_keeps_the_progress_of_projects_whose_inputs_did_not_change(built):
+    from pipelines.marts import earned_value
+
+    home, inbox = built
+
+    def run_earned_value():
+        result = dg.materialize([earned_value], resources={"pmo": PmoHome(home=str(home), inbox=str(inbox))},
+                                partition_key="2026-03-15")  # fmt: skip
+        assert result.success
+
+    def ev(conn, project):
+        return conn.sql("SELECT status_date, ev FROM marts.evm_weekly WHERE project_id = ? ORDER BY 1",
+                        params=[project]).fetchall()  # fmt: skip
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        measured = [
+            p
+            for (p,) in conn.sql(
+                "SELECT DISTINCT project_id FROM marts.evm_progress WHERE part = 'ev' AND ev > 0 ORDER BY 1"
+            ).fetchall()
+        ]
+        kept, changed = measured[:2]  # two projects that earned something
+        before = {p: ev(conn, p) for p in (kept, changed)}
+        first = conn.sql("SELECT min(wk) FROM marts.evm_progress WHERE part = 'ev' AND project_id = ?",
+                         params=[kept]).fetchall()[0][0]  # fmt: skip
+        # Both projects' stored progress raised by 1000: a project computed again loses it, one kept shows it.
+        conn.sql("UPDATE marts.evm_progress SET ev = ev + 1000 WHERE part = 'ev' AND project_id IN (?, ?)",
+                 params=[kept, changed])  # fmt: skip
+        # The remaining estimate of one of `changed`'s measured items edited: its digest changes, not `kept`'s.
+        conn.sql("UPDATE staging.work_items SET remaining_estimate_h = coalesce(remaining_estimate_h, 0) + 1 WHERE"
+                 " item_key = (SELECT min(element_key) FROM staging.baselines WHERE project_id = ?)",
+                 params=[changed])  # fmt: skip
+    run_earned_value()
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        assert ev(conn, changed) == before[changed]
+        # `kept`'s stored rows were read: every EV from its first week with progress on is 1000 higher.
+        assert ev(conn, kept) == [(d, v + 1000 if d >= first else v) for d, v in before[kept]]

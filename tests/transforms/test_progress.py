@@ -5,7 +5,7 @@ import polars as pl
 
 from tests.transforms.evm_frames import W1, W2, W3, W4, D, calendar, element, item, money, project, rows, worklog
 from transforms.planned_value import planned_value
-from transforms.progress import earned_value
+from transforms.progress import earned_value, progress
 
 WEEKS = [W1, W2, W3, W4]
 NO_LOE = pl.DataFrame(
@@ -23,16 +23,9 @@ def _ev(elements, items, worklogs=(), *, technique="0/100", projects=None, sprin
         schema={"project_id": pl.String, "status_date": pl.Date, "baseline_version": pl.Int64,
                 "bac": pl.Decimal(18, 4)},
     )  # fmt: skip
-    return earned_value(
-        grid=grid,
-        elements=elements,
-        projects=projects,
-        work_items=rows("work_items", *items),
-        worklogs=rows("worklogs", *worklogs),
-        sprints=rows("sprints", *sprints),
-        loe_pv=loe_pv,
-        techniques=techniques,
-    )
+    state = progress(elements=elements, projects=projects, work_items=rows("work_items", *items),
+                     worklogs=rows("worklogs", *worklogs), techniques=techniques)  # fmt: skip
+    return earned_value(grid=grid, progress=state, projects=projects, sprints=rows("sprints", *sprints), loe_pv=loe_pv)
 
 
 def _by_week(out, name="ev"):
@@ -250,3 +243,87 @@ def test_one_row_per_grid_row_sorted():
     out = _ev([A], [item("A", W2, "doing")])
     assert out.columns == ["project_id", "status_date", "baseline_version", "ev", "reconstructable"]
     assert out.get_column("status_date").to_list() == WEEKS
+
+
+# ------------------------------------------------------------------------------ kept from one run to the next
+
+
+def _state(elements, items, digests, prior=None):
+    """The progress of projects P and Q (0/100) with the given digests, and their EV at W1..W4."""
+    elements = rows("baselines", *elements)
+    projects = rows("projects", project("P"), project("Q"))
+    digests = pl.DataFrame({"project_id": list(digests), "digest": list(digests.values())},
+                           schema={"project_id": pl.String, "digest": pl.String})  # fmt: skip
+    state = progress(elements=elements, projects=projects, work_items=rows("work_items", *items),
+                     worklogs=rows("worklogs"), digests=digests, prior=prior)  # fmt: skip
+    grid = pl.DataFrame(
+        {"project_id": ["P"] * 4 + ["Q"] * 4, "status_date": WEEKS * 2, "baseline_version": 1, "bac": money(0)},
+        schema={"project_id": pl.String, "status_date": pl.Date, "baseline_version": pl.Int64,
+                "bac": pl.Decimal(18, 4)},
+    )  # fmt: skip
+    ev = earned_value(grid=grid, progress=state, projects=projects, sprints=rows("sprints"), loe_pv=NO_LOE)
+    by_project = {p: _by_week(ev.filter(pl.col("project_id") == p)) for p in ("P", "Q")}
+    return state, by_project
+
+
+def test_a_project_whose_digest_is_unchanged_keeps_its_progress_and_the_others_are_computed_again():
+    elements = [A, element("Q1", 300, D(2025, 1, 6), D(2025, 1, 17), project_id="Q")]
+    items = [item("A", W2, "done", resolved=D(2025, 1, 15)), item("Q1", W2, "doing")]
+    state, ev = _state(elements, items, {"P": "p1", "Q": "q1"})
+    # P: A (1000) resolved 15 Jan, week of 19 Jan. Q: Q1 (300) in progress, nothing earned (0/100).
+    assert ev == {"P": {W1: 0, W2: 1000, W3: 1000, W4: 1000}, "Q": {W1: 0, W2: 0, W3: 0, W4: 0}}
+    assert state.filter(pl.col("part") == "inputs").select("project_id", "digest").rows() == [("P", "p1"), ("Q", "q1")]
+    # Q1's export changes nothing Q earns: a change of 0.
+    assert state.filter(pl.col("part") == "ev").select("project_id", "wk", "ev").rows() == [
+        ("P", W2, money(1000)), ("Q", W2, money(0))
+    ]  # fmt: skip
+
+    # The prior's P rows altered: P's digest is unchanged, so they are what its EV reads (not computed again).
+    altered = state.with_columns(
+        ev=pl.when((pl.col("project_id") == "P") & (pl.col("part") == "ev")).then(money(7)).otherwise("ev")
+    )
+    # Q1 done in the week of 2 Feb; Q's digest changes with it: Q is computed again from its new exports.
+    later = [*items, item("A", W4, "done", resolved=D(2025, 1, 15)), item("Q1", W4, "done", resolved=D(2025, 1, 29))]
+    kept, ev = _state(elements, later, {"P": "p1", "Q": "q2"}, prior=altered)
+    assert ev == {"P": {W1: 0, W2: 7, W3: 7, W4: 7}, "Q": {W1: 0, W2: 0, W3: 0, W4: 300}}
+
+    # Every digest new: both computed again, as from nothing (P's A is resolved in the week of 19 Jan again).
+    fresh, ev = _state(elements, later, {"P": "p2", "Q": "q2"}, prior=altered)
+    assert ev == {"P": {W1: 0, W2: 1000, W3: 1000, W4: 1000}, "Q": {W1: 0, W2: 0, W3: 0, W4: 300}}
+    assert fresh.equals(_state(elements, later, {"P": "p2", "Q": "q2"})[0])
+    assert kept.filter(pl.col("project_id") == "Q").equals(fresh.filter(pl.col("project_id") == "Q"))
+
+
+def test_a_prior_without_digests_or_of_a_project_gone_is_not_kept():
+    elements = [A, element("Q1", 300, D(2025, 1, 6), D(2025, 1, 17), project_id="Q")]
+    items = [item("A", W2, "done", resolved=D(2025, 1, 15)), item("Q1", W3, "done", resolved=D(2025, 1, 22))]
+    state, _ = _state(elements, items, {"P": None, "Q": "q1"})
+    altered = state.with_columns(ev=pl.lit(money(7)))
+    # P had no digest: computed again though its digest is still none; Q's is unchanged: kept (7).
+    _, ev = _state(elements, items, {"P": None, "Q": "q1"}, prior=altered)
+    assert ev == {"P": {W1: 0, W2: 1000, W3: 1000, W4: 1000}, "Q": {W1: 0, W2: 0, W3: 7, W4: 7}}
+    # A project no longer measured (not in `projects`) leaves no rows behind.
+    only_p = progress(elements=rows("baselines", A), projects=rows("projects", project("P")),
+                      work_items=rows("work_items", *items), worklogs=rows("worklogs"),
+                      digests=pl.DataFrame({"project_id": ["P"], "digest": ["p1"]}), prior=state)  # fmt: skip
+    assert set(only_p.get_column("project_id")) == {"P"}
+
+
+def test_progress_reads_only_the_columns_its_digests_are_of():
+    from transforms.progress import READS
+
+    def only(table, records, keep):
+        return rows(table, *records).select("project_id", *keep)
+
+    # every other column dropped: a column read and not in READS would fail here (and escape the digests)
+    elements = [A, element("M", 0, D(2025, 1, 6), D(2025, 1, 17), parent_key="A", ev_technique="0/100")]
+    items = [item("A", W2, "done", resolved=D(2025, 1, 15), story_points=3), item("M", W2, "doing")]
+    full = progress(elements=rows("baselines", *elements), projects=rows("projects", project("P")),
+                    work_items=rows("work_items", *items), worklogs=rows("worklogs"))  # fmt: skip
+    narrow = progress(
+        elements=only("baselines", elements, READS["elements"]),
+        projects=only("projects", [project("P")], READS["projects"]),
+        work_items=rows("work_items", *items).select(READS["work_items"]),
+        worklogs=rows("worklogs").select(READS["worklogs"]),
+    )  # fmt: skip
+    assert narrow.equals(full) and narrow.filter(pl.col("part") == "ev").height > 0
