@@ -265,6 +265,14 @@ MARTS: dict[str, tuple[str, dict[str, str]]] = {
         "slip_working_days": "Working days from the baseline date to the actual, forecast or (overdue) status date.",
         "state": "done_on_time, done_late, done_undated, slipped, overdue or on_track.",
     }),
+    "marts.milestone_state": ("One row per project: the as-of date its milestone rows are of and a digest of what "
+                              "they were computed from. A project whose inputs did not change, and none of whose "
+                              "dates fell in between, is carried forward to the next as-of date, not computed again.", {
+        "project_id": "Project.",
+        "as_of": "The as-of date of its rows of milestone_variance (and the last of milestone_slips and history).",
+        "digest": "Count and sum of the hashes of what its milestone figures read: its elements, versions and calendar "
+                  "and the exports of its milestones and due-dated items, after the holidays and the code.",
+    }),
     "marts.timesheet_completeness": ("One row per person per status date (PMO only: per-person hours).", {
         "person_id": "Person.",
         "status_date": "Status date.",

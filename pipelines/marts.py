@@ -30,6 +30,7 @@ from transforms import (
 )
 from transforms import earned_value as earned_value_module
 from transforms import itam as itam_module
+from transforms import milestones as milestones_module
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
@@ -38,7 +39,7 @@ from transforms.evm_flags import evm_flags, flag_candidates_sql
 from transforms.forecast import evm_forecast
 from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_due_dates, itam_gaps, itam_renewals
-from transforms.milestones import milestone_variance
+from transforms.milestones import Kept, kept_projects, milestone_variance
 from transforms.people_weeks import weekly_hours_sql
 from transforms.portfolio import portfolio_weekly
 from transforms.progress import progress_digests_sql
@@ -73,6 +74,12 @@ KEYS = {
     "marts.evm_progress": progress.STATE_KEY,
 }
 PROGRESS = "marts.evm_progress"  # the progress earned value keeps (transforms.progress)
+MILESTONES = {  # the milestone marts in their key order (transforms.milestones)
+    "marts.milestone_variance": ["project_id", "item_key"],
+    "marts.milestone_slips": ["project_id", "status_date"],
+    "marts.milestone_history": ["project_id", "item_key", "status_date"],
+    "marts.milestone_state": ["project_id"],
+}
 
 
 # bl.assemble's order of baseline elements (polars sorts nulls first)
@@ -318,39 +325,94 @@ def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
                         description="Per project and week: items due, slipped, overdue and the slip trend."),
            dg.AssetSpec(["marts", "milestone_history"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
                         description="Per milestone and week: its baseline, forecast and actual dates, slip and "
-                                    "state as of that week (the milestone trend; the pack of that week).")],
+                                    "state as of that week (the milestone trend; the pack of that week)."),
+           dg.AssetSpec(["marts", "milestone_state"], kinds={"duckdb"}, deps=[["marts", "evm_weekly"]],
+                        description="Per project, the as-of date of its milestone rows and a digest of their inputs: "
+                                    "a project whose inputs did not change is carried forward, not computed again.")],
     pool="warehouse", **WEEKLY_ASSET,
 )  # fmt: skip
 def milestones(pmo: PmoHome):
     with pmo.connect() as conn:
         evm = _evm(conn, "project_id", "status_date")
+        grid, as_of = evm.select("project_id", "status_date"), evm["status_date"].max()
         read = _read(conn, "holidays", "projects")
-        read["work_items"] = conn.sql(  # only the columns milestone_variance reads
-            "SELECT item_key, snapshot_date, project_id, status_category, resolved, due, is_milestone, summary "
-            "FROM staging.work_items"
-        ).pl()
+        digests = conn.sql(milestones_module.digests_sql(
+            baselines="staging.baselines", frozen_elements="plans.baselines", versions="marts.baseline_versions",
+            projects="staging.projects", work_items="staging.work_items", shared=_milestones_shared(conn),
+        ), params={"as_of": as_of}).pl()  # fmt: skip
+        kept = _kept_milestones(conn, digests, grid, as_of)
+        # Only what the projects computed again read: their elements, and every export of their keys' items.
+        changed = None if kept is None else sorted(set(grid["project_id"]) - set(kept.state["project_id"]))
+        read["work_items"] = _milestone_items(conn, changed)
         versions = warehouse.read(conn, "marts.baseline_versions")
         elements = _elements(conn, "project_id", "baseline_version", "effective_from", "element_key", "planned_finish",
-                             "is_milestone").join(versions.select("project_id", "baseline_version", "effective_from"),
-                                        on=["project_id", "baseline_version"])  # fmt: skip
+                             "is_milestone", projects=changed).join(
+            versions.select("project_id", "baseline_version", "effective_from"), on=["project_id", "baseline_version"]
+        )  # fmt: skip
         projects = read["projects"].with_columns(pl.col("calendar_id").fill_null("default"))
+        held = [] if kept is None else [kept.variance[c] for c in ("baseline_date", "forecast_date", "actual_date")]
         dates = pl.concat([read["work_items"]["due"], read["work_items"]["resolved"], elements["planned_finish"],
-                           evm["status_date"]]).drop_nulls()  # fmt: skip
+                           evm["status_date"], *held]).drop_nulls()  # fmt: skip
         cal = working_day_index(read["holidays"], sorted(set(projects["calendar_id"]) | {"default"}),
                                 dates.min() - dt.timedelta(days=1), dates.max() + dt.timedelta(days=1))  # fmt: skip
     # computed with the warehouse closed, as earned value
     items, slips, history = milestone_variance(
-        elements=elements, work_items=read["work_items"], cal=cal, projects=projects,
-        grid=evm.select("project_id", "status_date"), as_of=evm["status_date"].max(),
+        elements=elements, work_items=read["work_items"], cal=cal, projects=projects, grid=grid, as_of=as_of, kept=kept
     )  # fmt: skip
-    del read, elements
+    state = digests.join(grid, on="project_id", how="semi").select(
+        "project_id", pl.lit(as_of, pl.Date).alias("as_of"), "digest"
+    )
+    del read, elements, kept
     with pmo.connect() as conn:
-        warehouse.replace_table(conn, "marts.milestone_variance", items, ["project_id", "item_key"])
-        warehouse.replace_table(conn, "marts.milestone_slips", slips, ["project_id", "status_date"])
-        warehouse.replace_table(conn, "marts.milestone_history", history, ["project_id", "item_key", "status_date"])
-    yield dg.MaterializeResult(asset_key=["marts", "milestone_variance"], metadata={"dagster/row_count": items.height})
-    yield dg.MaterializeResult(asset_key=["marts", "milestone_slips"], metadata={"dagster/row_count": slips.height})
-    yield dg.MaterializeResult(asset_key=["marts", "milestone_history"], metadata={"dagster/row_count": history.height})
+        for (name, order), frame in zip(MILESTONES.items(), (items, slips, history, state), strict=True):
+            warehouse.replace_table(conn, name, frame, order)
+    for name, frame in zip(MILESTONES, (items, slips, history, state), strict=True):
+        yield dg.MaterializeResult(asset_key=name.split("."), metadata={"dagster/row_count": frame.height})
+
+
+def _milestones_shared(conn) -> str:
+    """What every project's milestone rows depend on beside its own inputs: the holidays, the code, and the releases
+    of DuckDB (its hashes) and polars."""
+    code = changes.source_digest(*(m.__file__ for m in (milestones_module, calendar, numbering)))
+    return changes.fingerprint(conn, repr((code, duckdb.__version__, pl.__version__)), "staging.holidays")
+
+
+def _kept_milestones(conn, digests: pl.DataFrame, grid: pl.DataFrame, as_of: dt.date) -> Kept | None:
+    """The milestone rows of the projects that are carried forward (`kept_projects`), None when there are none
+    (also when a milestone table is missing or not written in its key order)."""
+    if not all(warehouse.in_order(conn, name, order) for name, order in MILESTONES.items()):
+        return None
+    state = warehouse.read(conn, "marts.milestone_state")
+    slips = warehouse.read(conn, "marts.milestone_slips")
+    ids = kept_projects(digests, state, slips, grid, as_of)
+    if ids.is_empty():
+        return None
+    of = pl.col("project_id").is_in(ids.implode())
+    return Kept(state=state.filter(of), variance=warehouse.read(conn, "marts.milestone_variance").filter(of),
+                slips=slips.filter(of), history=warehouse.read(conn, "marts.milestone_history").filter(of),
+                grid=grid.filter(of))  # fmt: skip
+
+
+def _milestone_items(conn, projects: list[str] | None) -> pl.DataFrame:
+    """The ticket columns milestone_variance reads: of every export, or (`projects`) of every export of the items
+    those projects' keys are of (their milestone elements, their due-dated tickets), wherever exported."""
+    columns = ", ".join(milestones_module.READS["work_items"])
+    if projects is None:
+        return conn.sql(f"SELECT {columns} FROM staging.work_items").pl()
+    conn.register("_changed", pl.DataFrame({"project_id": projects}, schema={"project_id": pl.String}))
+    try:
+        return conn.sql(f"""
+            WITH named AS (
+                SELECT element_key AS item_key FROM staging.baselines SEMI JOIN _changed USING (project_id)
+                WHERE is_milestone
+                UNION SELECT element_key FROM plans.baselines SEMI JOIN _changed USING (project_id) WHERE is_milestone
+                UNION SELECT item_key FROM staging.work_items SEMI JOIN _changed USING (project_id)
+                WHERE due IS NOT NULL
+            )
+            SELECT {columns} FROM staging.work_items SEMI JOIN named USING (item_key)
+        """).pl()  # fmt: skip
+    finally:
+        conn.unregister("_changed")
 
 
 def _elements(conn, *columns: str, projects: list[str] | None = None) -> pl.DataFrame:

@@ -30,14 +30,23 @@ segment adds +1 (or its slip) to a count from the first status date it holds and
 holds; a running sum over the sorted status dates gives the weekly figures. The overdue items' slip grows with the
 status date, so the mean slip is (Σ constant slips + n_overdue × wd(S) − Σ wd(baseline of overdue)) / items with a
 slip, a ratio of sums.
+
+Kept from one run to the next (marts.milestone_state): a project whose inputs are the same as when its rows were
+computed (`digests_sql`: what it reads of its elements, versions, calendar and the exports of the items its keys are
+of) and none of whose dates (an export, a resolution, a version taking effect) falls after that run's as-of date and
+on or before this one's, has every item's attributes of then still in force. Its rows are carried forward: those of
+the earlier weeks as they were, the as-of date's and the new weeks' evaluated again from the earlier as-of rows (only
+the overdue state and an overdue item's slip move with the date). The other projects are computed as above.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import polars as pl
 
+from transforms import duck
 from transforms.numbering import number, sorted_keys
 
 STATES = ("done_on_time", "done_late", "done_undated", "overdue", "slipped", "on_track")
@@ -54,6 +63,18 @@ SLIPS_COLUMNS = {
     "project_id": pl.String, "status_date": pl.Date, "items": pl.Int64, "items_due": pl.Int64, "slipped": pl.Int64,
     "overdue": pl.Int64, "done_late": pl.Int64, "mean_slip_working_days": pl.Float64, "slipped_change": pl.Int64,
 }  # fmt: skip
+# marts.milestone_state: per project, the as-of date its rows were computed or carried to and the digest of its inputs.
+STATE_COLUMNS = {"project_id": pl.String, "as_of": pl.Date, "digest": pl.String}
+# The columns `milestone_variance` reads of each input (beside project_id): a project's digest is of these, so that a
+# change elsewhere in a row (a ticket's assignee, pseudonymised by `pmo forget`) does not make it compute again.
+READS = {
+    "elements": ["baseline_version", "effective_from", "element_key", "planned_finish", "is_milestone"],
+    "versions": ["baseline_version", "effective_from"],
+    "projects": ["calendar_id"],
+    "work_items": ["item_key", "snapshot_date", "project_id", "status_category", "resolved", "due", "is_milestone",
+                   "summary"],
+}  # fmt: skip
+_DONE = ("done_on_time", "done_late", "done_undated")
 _METRICS = ("items", "items_due", "slipped", "overdue", "done_late", "n_const", "sum_const", "n_var", "sum_wdb")
 
 
@@ -496,6 +517,7 @@ def milestone_variance(
     projects: pl.DataFrame,
     grid: pl.DataFrame,
     as_of: dt.date,
+    kept: Kept | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(marts.milestone_variance, marts.milestone_slips, marts.milestone_history): VARIANCE_COLUMNS at `as_of`,
     SLIPS_COLUMNS per grid row and HISTORY_COLUMNS per milestone and grid row.
@@ -507,6 +529,184 @@ def milestone_variance(
     grid: project_id, status_date (only the dates up to `as_of` are used). Exports dated after `as_of` still date
     what happened before them (an item first exported later is rebuilt from its resolution date), so the row of a
     week in marts.milestone_slips, and the milestones' rows of a week in marts.milestone_history, are exactly this
-    function's first frame evaluated with as_of = that week."""
-    inputs = _Inputs(elements, work_items, cal, projects, grid, as_of)
-    return _variance(inputs, as_of), _weekly(inputs, _intervals(_segments(inputs).lazy())), _history(inputs)
+    function's first frame evaluated with as_of = that week.
+
+    kept: the rows of the projects kept from an earlier run (`kept_projects`), carried forward to `as_of`; the
+    other projects are computed from `elements` and `work_items`, which need hold only what those read."""
+    if kept is not None:
+        grid = grid.join(kept.state, on="project_id", how="anti")
+    if grid.filter(pl.col("status_date") <= as_of).is_empty():
+        computed = tuple(pl.DataFrame(schema=c) for c in (VARIANCE_COLUMNS, SLIPS_COLUMNS, HISTORY_COLUMNS))
+    else:
+        inputs = _Inputs(elements, work_items, cal, projects, grid, as_of)
+        computed = _variance(inputs, as_of), _weekly(inputs, _intervals(_segments(inputs).lazy())), _history(inputs)
+    if kept is None:
+        return computed
+    carried = _carried(kept, cal, projects, as_of)
+    variance, slips, history = (pl.concat(pair) for pair in zip(computed, carried, strict=True))
+    # Each part in its key order and the projects apart: a stable sort by project keeps the order within each.
+    return (variance.sort("project_id", maintain_order=True), slips.sort("project_id", "status_date"),
+            history.sort("project_id", "item_key", "status_date"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What an earlier run computed for the projects `kept_projects` keeps, and their status dates now."""
+
+    state: pl.DataFrame  # STATE_COLUMNS of the kept projects: the as-of date their rows are of
+    variance: pl.DataFrame  # their rows of marts.milestone_variance (VARIANCE_COLUMNS), at that as-of date
+    slips: pl.DataFrame  # of marts.milestone_slips (SLIPS_COLUMNS), up to it
+    history: pl.DataFrame  # of marts.milestone_history (HISTORY_COLUMNS), up to it
+    grid: pl.DataFrame  # project_id, status_date: their status dates now
+
+
+def digests_sql(*, baselines: str, frozen_elements: str, versions: str, projects: str, work_items: str,
+                shared: str) -> str:  # fmt: skip
+    """One SELECT of project_id, digest, latest_event over the warehouse's tables, with the parameter $as_of.
+
+    digest: after `shared` (what every project depends on, a literal), the count and the sum of the hashes of what
+    `milestone_variance` reads (READS) of the project's elements (`baselines` and `frozen_elements`), its versions,
+    its row of `projects`, and every export of the items its keys are of (its milestone elements and its due-dated
+    tickets), wherever they were exported. A sum, not an XOR, so two equal rows do not cancel out.
+    latest_event: the latest of those exports' dates, their resolution dates and its versions' effective dates on or
+    before $as_of: an item's attributes can change only then. Names come from code, not input."""
+
+    def columns(kind: str) -> str:
+        return ", ".join(f"r.{c}" for c in READS[kind])
+
+    until = "$as_of::DATE"
+    return f"""
+    WITH els AS (
+        SELECT project_id, {columns("elements")} FROM {baselines} r
+        UNION ALL SELECT project_id, {columns("elements")} FROM {frozen_elements} r
+    ),
+    named AS (  -- the items of each project's keys
+        SELECT DISTINCT project_id, element_key AS item_key FROM els WHERE is_milestone AND element_key IS NOT NULL
+        UNION SELECT DISTINCT project_id, item_key FROM {work_items}
+        WHERE due IS NOT NULL AND project_id IS NOT NULL AND item_key IS NOT NULL
+    ),
+    items AS (
+        SELECT item_key, hash('work_items', {columns("work_items")}) AS h,
+               greatest(CASE WHEN snapshot_date <= {until} THEN snapshot_date END,
+                        CASE WHEN resolved <= {until} THEN resolved END) AS d
+        FROM {work_items} r
+    ),
+    h AS (
+        SELECT r.project_id, hash('elements', {columns("elements")}) AS h, r.effective_from AS d FROM els r
+        UNION ALL SELECT project_id, hash('versions', {columns("versions")}), r.effective_from FROM {versions} r
+        UNION ALL SELECT project_id, hash('projects', {columns("projects")}), NULL FROM {projects} r
+        UNION ALL SELECT n.project_id, i.h, i.d FROM named n JOIN items i ON i.item_key = n.item_key
+    )
+    SELECT project_id, concat({duck.text(shared)}, ':', count(*), ':', sum(h)) AS digest,
+           max(d) FILTER (WHERE d <= {until}) AS latest_event
+    FROM h WHERE project_id IS NOT NULL GROUP BY project_id
+    """
+
+
+def kept_projects(digests: pl.DataFrame, state: pl.DataFrame, slips: pl.DataFrame, grid: pl.DataFrame,
+                  as_of: dt.date) -> pl.Series:  # fmt: skip
+    """The projects whose rows of an earlier run can be carried forward to `as_of`, sorted: of the grid, with the
+    same digest as then (digests: `digests_sql`; state: marts.milestone_state), no event after that run's as-of date
+    and on or before `as_of` (an export, a resolution, a version taking effect), and their status dates up to that
+    date those of their rows of marts.milestone_slips (`slips`: project_id, status_date)."""
+    grid = grid.filter(pl.col("status_date") <= as_of).select("project_id", "status_date")
+    held = (
+        digests.join(state.select("project_id", "digest", _then="as_of"), on="project_id", suffix="_then")
+        .join(grid, on="project_id", how="semi")
+        .filter(
+            pl.col("digest") == pl.col("digest_then"),
+            pl.col("_then") <= as_of,
+            pl.col("latest_event").is_null() | (pl.col("latest_event") <= pl.col("_then")),
+        )
+        .select("project_id", "_then")
+    )
+    now = grid.join(held, on="project_id").filter(pl.col("status_date") <= pl.col("_then")).drop("_then")
+    then = slips.select("project_id", "status_date").join(held, on="project_id", how="semi")
+    differ = pl.concat([now.join(then, on=["project_id", "status_date"], how="anti"),
+                        then.join(now, on=["project_id", "status_date"], how="anti")])  # fmt: skip
+    return held.join(differ, on="project_id", how="anti").get_column("project_id").sort()
+
+
+def _carried(kept: Kept, cal: pl.DataFrame, projects: pl.DataFrame,
+             as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:  # fmt: skip
+    """The kept projects' rows at `as_of` (variance) and at their status dates after their earlier as-of date (slips,
+    history), after their rows of before. Their attributes are those of their earlier as-of rows: only the state and
+    an overdue item's slip are evaluated again."""
+    then = kept.state.select("project_id", _then="as_of")
+    new = (
+        kept.grid.filter(pl.col("status_date") <= as_of)
+        .join(then, on="project_id")
+        .filter(pl.col("status_date") > pl.col("_then"))
+        .select("project_id", "status_date")
+    )
+    calendars = projects.select("project_id", pl.col("calendar_id").fill_null("default"))
+    rows = kept.variance.join(calendars, on="project_id", how="left", maintain_order="left")
+    variance = _again(rows.with_columns(at=pl.lit(as_of, pl.Date)), cal)
+    weekly = _again(rows.join(new.rename({"status_date": "at"}), on="project_id"), cal)
+    history = weekly.filter(pl.col("is_milestone")).rename({"at": "status_date"})
+    done, late = pl.col("state").is_in(_DONE), pl.col("state") == "done_late"
+    counts = weekly.group_by("project_id", "at").agg(
+        items=pl.len(),
+        items_due=(pl.col("baseline_date") <= pl.col("at")).sum(),
+        slipped=(late | (~done & (pl.col("forecast_date") > pl.col("baseline_date")).fill_null(False))).sum(),
+        overdue=(pl.col("state") == "overdue").sum(),
+        done_late=late.sum(),
+        _n=pl.col("slip_working_days").count(),
+        _sum=pl.col("slip_working_days").sum(),
+    )
+    counted = ["items", "items_due", "slipped", "overdue", "done_late", "_n", "_sum"]
+    slips = (
+        new.join(counts.rename({"at": "status_date"}), on=["project_id", "status_date"], how="left")
+        .with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in counted])
+        .with_columns(
+            mean_slip_working_days=pl.when(pl.col("_n") > 0).then(
+                pl.col("_sum").cast(pl.Float64) / pl.col("_n").cast(pl.Float64)
+            )
+        )
+    )
+    # The change in slipped items since the project's status date before (a kept row, or a new one).
+    pid = pl.col("project_id")
+    before = pl.concat([kept.slips.select("project_id", "status_date", "slipped", _new=pl.lit(False)),
+                        slips.select("project_id", "status_date", "slipped", _new=pl.lit(True))])  # fmt: skip
+    change = (
+        before.sort("project_id", "status_date")
+        .with_columns(slipped_change=pl.when(pid == pid.shift(1)).then(pl.col("slipped") - pl.col("slipped").shift(1)))
+        .filter(pl.col("_new"))
+        .select("project_id", "status_date", "slipped_change")
+    )
+    slips = slips.join(change, on=["project_id", "status_date"], how="left")
+
+    def cast(frame: pl.DataFrame, columns: dict) -> pl.DataFrame:
+        return frame.select([pl.col(c).cast(t) for c, t in columns.items()])
+
+    return (
+        cast(variance, VARIANCE_COLUMNS),
+        pl.concat([cast(kept.slips, SLIPS_COLUMNS), cast(slips, SLIPS_COLUMNS)]),
+        pl.concat([cast(kept.history, HISTORY_COLUMNS), cast(history, HISTORY_COLUMNS)]),
+    )
+
+
+def _again(rows: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
+    """Rows of marts.milestone_variance (with calendar_id) evaluated again at the date `at` of each, on or after the
+    date they were evaluated at, with the same attributes: a done item as it was; an open one overdue once its
+    target (forecast, else baseline date) is before `at`, with the slip wd(at) − wd(baseline date); else slipped or
+    on track, with the slip to its forecast as it was (wd: `cal`, the project's calendar)."""
+    done = pl.col("state").is_in(_DONE)
+    overdue = ~done & (pl.coalesce("forecast_date", "baseline_date") < pl.col("at"))
+    wd = cal.select("calendar_id", "day", "wd")
+    rows = rows.join(
+        wd.rename({"day": "at", "wd": "_wd_at"}), on=["calendar_id", "at"], how="left", maintain_order="left"
+    ).join(
+        wd.rename({"day": "baseline_date", "wd": "_wd_base"}), on=["calendar_id", "baseline_date"], how="left",
+        maintain_order="left",
+    )  # fmt: skip
+    return rows.with_columns(
+        state=pl.when(done)
+        .then(pl.col("state"))
+        .when(overdue)
+        .then(pl.lit("overdue"))
+        .when(pl.col("forecast_date") > pl.col("baseline_date"))
+        .then(pl.lit("slipped"))
+        .otherwise(pl.lit("on_track")),
+        slip_working_days=pl.when(overdue).then(pl.col("_wd_at") - pl.col("_wd_base")).otherwise("slip_working_days"),
+    ).drop("_wd_at", "_wd_base")

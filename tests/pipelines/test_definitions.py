@@ -16,7 +16,7 @@ STAGING = ["assets", "baselines", "evm_status", "holidays", "licences", "people"
 MARTS = ["actual_cost_weekly", "baseline_versions", "closure_drivers", "cost_exceptions", "eac_backtest",
          "eac_backtest_summary", "evm_flags", "evm_forecast", "evm_progress", "evm_restatements", "evm_weekly",
          "itam_cost", "itam_due_dates", "itam_gaps", "itam_renewals", "milestone_history", "milestone_slips",
-         "milestone_variance", "planned_value_weekly", "portfolio_weekly", "project_closure",
+         "milestone_state", "milestone_variance", "planned_value_weekly", "portfolio_weekly", "project_closure",
          "project_timesheet_completeness", "resource_utilisation", "risk_exposure", "source_freshness",
          "team_utilisation", "ticket_flow", "ticket_flow_items", "timesheet_completeness", "utilisation_by_project",
          "worklog_costs"]  # fmt: skip
@@ -39,7 +39,7 @@ def _checks(keys) -> list[tuple[str, str]]:
 def test_asset_keys_are_pinned():
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == ASSET_KEYS
-    assert len(ASSET_KEYS) == 24 + 15 + 31 + 6
+    assert len(ASSET_KEYS) == 24 + 15 + 32 + 6
 
 
 def test_check_keys_are_pinned_and_the_weekly_job_runs_every_check():

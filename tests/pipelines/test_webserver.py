@@ -56,7 +56,7 @@ def test_the_webserver_serves_the_projects_assets_and_checks(tmp_path):
         keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
         assert {"raw/tempo_worklogs", "staging/worklogs", "marts/evm_weekly", "marts/source_freshness",
                 "published/pmo", "reports/pack", "reports/email"} <= keys  # fmt: skip
-        assert len(keys) == 76  # as pinned in test_definitions
+        assert len(keys) == 77  # as pinned in test_definitions
         checks = {
             "/".join(node["assetKey"]["path"]): sorted(c["name"] for c in node["assetChecksOrError"]["checks"])
             for node in nodes

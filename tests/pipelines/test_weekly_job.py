@@ -379,3 +379,42 @@ def test_earned_value_keeps_the_progress_of_projects_whose_inputs_did_not_change
         assert ev(conn, changed) == before[changed]
         # `kept`'s stored rows were read: every EV from its first week with progress on is 1000 higher.
         assert ev(conn, kept) == [(d, v + 1000 if d >= first else v) for d, v in before[kept]]
+
+
+def test_milestones_carry_forward_the_projects_whose_inputs_did_not_change(built):
+    from pipelines.marts import MILESTONES, earned_value, milestones
+
+    home, inbox = built
+    resources = {"pmo": PmoHome(home=str(home), inbox=str(inbox))}
+    tables = list(MILESTONES)[:3]  # variance, slips, history
+
+    def dump():
+        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+            return {t: conn.sql(f"SELECT * FROM {t}").pl() for t in tables}
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        # Every stored summary marked: a project carried forward keeps the mark, one computed again loses it.
+        conn.sql("UPDATE marts.milestone_variance SET summary = 'kept'")
+        changed = conn.sql("SELECT min(project_id) FROM marts.milestone_variance WHERE forecast_date IS NOT NULL"
+                           " AND state NOT LIKE 'done%'").fetchall()[0][0]  # fmt: skip
+        # One due date of `changed`'s open items moved (its digest changes); every assignee renamed (read by no
+        # milestone figure: no project's digest changes).
+        conn.sql("UPDATE staging.work_items SET due = due + 1 WHERE item_key = (SELECT min(item_key) FROM"
+                 " marts.milestone_variance WHERE project_id = ? AND forecast_date IS NOT NULL AND state NOT LIKE"
+                 " 'done%')", params=[changed])  # fmt: skip
+        conn.sql("UPDATE staging.work_items SET assignee = 'someone else'")
+        projects = {p for (p,) in conn.sql("SELECT DISTINCT project_id FROM marts.milestone_variance").fetchall()}
+    # A week later (earned value's grid gains 22 March): the marts carried forward to it.
+    assert dg.materialize([earned_value, milestones], resources=resources, partition_key="2026-03-22").success
+    carried = dump()
+    marked = set(carried[tables[0]].filter(pl.col("summary") == "kept").get_column("project_id"))
+    assert changed not in marked and marked == projects - {changed}
+    assert carried[tables[1]]["status_date"].max() == dt.date(2026, 3, 22)
+    # The same as computing every project again (without the kept state), but for the marked summaries.
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.sql("DROP TABLE marts.milestone_state")
+    assert dg.materialize([milestones], resources=resources, partition_key="2026-03-22").success
+    again = dump()
+    assert carried[tables[0]].drop("summary").equals(again[tables[0]].drop("summary"))
+    assert carried[tables[1]].equals(again[tables[1]]) and carried[tables[2]].equals(again[tables[2]])
+    assert again[tables[0]].filter(pl.col("summary") == "kept").is_empty()
