@@ -341,12 +341,12 @@ def milestones(pmo: PmoHome):
             projects="staging.projects", work_items="staging.work_items", shared=_milestones_shared(conn),
         ), params={"as_of": as_of}).pl()  # fmt: skip
         kept = _kept_milestones(conn, digests, grid, as_of)
-        # Only what the projects computed again read: their elements, and every export of their keys' items.
+        # Only what the projects computed again read (the READS columns the digests are of): their elements, and every
+        # export of their keys' items.
         changed = None if kept is None else sorted(set(grid["project_id"]) - set(kept.state["project_id"]))
         read["work_items"] = _milestone_items(conn, changed)
         versions = warehouse.read(conn, "marts.baseline_versions")
-        elements = _elements(conn, "project_id", "baseline_version", "effective_from", "element_key", "planned_finish",
-                             "is_milestone", projects=changed).join(
+        elements = _elements(conn, "project_id", *milestones_module.READS["elements"], projects=changed).join(
             versions.select("project_id", "baseline_version", "effective_from"), on=["project_id", "baseline_version"]
         )  # fmt: skip
         projects = read["projects"].with_columns(pl.col("calendar_id").fill_null("default"))

@@ -10,15 +10,21 @@ import polars as pl
 import pytest
 
 from transforms.calendar import working_day_index
-from transforms.milestones import STATE_COLUMNS, Kept, digests_sql, kept_projects, milestone_variance
+from transforms.milestones import READS, STATE_COLUMNS, Kept, digests_sql, kept_projects, milestone_variance
 
 D = dt.date
 HOLIDAYS = pl.DataFrame({"calendar_id": ["default"], "date": [D(2026, 1, 6)], "holiday": ["Epiphany"]})
 CAL = working_day_index(HOLIDAYS, ["default", "plain"], D(2025, 12, 1), D(2026, 6, 30))
 SUNDAYS = [D(2026, 1, 4) + dt.timedelta(weeks=w) for w in range(16)]
 ELEMENT_COLUMNS = ["project_id", "baseline_version", "effective_from", "element_key", "planned_finish", "is_milestone"]
+# The inputs hold only the columns the digests are of (READS), as the pipeline reads them: a column milestones read
+# and READS lacks fails here.
 ITEM_COLUMNS = ["item_key", "snapshot_date", "project_id", "status_category", "resolved", "due", "is_milestone",
                 "summary"]  # fmt: skip
+
+
+def test_the_inputs_here_are_the_columns_the_digests_are_of():
+    assert ["project_id", *READS["elements"]] == ELEMENT_COLUMNS and READS["work_items"] == ITEM_COLUMNS
 
 
 def _portfolio(seed: int) -> dict:
