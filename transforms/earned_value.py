@@ -331,19 +331,21 @@ def _bottom_up(
     """Per project and status date: Σ remaining estimate × rate of the items not done in the export in force
     (the assignee's rate on the export date, else the project's planned rate). NULL when an item with remaining
     work has no rate; not reconstructable before the project's first export."""
-    narrow = work_items.lazy().filter(pl.col("project_id").is_not_null()).select(
+    narrow = work_items.filter(pl.col("project_id").is_not_null()).select(
         "item_key", "snapshot_date", "status_category", "remaining_estimate_h", "project_id", "assignee",
         "assignee_account_id",
     )  # fmt: skip
-    items = assignee_person(narrow.collect(), people)
-    items = rate_in_force(items, people, rates, day="snapshot_date").join(
-        projects.select("project_id", "planned_rate"), on="project_id", how="left"
+    # Only the rows of an item not done with a remaining estimate other than 0 are priced. Any other row costs 0 and
+    # misses no rate, whatever its rate (the CASEs below); such rows are most of them (97 % of the bench's million).
+    not_done = (pl.col("status_category") != "done").fill_null(True)  # IS DISTINCT FROM 'done'
+    priced = not_done & (pl.col("remaining_estimate_h") != 0).fill_null(False)
+    columns = ["item_key", "snapshot_date", "status_category", "remaining_estimate_h", "project_id"]
+    rated = rate_in_force(assignee_person(narrow.filter(priced), people), people, rates, day="snapshot_date")
+    rate = pl.coalesce(pl.col("hourly_rate").cast(pl.Float64), pl.col("planned_rate").cast(pl.Float64))
+    rated = rated.join(projects.select("project_id", "planned_rate"), on="project_id", how="left").select(
+        *columns, rate.alias("rate")
     )
-    items = items.select(
-        "item_key", "snapshot_date", "status_category", "remaining_estimate_h",
-        pl.coalesce(pl.col("hourly_rate").cast(pl.Float64), pl.col("planned_rate").cast(pl.Float64)).alias("rate"),
-        "project_id",
-    )  # fmt: skip
+    items = pl.concat([rated, narrow.filter(~priced).select(*columns, rate=pl.lit(None, pl.Float64))])
     # An item counts in the project of its latest export (the last of its rows in week order).
     return query(
         """

@@ -387,3 +387,26 @@ def test_weeks_ending_on_friday():
     assert r["spi_t"] == pytest.approx(1.7)  # (17/14) / (5/7)
     # Bottom-up from the week the first export is in force (24 Jan): 900 + 4 h × 50 = 1100.
     assert column(evm, "eac_bottom_up") == [None, None, money(1100)]
+
+
+def test_bottom_up_prices_only_the_remaining_work_of_items_not_done():
+    # One export on 19 Jan (W2); AC 400 + 500 = 900 by then. P's planned rate is 40; U9 is nobody (no rate).
+    items = rows(
+        "work_items",
+        item("A", W2, "done", remaining_estimate_h=8, assignee="U9"),  # done: 0, and its missing rate is no gap
+        item("B", W2, "doing", status_category=None, remaining_estimate_h=4, assignee="U1"),  # no category: 4 × 50
+        item("C", W2, "doing", remaining_estimate_h=-2, assignee="U1"),  # a negative estimate as given: −2 × 50
+        item("E", W2, "todo", remaining_estimate_h=0, assignee="U9"),  # nothing remaining: 0, no gap
+        item("F", W2, "todo", assignee="U9"),  # no remaining estimate: 0, no gap
+        item("G", W2, "todo", remaining_estimate_h=3, assignee="U9"),  # the project's planned rate: 3 × 40
+    )
+    # On 26 Jan (W3) G has nothing remaining any more: its 120 goes (AC still 900).
+    later = pl.concat([items, rows("work_items", item("G", W3, "todo", remaining_estimate_h=0, assignee="U9"))])
+    evm = _portfolio(as_of=W3, project_kw={"planned_rate": 40}, work_items=later).evm
+    assert column(evm, "eac_bottom_up") == [None, money(1120), money(1000)]  # 900 + 200 − 100 + 120; then − 120
+    # The same item with no planned rate to fall back on: a gap, so the bottom-up EAC is undefined.
+    evm = _portfolio(as_of=W2, project_kw={"planned_rate": None}, work_items=items).evm
+    assert column(evm, "eac_bottom_up") == [None, None]
+    # Without G, no item with remaining work lacks a rate: 900 + 200 − 100.
+    evm = _portfolio(as_of=W2, project_kw={"planned_rate": None}, work_items=items.filter(pl.col("item_key") != "G"))
+    assert column(evm.evm, "eac_bottom_up") == [None, money(1000)]
