@@ -419,13 +419,17 @@ def _elements(conn, *columns: str, projects: list[str] | None = None) -> pl.Data
     """The given columns of every element of every baseline version (of the `projects` only, when given), from the
     files and the freezes, in the order `bl.assemble` gives them (a million rows at portfolio scale: only the columns
     a mart reads)."""
-    cols = ", ".join(columns)
     of = "" if projects is None else " WHERE list_contains($projects::VARCHAR[], project_id)"
     return conn.sql(
-        f"SELECT {cols} FROM staging.baselines{of} UNION ALL SELECT {cols} FROM plans.baselines{of} "
-        f"ORDER BY {ELEMENT_ORDER}",
+        f"{_elements_sql(*columns, where=of)} ORDER BY {ELEMENT_ORDER}",
         params=None if projects is None else {"projects": projects},
     ).pl()
+
+
+def _elements_sql(*columns: str, where: str = "") -> str:
+    """The query of the given columns of every element of every baseline version, from the files and the freezes."""
+    cols = ", ".join(columns)
+    return f"SELECT {cols} FROM staging.baselines{where} UNION ALL SELECT {cols} FROM plans.baselines{where}"
 
 
 def _evm_weeks(conn) -> list[dt.date]:
@@ -615,27 +619,33 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
     negative or absurd hours, unbaselined work (scope change), weeks not reconstructable."""
     settings = pmo.settings()
     with pmo.connect() as conn:
-        evm = _evm(conn)
+        evm = _evm(conn, "project_id", "status_date", "bac", "ev", "ac", "baseline_start", "reconstructable")
         read = _read(conn, "projects", "people", "rates")
-        # Only the ticket columns the derived baselines and the flags read.
-        read["work_items"] = conn.sql(
-            "SELECT item_key, snapshot_date, project_id, summary, assignee, assignee_account_id, original_estimate_h, "
-            "planned_start, due, is_milestone, parent_key, epic_key FROM staging.work_items"
-        ).pl()
         versions = warehouse.read(conn, "marts.baseline_versions")
         from_tickets = read["projects"].join(versions.filter(pl.col("source") == "tickets"), on="project_id",
                                              how="semi")  # fmt: skip
-        _, undated = bl.derive_from_tickets(read["work_items"], read["people"], read["rates"], from_tickets,
+        # The derived baselines read only their projects' tickets, and only the columns they read.
+        items = conn.sql(
+            "SELECT item_key, snapshot_date, project_id, summary, assignee, assignee_account_id, original_estimate_h, "
+            "planned_start, due, is_milestone FROM staging.work_items "
+            "WHERE list_contains($projects::VARCHAR[], project_id)",
+            params={"projects": from_tickets.get_column("project_id").to_list()},
+        ).pl()  # fmt: skip
+        _, undated = bl.derive_from_tickets(items, read["people"], read["rates"], from_tickets,
                                             as_of=evm["status_date"].max())  # fmt: skip
         grid = bl.in_force(evm.select("project_id", "status_date"), versions)
+        # Only the worklogs a flag can use, once (a few, of millions); the elements and tickets read in the warehouse.
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _flag_candidates AS "
+                 f"{flag_candidates_sql('marts.worklog_costs', 'marts.evm_weekly', 'staging.projects')}",
+                 params={"absurd": settings.evm.absurd_hours_per_day})  # fmt: skip
         frame = evm_flags(
-            evm=evm, projects=read["projects"],
-            costed=conn.sql(flag_candidates_sql("marts.worklog_costs", "marts.evm_weekly", "staging.projects"),
-                            params={"absurd": settings.evm.absurd_hours_per_day}).pl(),  # only rows a flag can use
-            elements=_elements(conn, "project_id", "baseline_version", "element_key"), grid=grid,
-            work_items=read["work_items"], undated=undated,
-            absurd_hours_per_day=settings.evm.absurd_hours_per_day, week_ends_on=settings.pipeline.week_ends_on,
+            evm=evm, projects=read["projects"], costed="SELECT * FROM temp.main._flag_candidates",
+            elements=_elements_sql("project_id", "baseline_version", "element_key"), grid=grid,
+            work_items="SELECT project_id, item_key, parent_key, epic_key, snapshot_date FROM staging.work_items",
+            undated=undated, absurd_hours_per_day=settings.evm.absurd_hours_per_day,
+            week_ends_on=settings.pipeline.week_ends_on, conn=conn,
         )  # fmt: skip
+        conn.sql("DROP TABLE temp.main._flag_candidates")
         warehouse.replace_table(conn, "marts.evm_flags", frame, ["project_id", "status_date", "finding"])
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height,
                                           "findings": dict(frame.group_by("finding").len().iter_rows())})  # fmt: skip

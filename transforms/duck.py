@@ -8,17 +8,44 @@ import polars as pl
 from transforms.calendar import isodow
 
 
-def query(sql: str, frames: dict[str, pl.DataFrame], *, week_ends_on: str = "sunday", params=None) -> pl.DataFrame:
-    """`sql` over the frames registered under their names, in a private in-memory connection.
+def query(
+    sql: str,
+    frames: dict[str, pl.DataFrame | str],
+    *,
+    week_ends_on: str = "sunday",
+    params=None,
+    conn: duckdb.DuckDBPyConnection | None = None,
+) -> pl.DataFrame:
+    """`sql` over the frames registered under their names, in a private in-memory connection, or in `conn` when given.
+
+    In `conn` a frame may instead be the text of a query over its tables (without parameters): a temporary view of
+    that name, so that DuckDB reads a large table where it is stored rather than a copy converted from polars. The
+    names come from code, not input; the frames and views are dropped after the query.
 
     The macro `week_end(d)` gives the status date of the week holding day d (the first week end on or after it).
     """
-    with duckdb.connect() as conn:
-        end = isodow(week_ends_on)
-        conn.sql(f"CREATE MACRO week_end(d) AS CAST(d + CAST((({end} - isodow(d)) + 7) % 7 AS INTEGER) AS DATE)")
+    if conn is None:
+        if any(isinstance(frame, str) for frame in frames.values()):
+            raise ValueError("a frame given as a query needs the connection of its tables")
+        with duckdb.connect() as own:
+            return query(sql, frames, week_ends_on=week_ends_on, params=params, conn=own)
+    end = isodow(week_ends_on)
+    conn.sql(
+        f"CREATE OR REPLACE TEMP MACRO week_end(d) AS CAST(d + CAST((({end} - isodow(d)) + 7) % 7 AS INTEGER) AS DATE)"
+    )
+    try:
         for name, frame in frames.items():
-            conn.register(name, frame)
+            if isinstance(frame, str):
+                conn.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {frame}")
+            else:
+                conn.register(name, frame)
         return conn.sql(sql, params=params).pl()
+    finally:
+        for name, frame in frames.items():
+            if isinstance(frame, str):
+                conn.sql(f"DROP VIEW IF EXISTS temp.main.{name}")
+            else:
+                conn.unregister(name)
 
 
 def text(value: str) -> str:

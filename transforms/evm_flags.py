@@ -13,6 +13,7 @@ export that no baseline version in force budgets: scope change), week_not_recons
 
 from __future__ import annotations
 
+import duckdb
 import polars as pl
 
 from transforms.duck import query
@@ -166,27 +167,37 @@ def flag_candidates_sql(costed: str, evm: str, projects: str) -> str:
 def evm_flags(
     *,
     evm: pl.DataFrame,
-    costed: pl.DataFrame,
+    costed: pl.DataFrame | str,
     projects: pl.DataFrame,
-    elements: pl.DataFrame,
+    elements: pl.DataFrame | str,
     grid: pl.DataFrame,
-    work_items: pl.DataFrame,
+    work_items: pl.DataFrame | str,
     undated: pl.DataFrame,
     absurd_hours_per_day: float = 16.0,
     week_ends_on: str = "sunday",
+    conn: duckdb.DuckDBPyConnection | None = None,
 ) -> pl.DataFrame:
-    """Grain: one row per project, status date and finding (see the module docstring)."""
+    """Grain: one row per project, status date and finding (see the module docstring). With `conn`, the large inputs
+    (costed, elements, work_items) may be the text of queries over its tables, read there (transforms.duck.query)."""
     frames = {
         "evm": evm.select("project_id", "status_date", "bac", "ev", "ac", "baseline_start", "reconstructable"),
-        "costed": costed.filter(pl.col("project_id").is_not_null()).select(
-            "worklog_id", "project_id", "person_id", "work_date", "hours", "_source_file", "_line"
-        ),
+        "costed": _columns(costed, "worklog_id", "project_id", "person_id", "work_date", "hours", "_source_file",
+                           "_line", where="project_id IS NOT NULL"),
         "projects": projects.select("project_id", "closed_on"),
-        "elements": elements.select("project_id", "baseline_version", "element_key"),
+        "elements": _columns(elements, "project_id", "baseline_version", "element_key"),
         "grid": grid.select("project_id", "status_date", "baseline_version"),
-        "work_items": work_items.select("project_id", "item_key", "parent_key", "epic_key", "snapshot_date"),
+        "work_items": _columns(work_items, "project_id", "item_key", "parent_key", "epic_key", "snapshot_date"),
         "undated": undated.select("project_id", "item_key", "problem"),
-    }
+    }  # fmt: skip
     as_of = evm.get_column("status_date").max()
-    out = query(_SQL, frames, week_ends_on=week_ends_on, params={"absurd": absurd_hours_per_day, "as_of": as_of})
+    out = query(
+        _SQL, frames, week_ends_on=week_ends_on, params={"absurd": absurd_hours_per_day, "as_of": as_of}, conn=conn
+    )
     return out.cast({k: v for k, v in FLAG_SCHEMA.items()}).select(list(FLAG_SCHEMA))
+
+
+def _columns(rows: pl.DataFrame | str, *columns: str, where: str | None = None) -> pl.DataFrame | str:
+    """The columns of a frame, or of a query's rows (text), with only the rows where `where` holds (SQL)."""
+    if isinstance(rows, str):
+        return f"SELECT {', '.join(columns)} FROM ({rows}){f' WHERE {where}' if where else ''}"
+    return rows.filter(pl.sql_expr(where) if where else True).select(columns)

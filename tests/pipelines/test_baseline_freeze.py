@@ -1,6 +1,8 @@
 """Baselines derived from tickets: frozen automatically on the first run, re-frozen by `pmo baseline freeze` as a
 new version that later weeks are measured against, older versions kept (../shared/EVM.md "Baseline")."""
 
+import csv
+
 import duckdb
 
 from pipelines.home import RunLock
@@ -23,8 +25,20 @@ def _versions(home):
         ).fetchall()
 
 
+def _without_due_date(inbox, jira_project):
+    """The latest Jira export with the due date of the project's last ticket blanked; returns its key."""
+    path = sorted((inbox / "jira").glob("*.csv"))[-1]
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    header, row = rows[0], [r for r in rows[1:] if r[rows[0].index("Project key")] == jira_project][-1]
+    row[header.index("Due date")] = ""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(rows)
+    return row[header.index("Issue key")]
+
+
 def test_first_run_freezes_tickets_and_a_freeze_adds_a_version_measured_from_its_date(tmp_path, small_inbox):
     home, inbox = tmp_path / "home", _without_baseline_of(small_inbox, "PRJ-003")
+    undated = _without_due_date(inbox, "NET")  # PRJ-003's tickets
     assert pmo("run", "--inbox", inbox, "--home", home, env={"PMO_SMTP_HOST": ""}).returncode == 3
 
     first = _versions(home)
@@ -44,11 +58,18 @@ def test_first_run_freezes_tickets_and_a_freeze_adds_a_version_measured_from_its
             JOIN staging.people p ON p.jira_account_id = i.assignee_account_id
             JOIN staging.rates r ON (r.person_id = p.person_id OR (r.person_id IS NULL AND r.role = p.role))
                  AND i.planned_start BETWEEN r.valid_from AND coalesce(r.valid_to, DATE '9999-12-31')
+            WHERE i.due IS NOT NULL  -- the ticket without a due date is not budgeted (flagged below)
             """
         ).fetchall()[0][0]
         weeks_v1 = conn.sql(
             "SELECT count(*) FROM marts.evm_weekly WHERE project_id = 'PRJ-003' AND baseline_version = 1"
         ).fetchall()[0][0]
+        # The ticket the derived baseline could not budget (no due date) is flagged at the as-of date, by its key.
+        flagged = conn.sql(
+            "SELECT project_id, status_date::VARCHAR, source_rows FROM marts.evm_flags"
+            " WHERE finding = 'items_not_budgeted'"
+        ).fetchall()
+    assert flagged == [("PRJ-003", "2026-03-15", undated)]
     assert first[0][5] == round(expected, 4)
     assert weeks_v1 > 0
 

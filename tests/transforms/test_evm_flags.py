@@ -1,6 +1,7 @@
 """marts.evm_flags (../shared/EVM.md "Undefined is not zero" and "Flags and forecasts beside the figures"): each
 finding once per project and status date, with the rows behind it."""
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -24,19 +25,46 @@ def _evm(*records):
 CLEAN = [{"status_date": W1}, {"status_date": W2}, {"status_date": W3}]
 
 
+WAREHOUSE: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+@pytest.fixture(autouse=True, params=["frames", "warehouse"])
+def where(request, tmp_path):
+    """Every test twice: the large inputs as frames, and as tables of a DuckDB file read where they are stored (the
+    pipeline's way: `evm_flags(conn=...)` with queries for costed, elements and work_items)."""
+    if request.param == "frames":
+        yield
+        return
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        WAREHOUSE["conn"] = conn
+        yield
+        WAREHOUSE.clear()
+
+
 def _flags(evm=None, worklogs=(), *, projects=None, elements=None, work_items=(), undated=None, **kw):
     evm = evm if evm is not None else _evm(*CLEAN)
     grid = evm.select("project_id", "status_date").with_columns(baseline_version=pl.lit(1, pl.Int64))
+    large = {
+        "costed": cost_worklogs(rows("worklogs", *worklogs), PEOPLE, RATES),
+        "elements": elements if elements is not None else rows("baselines"),
+        "work_items": rows("work_items", *work_items),
+    }
+    conn = WAREHOUSE.get("conn")
+    if conn is not None:  # stored as tables of the file, given as queries of them
+        for name, frame in large.items():
+            conn.register("_rows", frame)
+            conn.sql(f"CREATE OR REPLACE TABLE stored_{name} AS SELECT * FROM _rows")
+            conn.unregister("_rows")
+        large = {name: f"SELECT * FROM stored_{name}" for name in large}
     return evm_flags(
         evm=evm,
-        costed=cost_worklogs(rows("worklogs", *worklogs), PEOPLE, RATES),
         projects=projects if projects is not None else rows("projects", project("P")),
-        elements=elements if elements is not None else rows("baselines"),
         grid=grid,
-        work_items=rows("work_items", *work_items),
         undated=undated if undated is not None else pl.DataFrame(schema={"project_id": pl.String,
                                                                           "item_key": pl.String,
                                                                           "problem": pl.String}),
+        conn=conn,
+        **large,
         **kw,
     )  # fmt: skip
 
