@@ -230,9 +230,11 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         inputs["baselines"] = conn.sql(
             f"SELECT * FROM staging.baselines{'' if stored else f' ORDER BY {ELEMENT_ORDER}'}"
         ).pl()
-        conn.sql("CREATE TEMP TABLE first_work AS SELECT item_key, min(work_date) AS work_date FROM staging.worklogs "
-                 "WHERE item_key IS NOT NULL GROUP BY item_key")  # fmt: skip
-        inputs["worklogs"] = conn.sql("SELECT * FROM first_work").pl()
+        with warehouse.transaction(conn):
+            read = write_first_work(conn)
+        folded = "every worklog read" if read is None else f"{read} worklog(s) folded in"
+        context.log.info(f"first work dates: {folded}")
+        inputs["worklogs"] = conn.sql(f"SELECT * FROM {FIRST_WORK}").pl()
         inputs["work_items"] = conn.sql(
             "SELECT item_key, snapshot_date, project_id, type, status_category, resolved, remaining_estimate_h, "
             "time_spent_h, story_points, assignee, assignee_account_id FROM staging.work_items"
@@ -248,7 +250,7 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         # The progress of the projects whose inputs to it are unchanged is kept (transforms.progress).
         digests = conn.sql(progress_digests_sql(
             baselines="staging.baselines", frozen_elements="plans.baselines", projects="staging.projects",
-            work_items="staging.work_items", first_work="first_work", shared=_progress_shared(options),
+            work_items="staging.work_items", first_work=FIRST_WORK, shared=_progress_shared(options),
         )).pl()  # fmt: skip
         prior = warehouse.read(conn, PROGRESS) if warehouse.table_exists(conn, "marts", "evm_progress") else None
     # Computed with the warehouse closed: DuckDB's cache of what it read goes back to the system first (the step's
@@ -267,6 +269,56 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             warehouse.replace_table(conn, name, frame, KEYS[name])
     for name, frame in tables.items():
         yield dg.MaterializeResult(asset_key=name.split("."), metadata={"dagster/row_count": frame.height})
+
+
+# Earned value's cache of each item's first work date, beside the marks of what staging changed (audit.mart_marks):
+# pipeline state, not a mart (not published); in no key order, as new items are appended to it.
+FIRST_WORK = "audit.item_first_work"
+_FIRST_WORK = "SELECT item_key, min(work_date) AS work_date FROM {} WHERE item_key IS NOT NULL GROUP BY item_key"
+
+
+def write_first_work(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """audit.item_first_work: each item's first work date (its earliest worklog's), which earned value reads, kept
+    from run to run instead of a minimum over every worklog (10M at portfolio scale). The worklogs staging appended
+    or set again since (pipelines/changes.py) are folded in: a worklog is only ever added by a later file, and
+    setting one again changes its resolved columns, never its item or date (pipelines/ingest.py `_append_worklogs`),
+    so an item's first date can only come earlier. When staging deleted a worklog (a newer export replaced it), wrote
+    the worklogs whole, or the query changed, it is computed again from every worklog. Returns how many worklogs were
+    folded in, None when every worklog was read. The caller holds the transaction."""
+    inputs = changes.fingerprint(conn, _FIRST_WORK)
+    touched = changes.pending(conn, FIRST_WORK, "staging.worklogs", inputs)
+    folded = None
+    if touched is not None and warehouse.table_exists(conn, *FIRST_WORK.split(".")):
+        folded = _fold_first_work(conn, touched)
+    if folded is None:
+        conn.sql(f"CREATE OR REPLACE TABLE {FIRST_WORK} AS {_FIRST_WORK.format('staging.worklogs')}")
+    changes.mark(conn, FIRST_WORK, inputs)
+    return folded
+
+
+def _fold_first_work(conn: duckdb.DuckDBPyConnection, touched: str) -> int | None:
+    """Fold the worklogs of the lineage `touched` into audit.item_first_work; the worklogs folded in, or None,
+    having changed nothing, when one of them is no longer in staging (deleted: its item's first date may be later)."""
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _touched_work AS {touched}")
+    files = ", ".join(str(int(f)) for (f,) in conn.sql(
+        "SELECT DISTINCT _source_file FROM temp.main._touched_work ORDER BY 1").fetchall())  # fmt: skip
+    # read only from the files they are in: staging.worklogs is in load order, so the other row groups are skipped
+    conn.sql(
+        "CREATE OR REPLACE TEMP TABLE _touched_rows AS SELECT item_key, work_date FROM staging.worklogs SEMI"
+        f" JOIN temp.main._touched_work USING (_source_file, _line) WHERE _source_file IN ({files or 'NULL'})"
+    )
+    lineage, found = conn.sql("SELECT (FROM temp.main._touched_work SELECT count(*)),"
+                              " (FROM temp.main._touched_rows SELECT count(*))").fetchall()[0]  # fmt: skip
+    if found == lineage:
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _earlier AS {_FIRST_WORK.format('temp.main._touched_rows')}")
+        # min() passes over NULL dates: a date comes before none
+        conn.sql(f"DELETE FROM {FIRST_WORK} f USING temp.main._earlier e WHERE f.item_key = e.item_key"
+                 " AND e.work_date IS NOT NULL AND (f.work_date IS NULL OR e.work_date < f.work_date)")  # fmt: skip
+        duck.insert(conn, FIRST_WORK, f"FROM temp.main._earlier ANTI JOIN {FIRST_WORK} USING (item_key)")
+        conn.sql("DROP TABLE temp.main._earlier")
+    for name in ("_touched_work", "_touched_rows"):
+        conn.sql(f"DROP TABLE temp.main.{name}")
+    return found if found == lineage else None
 
 
 def _evm(conn, *columns: str) -> pl.DataFrame:
