@@ -31,6 +31,7 @@ from transforms import (
 from transforms import earned_value as earned_value_module
 from transforms import itam as itam_module
 from transforms import milestones as milestones_module
+from transforms import planned_value as planned_value_module
 from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
@@ -41,6 +42,7 @@ from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_due_dates, itam_gaps, itam_renewals
 from transforms.milestones import Kept, kept_projects, milestone_variance
 from transforms.people_weeks import weekly_hours_sql
+from transforms.planned_value import Curves
 from transforms.portfolio import portfolio_weekly
 from transforms.progress import progress_digests_sql
 from transforms.project_closure import closure_drivers, project_closure
@@ -253,11 +255,17 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             work_items="staging.work_items", first_work=FIRST_WORK, shared=_progress_shared(options),
         )).pl()  # fmt: skip
         prior = warehouse.read(conn, PROGRESS) if warehouse.table_exists(conn, "marts", "evm_progress") else None
+        prior_plan = _read_curves(conn)
     # Computed with the warehouse closed: DuckDB's cache of what it read goes back to the system first (the step's
     # peak is its inputs and its work, not also DuckDB's cache).
-    result = compute(**inputs, options=options, progress_digests=digests, prior_progress=prior)
+    result = compute(**inputs, options=options, progress_digests=digests, prior_progress=prior,
+                     plan_shared=_plan_shared(), prior_plan=prior_plan)  # fmt: skip
     del inputs, prior
+    same_plan = prior_plan is not None and prior_plan.digest == result.curves.digest
+    context.log.info(f"planned value curves: {'kept, their inputs unchanged' if same_plan else 'computed'}")
     with pmo.connect() as conn:
+        if not same_plan:
+            _write_curves(conn, result.curves)
         tables = {
             "marts.evm_weekly": result.evm,
             "marts.baseline_versions": result.versions,
@@ -269,6 +277,34 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
             warehouse.replace_table(conn, name, frame, KEYS[name])
     for name, frame in tables.items():
         yield dg.MaterializeResult(asset_key=name.split("."), metadata={"dagster/row_count": frame.height})
+
+
+# Earned value's cache of every baseline version's planned value curve, with the digest of its inputs: pipeline
+# state beside audit.item_first_work, not a mart.
+CURVES = "audit.evm_curves"
+
+
+def _plan_shared() -> str:
+    """What the planned value curves depend on beside their inputs: the code and the releases of DuckDB and polars."""
+    code = changes.source_digest(*(m.__file__ for m in (planned_value_module, calendar, duck)))
+    return hashlib.md5(repr((code, duckdb.__version__, pl.__version__)).encode()).hexdigest()
+
+
+def _read_curves(conn: duckdb.DuckDBPyConnection) -> Curves | None:
+    """The curves an earlier run computed (audit.evm_curves), None when there are none."""
+    if not warehouse.table_exists(conn, *CURVES.split(".")):
+        return None
+    digest = conn.sql(f"SELECT any_value(digest) FROM {CURVES}").fetchall()[0][0]
+    return None if digest is None else Curves(digest, conn.sql(f"SELECT * EXCLUDE (digest) FROM {CURVES}").pl())
+
+
+def _write_curves(conn: duckdb.DuckDBPyConnection, curves: Curves) -> None:
+    """Replace audit.evm_curves with `curves`, in one statement: the rows and their digest, or the table as it was."""
+    conn.register("_curves", curves.rows)
+    try:
+        conn.sql(f"CREATE OR REPLACE TABLE {CURVES} AS SELECT ? AS digest, * FROM _curves", params=[curves.digest])
+    finally:
+        conn.unregister("_curves")
 
 
 # Earned value's cache of each item's first work date, beside the marks of what staging changed (audit.mart_marks):

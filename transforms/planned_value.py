@@ -10,6 +10,9 @@ week), and only the elements in progress at s are prorated.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
 import polars as pl
 
 from transforms.duck import query
@@ -62,6 +65,30 @@ LEFT JOIN partial p USING (project_id, baseline_version, status_date)
 WINDOW w AS (PARTITION BY d.project_id, d.baseline_version ORDER BY d.status_date)
 ORDER BY d.project_id, d.baseline_version, d.status_date
 """
+
+
+@dataclass(frozen=True)
+class Curves:
+    """`planned_value`'s rows and the digest of what they were computed from (`inputs_digest`)."""
+
+    digest: str
+    rows: pl.DataFrame
+
+
+def inputs_digest(elements: pl.DataFrame, projects: pl.DataFrame, holidays: pl.DataFrame, shared: str) -> str:
+    """A digest of what `planned_value` computes from: the columns it reads of the elements and the projects, every
+    holiday (the calendar's working days), and `shared` (the week end, the code, the releases). Not the status
+    dates: a curve runs from its first planned start to its last planned finish whatever they are, and prorates by
+    differences of working-day numbers, which a calendar starting on another day shifts alike. Rows in any order.
+    Polars' row hashes are stable within one release only: `shared` holds it."""
+    parts = [shared]
+    for frame in (
+        elements.select("project_id", "baseline_version", "budget", "planned_start", "planned_finish"),
+        projects.select("project_id", "calendar_id"),
+        holidays,
+    ):
+        parts.append(f"{frame.height}:{frame.schema}:{frame.hash_rows(seed=0).sum() if frame.height else 0}")
+    return hashlib.md5("|".join(parts).encode()).hexdigest()
 
 
 def planned_value(

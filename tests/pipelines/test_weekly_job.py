@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines import marts
 from pipelines.definitions import defs
 from pipelines.delivery import EMAIL_OP
 from pipelines.pack import pack_data
@@ -116,6 +117,36 @@ def test_second_run_changes_nothing(built):
         raw = conn.sql("SELECT count(*) FROM raw.tempo_worklogs").fetchall()[0][0]
     assert before.equals(after) and files_before.equals(files_after)
     assert raw == worklogs + 2  # loaded once, not twice; the two rejected rows stay in raw only
+
+
+def test_earned_value_keeps_the_planned_value_curves_while_their_inputs_are_the_same(built):
+    """audit.evm_curves: written by the first run, read by the next one while the digest of their inputs is the
+    same, written again when it is not."""
+    home, inbox = built
+    pmo = PmoHome(home=str(home), inbox=str(inbox))
+
+    def earned_value() -> None:
+        assert dg.materialize([marts.earned_value], resources={"pmo": pmo}, partition_key="2026-03-15").success
+
+    def pv(conn) -> list[tuple]:
+        return conn.sql("SELECT project_id, status_date, pv FROM marts.evm_weekly ORDER BY ALL").fetchall()
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        before = pv(conn)
+        digest, rows = conn.sql("SELECT any_value(digest), count(*) FROM audit.evm_curves").fetchall()[0]
+        assert rows > 0 and any(p for _, _, p in before)
+        # Rows doubled under the same digest are read as they are: every PV doubles, which only reading them gives.
+        conn.sql("UPDATE audit.evm_curves SET pv = pv * 2")
+    earned_value()
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        assert pv(conn) == [(p, d, 2 * v) for p, d, v in before]
+        # Another digest (inputs that changed): computed again, and written with the digest of the inputs now.
+        conn.sql("UPDATE audit.evm_curves SET digest = 'of other inputs'")
+    earned_value()
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        assert pv(conn) == before
+        assert conn.sql("SELECT DISTINCT digest FROM audit.evm_curves").fetchall() == [(digest,)]
+        assert conn.sql("SELECT count(*) FROM audit.evm_curves").fetchall()[0][0] == rows
 
 
 def test_outputs_exist_and_open(built):

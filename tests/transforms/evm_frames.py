@@ -20,6 +20,7 @@ from transforms.actual_cost import cost_worklogs
 from transforms.baselines import VERSION_SCHEMA
 from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, EvmResult, compute
+from transforms.planned_value import Curves
 
 D = dt.date
 STAGING_EXTRA: dict[str, dict[str, pl.DataType]] = {
@@ -154,9 +155,10 @@ INPUT_TABLES = {
 }  # fmt: skip
 
 
-def run(as_of: dt.date, *, options: dict | None = None, count_unapproved: bool = True, **frames) -> EvmResult:
+def run(as_of: dt.date, *, options: dict | None = None, count_unapproved: bool = True,
+        prior_plan: Curves | None = None, **frames) -> EvmResult:  # fmt: skip
     """`compute` with every input frame empty (canonical columns) unless given; people and rates default to
-    PEOPLE and RATES, `costed` to `cost_worklogs` of the worklogs."""
+    PEOPLE and RATES, `costed` to `cost_worklogs` of the worklogs; `prior_plan`: curves an earlier result computed."""
     unknown = set(frames) - set(INPUT_TABLES) - {"frozen_versions", "costed"}
     if unknown:
         raise KeyError(f"not an input of compute: {sorted(unknown)}")
@@ -167,7 +169,7 @@ def run(as_of: dt.date, *, options: dict | None = None, count_unapproved: bool =
         inputs["costed"] = cost_worklogs(
             inputs["worklogs"], inputs["people"], inputs["rates"], count_unapproved=count_unapproved
         )
-    return compute(**inputs, options=EvmOptions(as_of=as_of, **(options or {})))
+    return compute(**inputs, options=EvmOptions(as_of=as_of, **(options or {})), prior_plan=prior_plan)
 
 
 def row(frame: pl.DataFrame, status_date: dt.date, project_id: str = "P") -> dict:
