@@ -54,7 +54,6 @@ from transforms.resource_utilisation import (
     utilisation_from_hours,
 )
 from transforms.restatements import restatements
-from transforms.ticket_flow import flow_of, items_of, snapshots
 from transforms.timesheet_completeness import (
     LOOKBACK_WEEKS,
     project_timesheet_completeness_sql,
@@ -982,8 +981,9 @@ def write_service_desk(conn, settings) -> tuple[dict[str, int], int]:
         if partial is not None:  # only the tickets that can count from then on (every snapshot of each)
             read += f" WHERE item_key IN ({ticket_flow.COUNTING_SQL.format(source=source)})"
             params |= {"since": partial}
-        prepared = snapshots(conn.sql(read, params=params).pl(), weeks, **options)
-        flow, behind = flow_of(*prepared, since=partial, starts=starts), items_of(*prepared, since=partial)
+        prepared = ticket_flow.snapshots(conn.sql(read, params=params).pl(), weeks, **options)
+        flow = ticket_flow.flow_of(*prepared, since=partial, starts=starts)
+        behind = ticket_flow.items_of(*prepared, since=partial)
         del prepared
         for (name, order), frame in zip(DESK.items(), (flow, behind), strict=True):
             _write_weeks(conn, name, order, frame, since)
