@@ -6,7 +6,8 @@ The staging write records each change of a table (`record`) in audit.staging_cha
 deleted, set again in place or appended, or one row without lineage when it wrote the table whole. A mart asks for
 the lineage changed since its mark (`pending`): None tells it to write itself whole, because it never was written,
 what else it reads (its `inputs`, a fingerprint) changed, or its table was written whole since. After writing it
-moves its mark (`mark`), in the same transaction, and the changes every mark has passed are deleted.
+moves its mark (`mark`), in the same transaction, and the changes every mark has passed are deleted. A mart of
+sums per day asks instead for the days changed (`pending_days`), and sums those days again.
 
 A mart with rows per status date, each week's computed from the rows dated in it or in the few weeks before (the
 timesheet and utilisation marts from staging.worklogs), asks instead from which week on it must be computed again
@@ -70,6 +71,15 @@ def pending(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str)
     to date from the same `inputs`, or None when it must be written whole."""
     since = _since(conn, mart, table, inputs)
     return None if since is None else f"SELECT DISTINCT _source_file, _line {since[0]}"
+
+
+def pending_days(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str) -> list[dt.date] | None:
+    """The days (`record`'s) of the rows of `table` changed since `mart` was last brought up to date from the same
+    `inputs`, sorted, NULL left out; None when it must be written whole."""
+    since = _since(conn, mart, table, inputs)
+    if since is None:
+        return None
+    return [day for (day,) in conn.sql(f"SELECT DISTINCT day {since[0]} AND day IS NOT NULL ORDER BY 1").fetchall()]
 
 
 def stale_from(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str,

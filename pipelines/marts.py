@@ -36,7 +36,7 @@ from transforms.actual_cost import worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
-from transforms.evm_flags import evm_flags, flag_candidates_sql
+from transforms.evm_flags import evm_flags, flag_candidates_sql, person_day_hours_sql
 from transforms.forecast import evm_forecast
 from transforms.freshness import DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_due_dates, itam_gaps, itam_renewals
@@ -721,9 +721,11 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
         _, undated = bl.derive_from_tickets(items, read["people"], read["rates"], from_tickets,
                                             as_of=evm["status_date"].max())  # fmt: skip
         grid = bl.in_force(evm.select("project_id", "status_date"), versions)
+        with warehouse.transaction(conn):
+            write_person_days(conn)
         # Only the worklogs a flag can use, once (a few, of millions); the elements and tickets read in the warehouse.
-        conn.sql(f"CREATE OR REPLACE TEMP TABLE _flag_candidates AS "
-                 f"{flag_candidates_sql('marts.worklog_costs', 'marts.evm_weekly', 'staging.projects')}",
+        candidates = flag_candidates_sql(COSTS, "marts.evm_weekly", "staging.projects", person_days=PERSON_DAYS)
+        conn.sql(f"CREATE OR REPLACE TEMP TABLE _flag_candidates AS {candidates}",
                  params={"absurd": settings.evm.absurd_hours_per_day})  # fmt: skip
         frame = evm_flags(
             evm=evm, projects=read["projects"], costed="SELECT * FROM temp.main._flag_candidates",
@@ -736,6 +738,33 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
         warehouse.replace_table(conn, "marts.evm_flags", frame, ["project_id", "status_date", "finding"])
     return dg.MaterializeResult(metadata={"dagster/row_count": frame.height,
                                           "findings": dict(frame.group_by("finding").len().iter_rows())})  # fmt: skip
+
+
+# The flags' hours per person and day on projects, kept from run to run beside the marks of what staging changed
+# (audit.mart_marks): pipeline state, not a mart (not published); in no key order, as new days are appended to it.
+PERSON_DAYS = "audit.person_day_hours"
+
+
+def write_person_days(conn: duckdb.DuckDBPyConnection) -> list[dt.date] | None:
+    """audit.person_day_hours: each person's hours on projects per day (`person_day_hours_sql` of
+    marts.worklog_costs), which the absurd-hours flag compares with its limit, kept from run to run instead of summed
+    over every costed worklog (10M at portfolio scale). Only the days of the worklogs staging deleted, set again or
+    appended since (pipelines/changes.py) are summed again, from the costs, which mirror staging row for row and are
+    brought up to date first (the actual_cost step): a worklog set again keeps its date (pipelines/ingest.py
+    `_append_worklogs`) and a deleted one's change holds the date it had. Summed whole when staging was written whole,
+    or the costs were from other inputs (their mark's, or the query). Returns the days summed again, None when every
+    day was. The caller holds the transaction."""
+    costs_from = conn.sql("SELECT inputs FROM audit.mart_marks WHERE mart = ?", params=[COSTS]).fetchall()
+    inputs = changes.fingerprint(conn, repr((person_day_hours_sql(COSTS), costs_from)))
+    days = changes.pending_days(conn, PERSON_DAYS, "staging.worklogs", inputs)
+    if days is None or not warehouse.table_exists(conn, *PERSON_DAYS.split(".")):
+        days = None
+        conn.sql(f"CREATE OR REPLACE TABLE {PERSON_DAYS} AS {person_day_hours_sql(COSTS)}")
+    elif days:
+        conn.sql(f"DELETE FROM {PERSON_DAYS} WHERE list_contains($days::DATE[], work_date)", params={"days": days})
+        duck.insert(conn, PERSON_DAYS, person_day_hours_sql(COSTS, days))
+    changes.mark(conn, PERSON_DAYS, inputs)
+    return days
 
 
 @dg.asset(

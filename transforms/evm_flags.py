@@ -13,6 +13,8 @@ export that no baseline version in force budgets: scope change), week_not_recons
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import polars as pl
 
@@ -139,23 +141,30 @@ ORDER BY project_id, status_date, finding
 """
 
 
-def flag_candidates_sql(costed: str, evm: str, projects: str) -> str:
+def person_day_hours_sql(costed: str, days: list[dt.date] | None = None) -> str:
+    """One SELECT of person_id, work_date, hours: each person's hours on projects per day in `costed` (a relation of
+    project_id, person_id, work_date, hours), which the absurd-hours finding compares with its limit; of the `days`
+    only, when given. Names come from code, not input; the days are dates."""
+    of = "" if days is None else f" AND work_date IN ({', '.join(f'DATE {day.isoformat()!r}' for day in days)})"
+    return (f"SELECT person_id, work_date, sum(hours) AS hours FROM {costed} WHERE project_id IS NOT NULL"
+            f" AND person_id IS NOT NULL AND work_date IS NOT NULL{of} GROUP BY ALL")  # fmt: skip
+
+
+def flag_candidates_sql(costed: str, evm: str, projects: str, person_days: str | None = None) -> str:
     """One SELECT: the rows of `costed` (worklog_id, project_id, person_id, work_date, hours, _source_file, _line;
     those with a project) that can be behind a worklog finding — negative hours, work before the project's baseline
     start (its earliest in `evm`) or after its closure (`projects`), or on a person-day of more than $absurd hours
     — so that `evm_flags` gives the same findings from them as from every row (millions, in the warehouse). Exact:
     every negative row is kept, so a person-day's kept hours are at most its total, and all of them when that total
-    is over the limit. Names come from code, not input."""
+    is over the limit. `person_days`: a relation holding `person_day_hours_sql` of `costed` (kept from run to run),
+    else it is summed here. Names come from code, not input."""
     return f"""
     WITH _c AS NOT MATERIALIZED (
         SELECT worklog_id, project_id, person_id, work_date, hours, _source_file, _line FROM {costed}
         WHERE project_id IS NOT NULL
     ),
     _start AS (SELECT project_id, min(baseline_start) AS baseline_start FROM {evm} GROUP BY project_id),
-    _over AS (
-        SELECT person_id, work_date FROM _c WHERE person_id IS NOT NULL
-        GROUP BY person_id, work_date HAVING sum(hours) > $absurd
-    )
+    _over AS (SELECT person_id, work_date FROM ({person_days or person_day_hours_sql(costed)}) WHERE hours > $absurd)
     SELECT c.* FROM _c AS c
     LEFT JOIN _start AS s ON s.project_id = c.project_id
     LEFT JOIN (SELECT DISTINCT project_id, closed_on FROM {projects}) AS p ON p.project_id = c.project_id

@@ -1,6 +1,6 @@
 """The marts' SQL builders run on an in-memory DuckDB, hand-computed: the people's weekly hours
 (transforms/people_weeks.py), the worklog costs' rate steps (a rate in force until the person's next step) and the
-worklog rows the EVM flags can use (transforms/evm_flags.py)."""
+worklog rows the EVM flags can use, with each person's hours per day (transforms/evm_flags.py)."""
 
 from decimal import Decimal
 
@@ -9,7 +9,7 @@ import polars as pl
 
 from tests.transforms.evm_frames import PEOPLE, D, money, rate, rows, worklog
 from transforms.actual_cost import worklog_costs_sql
-from transforms.evm_flags import flag_candidates_sql
+from transforms.evm_flags import flag_candidates_sql, person_day_hours_sql
 from transforms.people_weeks import weekly_hours_sql
 
 
@@ -129,3 +129,39 @@ def test_flag_candidates_a_negative_row_never_hides_a_long_day():
     out = _run(f"SELECT worklog_id FROM ({sql}) ORDER BY ALL", {"absurd": 16.0}, costed=costed, evm=evm,
                projects=projects)  # fmt: skip
     assert out.get_column("worklog_id").to_list() == ["b"]
+
+
+def test_person_day_hours_and_the_candidates_from_them():
+    evm = pl.DataFrame({"project_id": ["P"], "status_date": [D(2025, 1, 12)], "baseline_start": [D(2025, 1, 6)]})
+    projects = pl.DataFrame({"project_id": ["P"], "closed_on": [None]}, schema={"project_id": pl.String,
+                                                                                 "closed_on": pl.Date})  # fmt: skip
+    costed = pl.DataFrame(
+        [
+            ("a", "P", "u1", D(2025, 1, 9), Decimal("10"), 1, 1),  # u1 on 9 Jan: 10 + 7 = 17
+            ("b", "P", "u1", D(2025, 1, 9), Decimal("7"), 1, 2),
+            ("c", "P", "u1", D(2025, 1, 10), Decimal("8"), 1, 3),  # u1 on 10 Jan: 8 (the 3 h have no project)
+            ("d", None, "u1", D(2025, 1, 10), Decimal("3"), 1, 4),
+            ("e", "P", "u2", D(2025, 1, 9), Decimal("16"), 1, 5),  # u2 on 9 Jan: 16
+            ("f", "P", None, D(2025, 1, 9), Decimal("30"), 1, 6),  # nobody: no person-day
+            ("g", "P", "u2", None, Decimal("30"), 1, 7),  # no date: no person-day
+        ],
+        schema=COSTED,
+        orient="row",
+    )
+    every = _run(f"{person_day_hours_sql('costed')} ORDER BY ALL", costed=costed)
+    assert every.rows() == [("u1", D(2025, 1, 9), Decimal("17")), ("u1", D(2025, 1, 10), Decimal("8")),
+                            ("u2", D(2025, 1, 9), Decimal("16"))]  # fmt: skip
+    tenth = _run(f"{person_day_hours_sql('costed', [D(2025, 1, 10), D(2025, 1, 11)])} ORDER BY ALL", costed=costed)
+    assert tenth.rows() == [("u1", D(2025, 1, 10), Decimal("8"))]
+
+    def candidates(**person_days: pl.DataFrame) -> list[str]:
+        sql = flag_candidates_sql("costed", "evm", "projects", person_days="kept" if person_days else None)
+        out = _run(f"SELECT worklog_id FROM ({sql}) ORDER BY ALL", {"absurd": 16.0}, costed=costed, evm=evm,
+                   projects=projects, **person_days)  # fmt: skip
+        return out.get_column("worklog_id").to_list()
+
+    assert candidates() == ["a", "b"]  # u1's 17 h on 9 Jan, summed here
+    assert candidates(kept=every) == ["a", "b"]  # the same, from the kept sums
+    # the kept sums are what it reads: kept as 18 h, u2's day on 9 Jan is over the limit (and 'g', undated, is not)
+    kept = every.with_columns(hours=pl.when(pl.col("person_id") == "u2").then(Decimal("18")).otherwise("hours"))
+    assert candidates(kept=kept) == ["a", "b", "e"]
