@@ -82,6 +82,15 @@ def pending_days(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs:
     return [day for (day,) in conn.sql(f"SELECT DISTINCT day {since[0]} AND day IS NOT NULL ORDER BY 1").fetchall()]
 
 
+def caught_up(conn: duckdb.DuckDBPyConnection, mart: str, table: str) -> bool:
+    """Whether `mart` holds every change of `table` recorded: it has a mark, and no change came after it."""
+    marked = conn.sql("SELECT change FROM audit.mart_marks WHERE mart = ?", params=[mart]).fetchall()
+    if not marked:
+        return False
+    later = "SELECT EXISTS (FROM audit.staging_changes WHERE table_name = ? AND change > ?)"
+    return not conn.sql(later, params=[table, marked[0][0]]).fetchall()[0][0]
+
+
 def stale_from(conn: duckdb.DuckDBPyConnection, mart: str, table: str, inputs: str,
                weeks: list[dt.date]) -> dt.date | None:  # fmt: skip
     """For a mart with rows per status date of `weeks` (sorted week ends, 7 days or more apart), each computed from

@@ -752,18 +752,22 @@ def write_person_days(conn: duckdb.DuckDBPyConnection) -> list[dt.date] | None:
     appended since (pipelines/changes.py) are summed again, from the costs, which mirror staging row for row and are
     brought up to date first (the actual_cost step): a worklog set again keeps its date (pipelines/ingest.py
     `_append_worklogs`) and a deleted one's change holds the date it had. Summed whole when staging was written whole,
-    or the costs were from other inputs (their mark's, or the query). Returns the days summed again, None when every
-    day was. The caller holds the transaction."""
+    or the costs were from other inputs (their mark's, or the query). When the costs are behind staging (the flags
+    materialised alone, after an ingest), every day is summed from the costs as they are and the mark stays where it
+    was, so the next run still sums again the days of the changes they catch up on. Returns the days summed again,
+    None when every day was. The caller holds the transaction."""
     costs_from = conn.sql("SELECT inputs FROM audit.mart_marks WHERE mart = ?", params=[COSTS]).fetchall()
     inputs = changes.fingerprint(conn, repr((person_day_hours_sql(COSTS), costs_from)))
-    days = changes.pending_days(conn, PERSON_DAYS, "staging.worklogs", inputs)
+    current = changes.caught_up(conn, COSTS, "staging.worklogs")
+    days = changes.pending_days(conn, PERSON_DAYS, "staging.worklogs", inputs) if current else None
     if days is None or not warehouse.table_exists(conn, *PERSON_DAYS.split(".")):
         days = None
         conn.sql(f"CREATE OR REPLACE TABLE {PERSON_DAYS} AS {person_day_hours_sql(COSTS)}")
     elif days:
         conn.sql(f"DELETE FROM {PERSON_DAYS} WHERE list_contains($days::DATE[], work_date)", params={"days": days})
         duck.insert(conn, PERSON_DAYS, person_day_hours_sql(COSTS, days))
-    changes.mark(conn, PERSON_DAYS, inputs)
+    if current:
+        changes.mark(conn, PERSON_DAYS, inputs)
     return days
 
 

@@ -20,10 +20,12 @@ EVERY_DAY = ("SELECT person_id, work_date, sum(hours) FROM marts.worklog_costs W
              " AND person_id IS NOT NULL AND work_date IS NOT NULL GROUP BY ALL ORDER BY ALL")  # fmt: skip
 
 
-def _run(conn: duckdb.DuckDBPyConnection) -> list[dt.date] | None:
-    """What a run does: the costs brought up to date, then the person-days."""
+def _run(conn: duckdb.DuckDBPyConnection, costs: bool = True) -> list[dt.date] | None:
+    """What a run does: the costs brought up to date (unless not `costs`: the flags materialised alone), then the
+    person-days."""
     with warehouse.transaction(conn):
-        write_worklog_costs(conn, Settings())
+        if costs:
+            write_worklog_costs(conn, Settings())
         return write_person_days(conn)
 
 
@@ -67,11 +69,16 @@ def test_the_days_of_changed_worklogs_are_summed_again_and_every_day_when_the_co
         assert _held(conn) == conn.sql(EVERY_DAY).fetchall()
 
         # Week three re-exports that worklog three days later with 2 h: staging deletes the row it replaces, so
-        # both days are summed again: the first holds no hours of the person any more, the later one 2 h.
+        # both days are summed again: the first holds no hours of the person any more, the later one 2 h. First
+        # without the costs brought up to date (the flags materialised alone): every day is summed from the costs
+        # as they are, and the days are still summed again once the costs catch up.
         later = day + dt.timedelta(days=3)
         files |= {"z_week3/tempo_extra_moved.csv": _on(extra, later, "2.00")}
         write_inbox(tmp_path / "inbox", files)
         ingest(conn, tmp_path / "inbox")
+        assert _run(conn, costs=False) is None
+        assert _held(conn) == conn.sql(EVERY_DAY).fetchall()
+        assert _hours(conn, person, day) == 20  # the costs do not have the change yet
         assert _run(conn) == [day, later]
         assert _held(conn) == conn.sql(EVERY_DAY).fetchall()
         assert (_hours(conn, person, day), _hours(conn, person, later)) == (None, 2)
