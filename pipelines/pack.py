@@ -121,8 +121,8 @@ def write_pack(pages: dict[str, str | bytes], target: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-@dg.asset(key=["reports", "pack"], deps=[[*name.split(".")] for name in MARTS] + [["staging", "status_reports"]],
-          kinds={"html"}, **WEEKLY_ASSET)  # fmt: skip
+@dg.asset(key=["reports", "pack"], deps=[[*name.split(".")] for name in MARTS] + [["staging", "status_reports"]]
+          + [["audit", "contract_validations"]], kinds={"html"}, **WEEKLY_ASSET)  # fmt: skip
 def report_pack(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg.MaterializeResult:
     """The weekly HTML pack, <home>/reports/<status_date>/: portfolio, one page per project, IT pages, data
     quality, methodology, month end, every table as CSV, and the PMO-only pmo/ section. Works offline (the Vega

@@ -27,12 +27,12 @@ def pmo(*args, env=None, timeout=300):
     )  # fmt: skip
 
 
-def _run(home: Path, inbox: Path) -> int:
+def _run(home: Path, inbox: Path, *extra: str) -> int:
     with pytest.MonkeyPatch.context() as mp:  # main() points DAGSTER_HOME and PMO_HOME at the home
         mp.delenv("PMO_SMTP_HOST", raising=False)
         mp.setenv("DAGSTER_HOME", os.environ.get("DAGSTER_HOME", ""))
         mp.setenv("PMO_HOME", os.environ["PMO_HOME"])
-        return main(["run", "--inbox", str(inbox), "--home", str(home)])
+        return main(["run", "--inbox", str(inbox), "--home", str(home), *extra])
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +126,20 @@ def test_the_home_instance_keeps_its_event_log_where_dagster_does(ran):
     plain = SqliteEventLogStorage(str(home / "dagster" / "history" / "runs"))
     assert len(stored) > 50 and len(plain.get_logs_for_run(run_id)) == len(stored)
     plain.dispose()
+
+
+def test_in_one_run_the_contracts_step_comes_after_the_marts_and_before_the_steps_that_read_it(tmp_path):
+    """`pmo run --as-of` (the schedule's and the benchmark's one run of the whole job): the contracts' step (priority
+    -1) waits for every mart step, so a week's worker has imported great-expectations by then; the snapshot and the
+    pack, which read audit.contract_validations, start after it."""
+    home = tmp_path / "home"
+    assert _run(home, write_inbox(tmp_path / "inbox", generate(SMALL)), "--as-of", "2026-03-15") == 3
+    with _instance(home) as instance:
+        run_id = instance.get_run_records(limit=1)[0].dagster_run.run_id
+        started = [e.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)]
+    at = started.index("audit__contract_validations")
+    assert started[:2] == ["exports", "actual_cost"] and at > 10, started
+    assert set(started[at + 1 :]) == {"published__pmo", "reports__pack", "reports__email"}, started
 
 
 def test_status_after_a_failing_run_shows_the_failed_step_and_exits_1(failed):
