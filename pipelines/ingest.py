@@ -398,9 +398,9 @@ def merge_staging(conn: duckdb.DuckDBPyConnection, summary: IngestSummary, stage
     append = _can_append_worklogs(conn, staged)
     tickets = None  # which tickets' latest snapshot staging.work_items changed: None none, else TICKETS_ALL or TOUCHED
 
-    def worklogs(logs: str) -> str:
+    def worklogs(logs: str, few: bool = False) -> str:
         return resolve.worklogs_sql(logs, "staging.work_items", merge.kept("project_map"), merge.kept("people"),
-                                    merge.kept("person_aliases"))  # fmt: skip
+                                    merge.kept("person_aliases"), few=few)  # fmt: skip
 
     queries = {table: f"SELECT * FROM {merge.kept(table)}" for table in canonical.TABLES}
     queries["work_items"] = resolve.work_items_sql(merge.kept("work_items"), merge.kept("project_map"))
@@ -690,7 +690,7 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     merge was made onto the table's rows (merge.Held) and says which go and which come; otherwise they are found by
     comparing its kept rows with the table's. `tickets`: whose latest snapshot staging.work_items changed (None, none;
     TICKETS_ALL; TOUCHED), compared with those in _old_latest. `resolved` gives the resolving query of a relation of
-    worklogs. Returns
+    worklogs (`few`: of a few of them). Returns
     the row count and the rows appended, or None, having changed nothing, when the kept rows are not exactly the
     table's rows less those deleted plus those appended (a file pruned by [retention] can bring back rows it
     replaced): the caller then writes the table whole."""
@@ -738,7 +738,7 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
     duck.create_from(conn, "_moved", [f"SELECT * EXCLUDE ({columns}) FROM staging.worklogs WHERE {w}" for w in where],
                      temp=True)  # fmt: skip
     moved = "temp.main._moved"
-    updates = f"SELECT _source_file, _line, {columns} FROM ({resolved(moved)})"
+    updates = f"SELECT _source_file, _line, {columns} FROM ({resolved(moved, few=True)})"
     if not conn.sql("SELECT EXISTS (FROM temp.main._moved)").fetchall()[0][0]:
         # no worklog's ticket changed: no row is resolved again (the resolving query costs its lookups even for no
         # rows: 0.5-0.8 s at portfolio scale)
@@ -749,7 +749,7 @@ def _append_worklogs(conn: duckdb.DuckDBPyConnection, resolved, staged: list[int
                                              f"UNION ALL {lineage} ({added})")  # fmt: skip
     rows = warehouse.patch_in_load_order(
         conn, "staging.worklogs", gone="FROM temp.main._gone",
-        updates=updates, added=resolved(f"({added})"),
+        updates=updates, added=resolved(f"({added})", few=True),
     )  # fmt: skip
     for name in ("_gone", "_changed_items", "_moved"):
         conn.sql(f"DROP TABLE temp.main.{name}")

@@ -126,25 +126,30 @@ def _unique_person(people: str, column: str) -> str:
         GROUP BY _rk_user HAVING count(*) = 1"""
 
 
-def latest_items_sql(items: str) -> str:
+def latest_items_sql(items: str, named_by: str | None = None) -> str:
     """item_key → project_id of the item's latest snapshot in `items` (the resolved work items): what a worklog's
-    ticket gives it (`worklogs_sql`)."""
+    ticket gives it (`worklogs_sql`). `named_by`: only the items the rows of that relation name (its item_key), the
+    same rows for them, as the latest snapshot is taken per item."""
+    named = f' AND "item_key" IN (SELECT "item_key" FROM {named_by})' if named_by else ""
     return f"""
         SELECT "item_key" AS item_key, "project_id" AS project_id
-        FROM {items} WHERE "item_key" IS NOT NULL
+        FROM {items} WHERE "item_key" IS NOT NULL{named}
         QUALIFY row_number() OVER (
             PARTITION BY "item_key" ORDER BY "snapshot_date" DESC NULLS LAST, "project_id" NULLS LAST
         ) = 1"""
 
 
-def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: str) -> str:
+def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: str, few: bool = False) -> str:
     """One row per row of `logs`: its columns, then
     project_id: the mapping of the worklog's tool and project, else its ticket's project (the ticket's latest
     snapshot in `items`, the resolved work items);
     item_known: whether the ticket the worklog names is in any ticket export (NULL when it names none);
     person_id: an alias for the tool's user id, name or e-mail (the last alias in key order where several
     normalise alike); else the person's e-mail, Jira account id, Tempo user, or display name (ignoring case; a
-    name two people share matches nobody)."""
+    name two people share matches nobody).
+    few: `logs` are a few of the worklogs (a week's): the latest snapshots are taken only of the items they name
+    (0.10 s instead of 0.16-0.23 s for the bench's week of 96,153 against a million snapshots; for all 10M worklogs
+    that filter costs 0.3 s more)."""
     who = ("source_kind", "person_source_id", "person_email", "person_name")
     same_who = " AND ".join(f'w."{c}" IS NOT DISTINCT FROM l."{c}"' for c in who)
     who_keys = {"_rk_source_id": "person_source_id", "_rk_email": "person_email", "_rk_name": "person_name"}
@@ -155,7 +160,7 @@ def worklogs_sql(logs: str, items: str, project_map: str, people: str, aliases: 
     # not per worklog (millions); each worklog then joins its two answers.
     return f"""
     WITH {_keys_cte(project_map)},
-    _rk_latest AS ({latest_items_sql(items)}),
+    _rk_latest AS ({latest_items_sql(items, named_by=logs if few else None)}),
     _rk_alias AS (
         SELECT "source_kind" AS source_kind, _rk_user, "person_id" AS person_id
         FROM {_with_keys(aliases, {"_rk_user": "source_user"})}

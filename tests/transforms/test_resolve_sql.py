@@ -186,6 +186,18 @@ def test_the_sql_runs_on_tables_of_a_duckdb_file(tmp_path):
         assert logs.columns == [*schema("worklogs"), "project_id", "item_known", "person_id"]
         assert logs.select("project_id", "item_known", "person_id").rows() == EXPECTED_LOGS
         assert logs.get_column("hours").dtype == pl.Decimal(18, 4)
+        # A few of the worklogs (a week's) take the latest snapshots of only the items they name: ABC-1 (NOPE-1 is
+        # in no export), not DEF-1 nor INC-1; the same answers as when every item's is taken.
+        some = "(FROM staging.worklogs WHERE item_key IS DISTINCT FROM 'DEF-1' AND item_key IS DISTINCT FROM 'INC-1')"
+        latest = conn.sql(resolve.latest_items_sql("staging.resolved_items", named_by=some)).fetchall()
+        assert [key for key, _ in latest] == ["ABC-1"]
+        few = resolve.worklogs_sql(
+            some, "staging.resolved_items", "staging.project_map", "staging.people", "staging.person_aliases",
+            few=True,
+        )  # fmt: skip
+        kept = ~pl.col("item_key").is_in(["DEF-1", "INC-1"]).fill_null(False)
+        assert conn.sql(f"{few} ORDER BY _line").pl().equals(logs.filter(kept))
+        assert logs.filter(kept).height == 8
         assets = conn.sql(f"{resolve.assets_sql('staging.assets', 'staging.project_map')} ORDER BY _line").pl()
         assert assets.get_column("project_id").to_list() == ASSET_PROJECTS
         licences = conn.sql(resolve.assets_sql("staging.licences", "staging.project_map")).pl()
