@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,8 +162,16 @@ ALTER TABLE audit.mart_marks ADD COLUMN IF NOT EXISTS digests VARCHAR[];
 """
 
 
+# What the warehouse last ran of the DDL above, in audit.schema_ddl: an open runs it again only when it changed (a
+# release that adds a table or a column) or was never run, instead of on every open (6 of a current warehouse's 24 ms
+# to open and close; a weekly run opens it about 24 times). The DDL is idempotent, so a run cut short before the
+# digest is written only runs it again.
+DDL_DIGEST = hashlib.sha256(repr((SCHEMAS, AUDIT_DDL)).encode()).hexdigest()
+
+
 def connect(path: Path, read_only: bool = False, memory_limit: str = "", threads: int = 0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, creating its schemas; `memory_limit` and `threads` are pmo.toml's [pipeline] caps (empty
+    """Open the warehouse, creating its schemas and audit tables (or adding what a release added to them) unless
+    the warehouse already ran this release's DDL; `memory_limit` and `threads` are pmo.toml's [pipeline] caps (empty
     and 0: DuckDB's defaults)."""
     conn = duckdb.connect(str(path), read_only=read_only)
     # DuckDB's allocator (jemalloc) keeps what a query freed until its next task; with its background threads it
@@ -172,11 +181,20 @@ def connect(path: Path, read_only: bool = False, memory_limit: str = "", threads
         conn.sql(f"SET memory_limit = '{memory_limit}'")  # validated by PipelineSettings: digits and a unit
     if threads:
         conn.sql(f"SET threads = {int(threads)}")
-    if not read_only:
+    if not read_only and not _ddl_current(conn):
         for schema in SCHEMAS:
             conn.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         conn.sql(AUDIT_DDL)
+        conn.sql(f"CREATE OR REPLACE TABLE audit.schema_ddl AS SELECT '{DDL_DIGEST}' AS digest")
     return conn
+
+
+def _ddl_current(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse ran this release's DDL (audit.schema_ddl holds its digest)."""
+    try:
+        return conn.sql("SELECT digest FROM audit.schema_ddl").fetchall() == [(DDL_DIGEST,)]
+    except duckdb.CatalogException:  # a new warehouse, or one from before the digest was kept
+        return False
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, order_by: list[str]) -> int:
@@ -355,5 +373,10 @@ def read(conn: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    query = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-    return conn.sql(query, params=[schema, table]).fetchall()[0][0] > 0
+    """Whether the catalog has `schema.table` (a table or a view): the name is looked up, 0.1 ms, against 1.7 ms for
+    a query of information_schema.tables (the weekly ingest alone asks about 70 times)."""
+    try:
+        conn.table(f'"{schema}"."{table}"')
+    except duckdb.CatalogException:
+        return False
+    return True
