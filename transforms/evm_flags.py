@@ -100,17 +100,19 @@ snap_weeks AS (
 ),
 unbudgeted AS (
     -- Items in the week's export that the version in force does not budget: neither the item nor its parent or epic
-    -- (a budgeted work package) is an element of it. Three anti-joins on equality (NOT EXISTS of `element_key IN
-    -- (item, parent, epic)`, without its OR join).
+    -- (a budgeted work package) is an element of it. Three anti-joins on equality (not `element_key IN (item, parent,
+    -- epic)`, an OR join), as ANTI JOINs rather than NOT EXISTS: the same rows (a NULL key matches no element either
+    -- way), and when no item is unbudgeted DuckDB's plan then skips the scope-change test below, which joins every
+    -- item with a million elements at portfolio scale (0.1 s of the query's 0.3 s).
     SELECT s.project_id, s.status_date, s.item_key
     FROM snap_weeks s
     JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
-    WHERE NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
-                      AND e.baseline_version = g.baseline_version AND e.element_key = s.item_key)
-      AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
-                      AND e.baseline_version = g.baseline_version AND e.element_key = s.parent_key)
-      AND NOT EXISTS (SELECT 1 FROM elements e WHERE e.project_id = s.project_id
-                      AND e.baseline_version = g.baseline_version AND e.element_key = s.epic_key)
+    ANTI JOIN elements e1 ON e1.project_id = s.project_id AND e1.baseline_version = g.baseline_version
+                          AND e1.element_key = s.item_key
+    ANTI JOIN elements e2 ON e2.project_id = s.project_id AND e2.baseline_version = g.baseline_version
+                          AND e2.element_key = s.parent_key
+    ANTI JOIN elements e3 ON e3.project_id = s.project_id AND e3.baseline_version = g.baseline_version
+                          AND e3.element_key = s.epic_key
 ),
 unbaselined AS (
     -- Scope change: those items, for projects whose baseline is made of tickets (at least one element is an item
