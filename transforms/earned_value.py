@@ -357,8 +357,20 @@ def _bottom_up(
     rated = rated.join(projects.select("project_id", "planned_rate"), on="project_id", how="left").select(
         *columns, rate.alias("rate")
     )
-    items = pl.concat([rated, narrow.filter(~priced).select(*columns, rate=pl.lit(None, pl.Float64))])
-    # An item counts in the project of its latest export (the last of its rows in week order).
+    # An item counts in the project of its latest export (the last of its rows in week order). Only the items with a
+    # priced row (2.5 % of the bench's million items) change a project's remaining cost: the steps below follow those,
+    # with all their rows. Any other item costs 0 and misses no rate in every export, so it only dates its project's
+    # first export (from its own first export on; the key is item and snapshot date, so its latest export is one).
+    unpriced = narrow.filter(~priced).join(rated.select("item_key").unique(), on="item_key", how="semi")
+    items = pl.concat([rated, unpriced.select(*columns, rate=pl.lit(None, pl.Float64))])
+    firsts = (
+        narrow.select("item_key", "snapshot_date", "project_id")
+        .sort("snapshot_date")
+        .group_by("item_key")
+        .agg(pl.col("project_id").last(), first_day=pl.col("snapshot_date").first())
+        .group_by("project_id")
+        .agg(pl.col("first_day").min())
+    )
     return query(
         """
         WITH snaps AS (
@@ -381,18 +393,20 @@ def _bottom_up(
         ),
         deltas AS (SELECT project_id, wk, sum(dc) AS dc, sum(dm) AS dm FROM steps GROUP BY ALL),
         cum AS (
-            SELECT project_id, wk, sum(dc) OVER w AS cost, sum(dm) OVER w AS missing,
-                   min(wk) OVER (PARTITION BY project_id) AS first_wk
+            SELECT project_id, wk, sum(dc) OVER w AS cost, sum(dm) OVER w AS missing
             FROM deltas
             WINDOW w AS (PARTITION BY project_id ORDER BY wk)
         )
+        -- from the first export on: the cost and gaps of the priced items' steps so far (none yet: 0)
         SELECT d.project_id, d.status_date,
-               CASE WHEN c.missing = 0 THEN CAST(round(c.cost, 4) AS DECIMAL(18, 4)) END AS remaining_cost,
-               coalesce(d.status_date >= c.first_wk, FALSE) AS reconstructable_bu
+               CASE WHEN d.status_date >= week_end(f.first_day) AND coalesce(c.missing, 0) = 0
+                    THEN CAST(round(coalesce(c.cost, 0), 4) AS DECIMAL(18, 4)) END AS remaining_cost,
+               coalesce(d.status_date >= week_end(f.first_day), FALSE) AS reconstructable_bu
         FROM dates d
+        LEFT JOIN firsts f ON f.project_id = d.project_id
         ASOF LEFT JOIN cum c ON c.project_id = d.project_id AND d.status_date >= c.wk
         """,
-        {"items": items, "dates": dates},
+        {"items": items, "firsts": firsts, "dates": dates},
         week_ends_on=week_ends_on,
     )
 

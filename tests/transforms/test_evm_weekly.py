@@ -251,6 +251,27 @@ def test_bottom_up_counts_an_item_in_the_project_of_its_latest_export():
     assert row(evm, W4)["eac_bottom_up"] == money(1300)  # AC 900 + 300 (27 Jan) + B's 2 h × 50
 
 
+def test_bottom_up_is_the_actual_cost_alone_from_a_first_export_with_nothing_priced():
+    # P's first export (19 Jan, W2) has only A, done: nothing remains from W2 on, so EAC = AC. B is first exported on
+    # Wed 29 Jan (W4) with 4 h left at U1's 50.
+    items = rows(
+        "work_items",
+        item("A", W2, "done", resolved=D(2025, 1, 10), remaining_estimate_h=0, assignee="U1"),
+        item("B", D(2025, 1, 29), "doing", remaining_estimate_h=4, assignee="U1"),
+    )
+    evm = _portfolio(as_of=W4, work_items=items).evm
+    # W1 before the first export; AC 900 at W2 and W3; W4: AC 1200 + 4 h × 50.
+    assert column(evm, "eac_bottom_up") == [None, money(900), money(900), money(1400)]
+    # A exported under Q first and under P by 29 Jan: P's item at every week, so P's first export is still W2's.
+    moved = items.with_columns(
+        project_id=pl.when(pl.col("snapshot_date") == W2).then(pl.lit("Q")).otherwise("project_id")
+    )
+    moved = pl.concat([moved, rows("work_items", item("A", D(2025, 1, 29), "done", resolved=D(2025, 1, 10),
+                                                      remaining_estimate_h=0, assignee="U1"))])  # fmt: skip
+    evm = _portfolio(as_of=W4, work_items=moved).evm
+    assert column(evm, "eac_bottom_up") == [None, money(900), money(900), money(1400)]
+
+
 def test_bottom_up_is_null_when_remaining_work_has_no_rate():
     items = rows(
         "work_items",
