@@ -14,11 +14,11 @@ from pipelines.eventlog import KEPT, KeptEngineSqliteEventLogStorage
 from pipelines.home import Home
 
 
-def _materialization(run_id: str, table: str, rows: int) -> EventLogEntry:
+def _materialization(run_id: str, table: str, rows: int, tags: dict[str, str] | None = None) -> EventLogEntry:
     event = DagsterEvent(
         DagsterEventType.ASSET_MATERIALIZATION.value, "weekly",
-        event_specific_data=StepMaterializationData(dg.AssetMaterialization(["marts", table],
-                                                                            metadata={"dagster/row_count": rows})),
+        event_specific_data=StepMaterializationData(dg.AssetMaterialization(
+            ["marts", table], metadata={"dagster/row_count": rows}, tags=tags)),
     )  # fmt: skip
     return EventLogEntry(error_info=None, level=20, user_message="", run_id=run_id, timestamp=time.time(),
                          dagster_event=event, job_name="weekly")  # fmt: skip
@@ -106,3 +106,42 @@ def test_a_seeded_home_stores_its_events_there_through_this_class_even_when_copi
         instance.event_log_storage.store_event(_materialization("run-b", "evm_weekly", rows=2))
     assert (copy.dagster_home / "history" / "runs" / "run-b.db").is_file()
     assert not (home.dagster_home / "history" / "runs" / "run-b.db").exists()
+
+
+def test_what_the_index_has_is_asked_of_sqlite_once_and_what_it_lacks_every_time(tmp_path, monkeypatch):
+    """Dagster asks for every asset event whether the index has its tags table and asset_keys' columns, each time
+    reflecting SQLite: a yes is kept, a no is asked again (a table created since counts)."""
+    asked = []
+    for name in ("has_table", "_has_asset_key_col_on_connection"):
+        original = getattr(SqliteEventLogStorage, name)
+
+        def counted(self, *args, _original=original, _name=name):
+            asked.append((_name, args[-1]))
+            return _original(self, *args)
+
+        monkeypatch.setattr(SqliteEventLogStorage, name, counted)
+    storage = KeptEngineSqliteEventLogStorage(str(tmp_path))
+    for i in range(20):
+        # a step's materialization carries its data version as tags, stored in the index's asset_event_tags
+        storage.store_event(_materialization("run-a", "evm_weekly", rows=i, tags={"dagster/data_version": str(i)}))
+    assert asked and len(asked) == len(set(asked))  # each table or column asked about once, not 20 times
+    assert ("has_table", "asset_event_tags") in asked
+    assert ("_has_asset_key_col_on_connection", "last_materialization_timestamp") in asked
+    assert _rows(storage, "evm_weekly") == 19
+
+    assert not storage.has_table("made_later") and not storage.has_table("made_later")
+    with storage.index_connection() as conn:
+        conn.exec_driver_sql("CREATE TABLE made_later (x INTEGER)")
+    assert storage.has_table("made_later") and storage.has_table("made_later")
+    assert asked.count(("has_table", "made_later")) == 3  # twice no, then yes once
+    storage.dispose()
+
+
+def test_each_database_is_in_wal_mode_and_commits_without_waiting_for_the_disk(tmp_path):
+    storage = KeptEngineSqliteEventLogStorage(str(tmp_path))
+    storage.store_event(_materialization("run-a", "evm_weekly", rows=1))
+    for shard in ("run-a", "index"):
+        with storage._connect(shard) as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL is 2)
+    storage.dispose()
