@@ -3,7 +3,7 @@ marts.* tables (../shared/EVM.md). Asset keys are [layer, table] and equal the D
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 import dagster as dg
@@ -32,7 +32,7 @@ from transforms import earned_value as earned_value_module
 from transforms import itam as itam_module
 from transforms import milestones as milestones_module
 from transforms import planned_value as planned_value_module
-from transforms.actual_cost import worklog_costs_sql
+from transforms.actual_cost import labour_days_sql, worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
@@ -233,8 +233,11 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         ).pl()
         with warehouse.transaction(conn):
             read = write_first_work(conn)
+            days = write_labour_days(conn)
         folded = "every worklog read" if read is None else f"{read} worklog(s) folded in"
         context.log.info(f"first work dates: {folded}")
+        summed = "every day" if days is None else f"{len(days)} day(s)"
+        context.log.info(f"labour cost per project and day: {summed} summed again")
         inputs["worklogs"] = conn.sql(f"SELECT * FROM {FIRST_WORK}").pl()
         inputs["work_items"] = conn.sql(
             "SELECT item_key, snapshot_date, project_id, type, status_category, resolved, remaining_estimate_h, "
@@ -242,11 +245,9 @@ def earned_value(context: dg.AssetExecutionContext, pmo: PmoHome):
         ).pl()
         inputs["frozen_versions"] = warehouse.read(conn, "plans.baseline_versions")
         inputs["frozen_elements"] = warehouse.read(conn, "plans.baselines")
-        # AC reads only the costs in AC per project and day: summed here, exactly (DECIMAL), not 10M rows
-        inputs["costed"] = conn.sql(
-            "SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost, true AS in_ac "
-            "FROM marts.worklog_costs WHERE in_ac GROUP BY ALL ORDER BY ALL"
-        ).pl()
+        # AC reads only the costs in AC per project and day (kept, exactly: DECIMAL; summed by week, in any order),
+        # not 10M rows
+        inputs["costed"] = conn.sql(f"SELECT *, true AS in_ac FROM {LABOUR_DAYS}").pl()
         options = _options(pmo, as_of)
         # The progress of the projects whose inputs to it are unchanged is kept (transforms.progress).
         digests = conn.sql(progress_digests_sql(
@@ -740,34 +741,48 @@ def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
                                           "findings": dict(frame.group_by("finding").len().iter_rows())})  # fmt: skip
 
 
-# The flags' hours per person and day on projects, kept from run to run beside the marks of what staging changed
-# (audit.mart_marks): pipeline state, not a mart (not published); in no key order, as new days are appended to it.
+# Sums per day of the costed worklogs, kept from run to run beside the marks of what staging changed
+# (audit.mart_marks): pipeline state, not marts (not published); in no key order, as new days are appended to them.
+# The flags' hours per person and day on projects, and earned value's labour cost in AC per project and day.
 PERSON_DAYS = "audit.person_day_hours"
+LABOUR_DAYS = "audit.labour_day_costs"
 
 
 def write_person_days(conn: duckdb.DuckDBPyConnection) -> list[dt.date] | None:
-    """audit.person_day_hours: each person's hours on projects per day (`person_day_hours_sql` of
-    marts.worklog_costs), which the absurd-hours flag compares with its limit, kept from run to run instead of summed
-    over every costed worklog (10M at portfolio scale). Only the days of the worklogs staging deleted, set again or
-    appended since (pipelines/changes.py) are summed again, from the costs, which mirror staging row for row and are
-    brought up to date first (the actual_cost step): a worklog set again keeps its date (pipelines/ingest.py
-    `_append_worklogs`) and a deleted one's change holds the date it had. Summed whole when staging was written whole,
-    or the costs were from other inputs (their mark's, or the query). When the costs are behind staging (the flags
-    materialised alone, after an ingest), every day is summed from the costs as they are and the mark stays where it
-    was, so the next run still sums again the days of the changes they catch up on. Returns the days summed again,
-    None when every day was. The caller holds the transaction."""
+    """audit.person_day_hours (`person_day_hours_sql`), which the absurd-hours flag compares with its limit: see
+    `_write_day_sums`."""
+    return _write_day_sums(conn, PERSON_DAYS, lambda days: person_day_hours_sql(COSTS, days))
+
+
+def write_labour_days(conn: duckdb.DuckDBPyConnection) -> list[dt.date] | None:
+    """audit.labour_day_costs (`labour_days_sql`), all that earned value's actual cost reads of the costed worklogs:
+    see `_write_day_sums`."""
+    return _write_day_sums(conn, LABOUR_DAYS, lambda days: labour_days_sql(COSTS, days))
+
+
+def _write_day_sums(conn: duckdb.DuckDBPyConnection, table: str,
+                    sums: Callable[[list[dt.date] | None], str]) -> list[dt.date] | None:  # fmt: skip
+    """`table`: `sums` of marts.worklog_costs per day (of the days given, or every day for None), kept from run to
+    run instead of summed over every costed worklog (10M at portfolio scale). Only the days of the worklogs staging
+    deleted, set again or appended since (pipelines/changes.py) are summed again, from the costs, which mirror staging
+    row for row and are brought up to date first (the actual_cost step): a worklog set again keeps its date
+    (pipelines/ingest.py `_append_worklogs`) and a deleted one's change holds the date it had. Summed whole when staging
+    was written whole, or the costs were from other inputs (their mark's, or the query). When the costs are behind
+    staging (a mart materialised alone, after an ingest), every day is summed from the costs as they are and the mark
+    stays where it was, so the next run still sums again the days of the changes they catch up on. Returns the days
+    summed again, None when every day was. The caller holds the transaction."""
     costs_from = conn.sql("SELECT inputs FROM audit.mart_marks WHERE mart = ?", params=[COSTS]).fetchall()
-    inputs = changes.fingerprint(conn, repr((person_day_hours_sql(COSTS), costs_from)))
+    inputs = changes.fingerprint(conn, repr((sums(None), costs_from)))
     current = changes.caught_up(conn, COSTS, "staging.worklogs")
-    days = changes.pending_days(conn, PERSON_DAYS, "staging.worklogs", inputs) if current else None
-    if days is None or not warehouse.table_exists(conn, *PERSON_DAYS.split(".")):
+    days = changes.pending_days(conn, table, "staging.worklogs", inputs) if current else None
+    if days is None or not warehouse.table_exists(conn, *table.split(".")):
         days = None
-        conn.sql(f"CREATE OR REPLACE TABLE {PERSON_DAYS} AS {person_day_hours_sql(COSTS)}")
+        conn.sql(f"CREATE OR REPLACE TABLE {table} AS {sums(None)}")
     elif days:
-        conn.sql(f"DELETE FROM {PERSON_DAYS} WHERE list_contains($days::DATE[], work_date)", params={"days": days})
-        duck.insert(conn, PERSON_DAYS, person_day_hours_sql(COSTS, days))
+        conn.sql(f"DELETE FROM {table} WHERE list_contains($days::DATE[], work_date)", params={"days": days})
+        duck.insert(conn, table, sums(days))
     if current:
-        changes.mark(conn, PERSON_DAYS, inputs)
+        changes.mark(conn, table, inputs)
     return days
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from transforms.duck import query
+from transforms.duck import on_days, query
 from transforms.rates import rate_steps_sql
 
 _CUMULATIVE_SQL = """
@@ -166,6 +166,16 @@ def direct_costs(
     if mode == "purchase":
         rows = rows.with_columns(last_day=pl.col("first_day"))
     return rows.sort("project_id", "cost_category", "item_key")
+
+
+def labour_days_sql(costed: str, days: list[dt.date] | None = None) -> str:
+    """One SELECT of project_id, work_date, cost: the costs in AC of `costed` (marts.worklog_costs) summed per project
+    and day, exactly (DECIMAL), which is all `actual_cost_weekly` reads of them; of the `days` only, when given. A
+    cost without a project or a date counts in no week, and is left out. Names come from code, not input."""
+    return (
+        f"SELECT project_id, work_date, CAST(sum(cost) AS DECIMAL(18, 4)) AS cost FROM {costed} WHERE in_ac"
+        f" AND project_id IS NOT NULL AND work_date IS NOT NULL{on_days('work_date', days)} GROUP BY ALL"
+    )
 
 
 def actual_cost_weekly(

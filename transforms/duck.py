@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import polars as pl
 
@@ -46,6 +48,12 @@ def query(
                 conn.sql(f"DROP VIEW IF EXISTS temp.main.{name}")
             else:
                 conn.unregister(name)
+
+
+def on_days(column: str, days: list[dt.date] | None) -> str:
+    """A condition to AND onto a WHERE clause: `column` is one of `days`, or '' for every day (None). The column's
+    name comes from code, not input; the days are dates."""
+    return "" if days is None else f" AND {column} IN ({', '.join(f'DATE {day.isoformat()!r}' for day in days)})"
 
 
 def text(value: str) -> str:

@@ -18,7 +18,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from transforms.duck import query
+from transforms.duck import on_days, query
 
 FLAG_SCHEMA = {
     "project_id": pl.String, "status_date": pl.Date, "finding": pl.String, "detail": pl.String,
@@ -147,9 +147,8 @@ def person_day_hours_sql(costed: str, days: list[dt.date] | None = None) -> str:
     """One SELECT of person_id, work_date, hours: each person's hours on projects per day in `costed` (a relation of
     project_id, person_id, work_date, hours), which the absurd-hours finding compares with its limit; of the `days`
     only, when given. Names come from code, not input; the days are dates."""
-    of = "" if days is None else f" AND work_date IN ({', '.join(f'DATE {day.isoformat()!r}' for day in days)})"
-    return (f"SELECT person_id, work_date, sum(hours) AS hours FROM {costed} WHERE project_id IS NOT NULL"
-            f" AND person_id IS NOT NULL AND work_date IS NOT NULL{of} GROUP BY ALL")  # fmt: skip
+    return (f"SELECT person_id, work_date, sum(hours) AS hours FROM {costed} WHERE project_id IS NOT NULL AND"
+            f" person_id IS NOT NULL AND work_date IS NOT NULL{on_days('work_date', days)} GROUP BY ALL")  # fmt: skip
 
 
 def flag_candidates_sql(costed: str, evm: str, projects: str, person_days: str | None = None) -> str:

@@ -1,6 +1,8 @@
-"""audit.person_day_hours, each person's hours on projects per day, which the absurd-hours flag compares with its
-limit: only the days of the worklogs staging changed are summed again, and every day when the costs were written from
-other inputs (pipelines/marts.py write_person_days). Whichever way, it holds what summing every costed worklog gives."""
+"""The sums per day of the costed worklogs kept from run to run (pipelines/marts.py `_write_day_sums`):
+audit.person_day_hours, each person's hours on projects per day, which the absurd-hours flag compares with its limit,
+and audit.labour_day_costs, the labour cost in AC per project and day, which earned value's AC reads. Only the days of
+the worklogs staging changed are summed again, and every day when the costs were written from other inputs. Whichever
+way, each holds what summing every costed worklog gives."""
 
 import datetime as dt
 from pathlib import Path
@@ -11,22 +13,28 @@ import polars as pl
 from pipelines import warehouse
 from pipelines.home import Settings
 from pipelines.ingest import ingest
-from pipelines.marts import write_person_days, write_worklog_costs
+from pipelines.marts import write_labour_days, write_person_days, write_worklog_costs
 from tests.bad_input import corpus
 from tests.conftest import write_inbox
 
-# the oracle: every costed worklog on a project, summed per person and day
+# the oracles: every costed worklog on a project summed per person and day, and every cost in AC per project and day
 EVERY_DAY = ("SELECT person_id, work_date, sum(hours) FROM marts.worklog_costs WHERE project_id IS NOT NULL"
              " AND person_id IS NOT NULL AND work_date IS NOT NULL GROUP BY ALL ORDER BY ALL")  # fmt: skip
+EVERY_LABOUR_DAY = ("SELECT project_id, work_date, sum(cost) FROM marts.worklog_costs WHERE in_ac"
+                    " AND project_id IS NOT NULL AND work_date IS NOT NULL GROUP BY ALL ORDER BY ALL")  # fmt: skip
 
 
 def _run(conn: duckdb.DuckDBPyConnection, costs: bool = True) -> list[dt.date] | None:
-    """What a run does: the costs brought up to date (unless not `costs`: the flags materialised alone), then the
-    person-days."""
+    """What a run does: the costs brought up to date (unless not `costs`: a mart materialised alone), then the sums
+    per day: the same days of both. The labour costs are checked against their oracle here, each time."""
     with warehouse.transaction(conn):
         if costs:
             write_worklog_costs(conn, Settings())
-        return write_person_days(conn)
+        days = write_person_days(conn)
+        assert write_labour_days(conn) == days
+    labour = conn.sql("SELECT project_id, work_date, cost FROM audit.labour_day_costs ORDER BY ALL").fetchall()
+    assert len(labour) > 50 and labour == conn.sql(EVERY_LABOUR_DAY).fetchall()
+    return days
 
 
 def _held(conn: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -87,8 +95,9 @@ def test_the_days_of_changed_worklogs_are_summed_again_and_every_day_when_the_co
         # A rate changes: the costs are written whole, from other inputs, and every day is summed again. A state
         # changed behind the pipeline's back shows which: only summing every day sets it right.
         conn.sql("UPDATE audit.person_day_hours SET hours = hours + 1")
-        assert _run(conn) == []  # the costs' inputs are the same: the state is trusted as it is
+        with warehouse.transaction(conn):
+            assert write_person_days(conn) == []  # the costs' inputs are the same: the state is trusted as it is
         assert _held(conn) != conn.sql(EVERY_DAY).fetchall()
         conn.sql("UPDATE staging.rates SET hourly_rate = hourly_rate + 1")
-        assert _run(conn) is None
+        assert _run(conn) is None  # and the labour costs, summed again at the new rate, are what the costs now sum to
         assert _held(conn) == conn.sql(EVERY_DAY).fetchall()
