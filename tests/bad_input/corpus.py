@@ -25,8 +25,14 @@ SERVICENOW_CAP = 10_000  # glide.csv.export.limit's default
 
 
 @cache
-def demo() -> dict[str, bytes]:
+def _demo() -> dict[str, bytes]:
     return generate(SMALL)
+
+
+def demo() -> dict[str, bytes]:
+    """The SMALL demo's exports, a new dict each time: a test adds its files to it (`files |= ...`), and a shared one
+    would carry them into the next test of the process."""
+    return dict(_demo())
 
 
 @cache
