@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 
 from pipelines import warehouse
 from pipelines.home import Home, RunLock, Settings
+from transforms import duck
 from transforms.calendar import is_week_end, last_complete_week_end
 
 
@@ -75,7 +76,7 @@ class PmoHome(dg.ConfigurableResource):
             yield conn
         finally:
             conn.close()  # rolls back what the step left uncommitted
-            warehouse.release_cache(self._warehouse, pipeline.memory_limit)
+            duck.release_cache(self._warehouse, pipeline.memory_limit)
 
     def status_date(self, conn: duckdb.DuckDBPyConnection, as_of: dt.date | None = None) -> dt.date:
         """The run's status date: `as_of` (the run's partition key, from the asset's context: a resource cannot see

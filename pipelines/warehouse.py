@@ -189,20 +189,6 @@ def connect(path: Path, read_only: bool = False, memory_limit: str = "", threads
     return conn
 
 
-def release_cache(conn: duckdb.DuckDBPyConnection, memory_limit: str = "") -> None:
-    """Hand back to the system the blocks DuckDB's buffer pool keeps cached after the queries that read them, up
-    to the memory limit (1 GiB unless pmo.toml says otherwise): DuckDB evicts down to a lower limit when one is set,
-    then the configured limit (`memory_limit`; empty: DuckDB's default) applies again. Blocks of the database file
-    are only dropped, but temporary data of a connection still open would be spilled to disk: call it when none is.
-    What cannot be evicted stays, which only hands back less."""
-    try:
-        conn.sql("SET memory_limit = '32MiB'")
-    except duckdb.OutOfMemoryException:
-        pass
-    finally:
-        conn.sql(f"SET memory_limit = '{memory_limit}'" if memory_limit else "RESET memory_limit")
-
-
 def _ddl_current(conn: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse ran this release's DDL (audit.schema_ddl holds its digest)."""
     try:

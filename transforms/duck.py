@@ -26,14 +26,26 @@ def _in_memory() -> duckdb.DuckDBPyConnection:
     return _memory[1]
 
 
+def release_cache(conn: duckdb.DuckDBPyConnection, memory_limit: str = "") -> None:
+    """Hand back to the system the blocks DuckDB's buffer pool keeps cached after the queries that read them, up
+    to the memory limit (1 GiB unless pmo.toml says otherwise): DuckDB evicts down to a lower limit when one is set,
+    then the configured limit (`memory_limit`; empty: DuckDB's default) applies again. Blocks of the database file
+    are only dropped, but temporary data of a connection still open would be spilled to disk: call it when none is.
+    What cannot be evicted stays, which only hands back less."""
+    try:
+        conn.sql("SET memory_limit = '32MiB'")
+    except duckdb.OutOfMemoryException:
+        pass
+    finally:
+        conn.sql(f"SET memory_limit = '{memory_limit}'" if memory_limit else "RESET memory_limit")
+
+
 def _hand_back(database: duckdb.DuckDBPyConnection) -> None:
-    """Hand back to the system what the in-memory database keeps cached after a query, as closing it did: DuckDB
-    evicts down to a lower memory limit when one is set, so only while no query runs in it. Without it, earned
-    value's step of the bench's week peaked ~80 MB higher than with a database per query; with it, within ~30 MB
-    (1,257-1,312 MB against 1,253-1,279 MB)."""
+    """Hand back what the in-memory database keeps cached after a query, as closing it did (`release_cache`), only
+    while no query runs in it. Without it, earned value's step of the bench's week peaked ~80 MB higher than with a
+    database per query; with it, within ~30 MB (1,257-1,312 MB against 1,253-1,279 MB)."""
     with database.cursor() as own:
-        own.sql("SET memory_limit = '32MiB'")
-        own.sql("RESET memory_limit")
+        release_cache(own)
 
 
 def query(

@@ -10,6 +10,7 @@ import pytest
 
 from pipelines import warehouse
 from pipelines.resources import PmoHome
+from transforms import duck
 
 CACHED = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
 
@@ -97,7 +98,7 @@ def test_release_cache_hands_back_the_blocks_a_read_left_cached_and_keeps_the_li
         cursor.close()
         assert conn.sql(CACHED).fetchall()[0][0] > 32 * 2**20  # what the read left cached in the database
 
-        warehouse.release_cache(conn, memory_limit)
+        duck.release_cache(conn, memory_limit)
 
         assert conn.sql(CACHED).fetchall()[0][0] <= 32 * 2**20
         assert conn.sql("SELECT current_setting('memory_limit')").fetchall() == limit
