@@ -38,7 +38,7 @@ from transforms.calendar import working_day_index
 from transforms.earned_value import EvmOptions, compute
 from transforms.evm_flags import evm_flags, flag_candidates_sql, person_day_hours_sql
 from transforms.forecast import evm_forecast
-from transforms.freshness import DATED_COLUMNS, source_freshness
+from transforms.freshness import DATED, DATED_COLUMNS, source_freshness
 from transforms.itam import itam_cost, itam_due_dates, itam_gaps, itam_renewals
 from transforms.milestones import Kept, kept_projects, milestone_variance
 from transforms.people_weeks import weekly_hours_sql
@@ -1039,6 +1039,18 @@ def write_service_desk(conn, settings) -> tuple[dict[str, int], int]:
     return {name: conn.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in DESK}, len(computed)
 
 
+def _dated_rows_sql(table: str) -> str:
+    """The query of what `source_freshness` reads of a staging table (freshness.DATED_COLUMNS): of a table whose every
+    row counts, each file's newest date only (the newest of the newest is the newest), so that the 10M worklogs stay
+    in DuckDB (0.06-0.17 s to hand them to polars at portfolio scale, 0.02-0.03 s to take each file's newest); of the
+    others, every row, which decides whether it counts."""
+    columns = DATED_COLUMNS[table]
+    if DATED[table][1] is not None:
+        return f"SELECT _source_file, {', '.join(columns)} FROM staging.{table}"
+    (column,) = columns
+    return f"SELECT _source_file, max({column}) AS {column} FROM staging.{table} GROUP BY _source_file"
+
+
 def _first_moved(conn, starts: pl.DataFrame) -> dt.date | None:
     """The earliest first status date of a cell of marts.ticket_flow that `starts` (ticket_flow.cell_starts) and the
     stored mart do not share: a cell new, gone, or starting at another week."""
@@ -1060,8 +1072,7 @@ def source_freshness_mart(context: dg.AssetExecutionContext, pmo: PmoHome) -> dg
     with pmo.connect() as conn:
         days = status_dates(context) or [pmo.status_date(conn)]
         files = conn.sql("SELECT file_id, path, source_kind, status FROM audit.files").pl()
-        dated = {t: conn.sql(f"SELECT _source_file, {', '.join(cols)} FROM staging.{t}").pl()
-                 for t, cols in DATED_COLUMNS.items()}  # fmt: skip
+        dated = {t: conn.sql(_dated_rows_sql(t)).pl() for t in DATED_COLUMNS}
         frame = pl.concat([source_freshness(files, dated, day, max_age_days=settings.max_age_days,
                                             per_source=dict(settings.per_source))
                            for day in days])  # one frame per week of the run, not per row  # fmt: skip
