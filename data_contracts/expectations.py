@@ -11,6 +11,7 @@ a run's suites and results, in a worker process (pipelines/assets.py), so the ru
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,6 +186,18 @@ def validation_result(contract: Contract, rows_in_file: int, counts: pl.DataFram
             "success_percent": 100.0 * (len(results) - failed) / len(results) if results else None,
         },
     )
+
+
+def warm_up() -> bool:
+    """In the contracts' worker, before the run needs it (pipelines/assets.py): lower the process's priority to the
+    lowest, then import great-expectations, so that the import takes only what the run's own process leaves of the
+    cores. Whether it imported; a broken install fails where GX is used, with its own error."""
+    os.nice(19)
+    try:
+        import great_expectations  # noqa: F401
+    except Exception:
+        return False
+    return True
 
 
 def documents(

@@ -97,6 +97,7 @@ def test_the_unseen_bytes_are_those_of_the_files_the_next_ingest_reads(tmp_path)
 
 
 WARM_UP = """
+import os
 import sys
 from pathlib import Path
 from pipelines import assets, ingest, warehouse
@@ -108,6 +109,9 @@ with warehouse.connect(Path(sys.argv[2])) as conn:
                  params=[current])
     imported = assets.warm_up_contracts(conn, Path(sys.argv[3]), "sunday")
 print(imported is not None, imported is not None and imported.result(), "great_expectations" in sys.modules)
+if imported is not None:  # the worker, asked: its priority, and whether it imported Dagster (it needs only GX)
+    asked = assets._worker.submit(eval, "'dagster' in __import__('sys').modules")
+    print(assets._worker.submit(os.nice, 0).result(), asked.result())
 """
 
 
@@ -116,7 +120,10 @@ def test_a_weeks_exports_warm_up_the_contracts_worker_and_a_first_load_of_histor
 
     def warmed(limit: int, *staged_under: str) -> str:
         args = [sys.executable, "-c", WARM_UP, str(limit), str(tmp_path / "w.duckdb"), str(inbox), *staged_under]
-        return subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
+        out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=REPO).stdout.splitlines()
+        if len(out) > 1:  # a worker: it imports at the lowest priority, without Dagster
+            assert out[1] == "19 False"
+        return out[0]
 
     # up to the limit: the worker started beside the ingest and imported great-expectations; the run's process not
     assert warmed(len(FIRST)) == "True True False"
