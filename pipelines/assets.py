@@ -37,7 +37,8 @@ AUDIT_FILES, AUDIT_REJECTS = dg.AssetKey(["audit", "files"]), dg.AssetKey(["audi
 # nor every file again after an upgrade), the worker is started and imports it while the exports are ingested: the
 # contracts step then costs the run nothing. Not beside a heavy staging, whose peak memory it would add to (~250 MB).
 # The worker imports only data_contracts.expectations, and at the lowest priority (`warm_up`): the ~3 CPU-seconds of
-# the import take what the run's own process leaves of the cores, not a share of what its steps use.
+# the import take what the run's own process leaves of the cores, not a share of what its steps use. It then builds
+# the documents at that priority too, while the run's process waits for them.
 WARM_UP_BYTES = 256 * 2**20
 _worker: ProcessPoolExecutor | None = None  # started by warm_up_contracts, taken by contract_validations
 
