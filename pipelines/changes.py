@@ -18,6 +18,8 @@ differ from (pipelines/ingest.py `_work_items_lineage`).
 A mart with rows per status date computed from another mart's rows up to that date (marts.evm_forecast from
 marts.evm_weekly, which is written whole) keeps instead a digest of each week's input rows in its mark, and is computed
 again from the first week whose digest differs (`changed_from`).
+marts.risk_exposure, computed from both (its grid rows from marts.evm_weekly, its ticket risks from
+staging.work_items), asks both and takes the earlier week.
 
 Names and queries come from code, not input.
 """

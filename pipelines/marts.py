@@ -384,24 +384,47 @@ def portfolio_weekly_mart(pmo: PmoHome) -> dg.MaterializeResult:
 def risk_exposure_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """Open register risks per status date (probability × cost and schedule impact, heat-map band) and the
     operational risks derived from assets, licences and tickets, each traceable to its source row."""
-    settings = pmo.settings().risk
-    with pmo.connect() as conn:
-        evm = _evm(conn, "project_id", "status_date", "forecast_finish")
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        rows, computed = write_risk_exposure(conn, pmo.settings())
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "weeks computed this run": computed})
+
+
+RISK = "marts.risk_exposure"
+RISK_ORDER = ["status_date", "project_id", "risk_id"]
+RISK_GRID = "project_id, status_date, forecast_finish"  # the marts.evm_weekly columns the risks read
+
+
+def write_risk_exposure(conn, settings) -> tuple[int, int]:
+    """marts.risk_exposure at the status dates of marts.evm_weekly, computed again only from the first week that
+    changed on: the first whose grid rows (each project's status date and forecast finish) differ from those it was
+    computed from, or the week holding the earliest day staging.work_items recorded for a change (a week's ticket
+    risks come from the snapshots exported on or before its status date). Written whole when the register, the
+    assets, the licences, the settings or the code changed. Returns its rows and the weeks computed; the caller holds
+    the transaction."""
+    weeks, digests = changes.week_digests(conn, f"SELECT {RISK_GRID} FROM marts.evm_weekly")
+    text = repr((settings.risk, changes.source_digest(__file__, risk.__file__)))
+    inputs = changes.fingerprint(conn, text, "staging.risks", "staging.assets", "staging.licences")
+    since = min((day for day in (_changed_from(conn, RISK, RISK_ORDER, inputs, weeks, digests),
+                                 _stale_from(conn, {RISK: RISK_ORDER}, inputs, weeks, "staging.work_items"))
+                 if day is not None), default=None)  # fmt: skip
+    computed = [w for w in weeks if since is not None and w >= since]
+    if since is not None:
+        s = settings.risk
+        grid = conn.sql(f"SELECT {RISK_GRID} FROM marts.evm_weekly WHERE status_date >= ?", params=[since]).pl()
+        as_of = weeks[-1] if weeks else None
         read = _read(conn, "risks", "assets", "licences")
         # only the tickets a derived risk can come from, with their next snapshot's date
         read["work_items"] = conn.sql(risk.ITEMS_SQL.format(source="staging.work_items"),
-                                      params={"as_of": evm["status_date"].max()}).pl()  # fmt: skip
-        grid = evm.select("project_id", "status_date")
-        register = risk.register_risks(read["risks"], grid, probability_scale=settings.probability_scale,
-                                       cost_bands=settings.cost_bands, days_bands=settings.days_bands)  # fmt: skip
-        operational = risk.operational_risks(
-            grid_forecast=evm.select("project_id", "status_date", "forecast_finish"), assets=read["assets"],
-            licences=read["licences"], work_items=read["work_items"], as_of=evm["status_date"].max(),
-            blocked_days=settings.blocked_days,
-        )  # fmt: skip
-        frame = risk.risk_exposure_mart(register, operational)
-        warehouse.replace_table(conn, "marts.risk_exposure", frame, ["project_id", "status_date", "risk_id"])
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height})
+                                      params={"as_of": as_of}).pl()  # fmt: skip
+        register = risk.register_risks(read["risks"], grid.select("project_id", "status_date"),
+                                       probability_scale=s.probability_scale, cost_bands=s.cost_bands,
+                                       days_bands=s.days_bands)  # fmt: skip
+        operational = risk.operational_risks(grid_forecast=grid, assets=read["assets"], licences=read["licences"],
+                                             work_items=read["work_items"], as_of=as_of,
+                                             blocked_days=s.blocked_days)  # fmt: skip
+        _write_weeks(conn, RISK, RISK_ORDER, risk.risk_exposure_mart(register, operational), since)
+    changes.mark(conn, RISK, inputs, weeks, digests)
+    return conn.sql(f"SELECT count(*) FROM {RISK}").fetchall()[0][0], len(computed)
 
 
 @dg.multi_asset(

@@ -206,15 +206,17 @@ ITEM_COLUMNS = ("item_key", "snapshot_date", "project_id", "status", "status_cat
 # The rows of staging.work_items ({source}) up to $as_of that a derived risk can come from, with their valid_to
 # (`in_force`): every snapshot of each item with a snapshot that is not done and either critical or high with a target,
 # or blocked. `_ticket_risks` and `_blocked_risks` filter them again; this only leaves out items that can have no risk
-# (at portfolio scale 17,000 rows of a million), and computes valid_to over every snapshot of the items it keeps.
+# (at portfolio scale 17,000 rows of a million), and computes valid_to over every snapshot of the items it keeps. The
+# items are found first and their rows read by a semi join: a CTE of the rows, read twice, would be materialized
+# whole (0.10 s against 0.15 s cold at portfolio scale).
 ITEMS_SQL = f"""
-WITH w AS (SELECT {", ".join(ITEM_COLUMNS)} FROM {{source}} WHERE snapshot_date <= $as_of)
-SELECT *, lead(snapshot_date) OVER (PARTITION BY item_key ORDER BY {", ".join(SNAPSHOT_ORDER[1:])}) AS valid_to
-FROM w
-WHERE item_key IN (
-    SELECT item_key FROM w WHERE coalesce(status_category, '') <> 'done'
+WITH kept AS (
+    SELECT DISTINCT item_key FROM {{source}} WHERE snapshot_date <= $as_of AND coalesce(status_category, '') <> 'done'
        AND (lower(priority) IN ('critical', 'high') AND (sla_due_at IS NOT NULL OR due IS NOT NULL)
             OR lower(status) LIKE '%block%'))
+SELECT {", ".join(ITEM_COLUMNS)},
+       lead(snapshot_date) OVER (PARTITION BY item_key ORDER BY {", ".join(SNAPSHOT_ORDER[1:])}) AS valid_to
+FROM {{source}} SEMI JOIN kept USING (item_key) WHERE snapshot_date <= $as_of
 """
 
 

@@ -12,7 +12,15 @@ import polars as pl
 from pipelines import warehouse
 from pipelines.home import Settings
 from pipelines.ingest import ingest
-from pipelines.marts import DESK, TIMESHEETS, UTILISATION, write_service_desk, write_timesheets, write_utilisation
+from pipelines.marts import (
+    DESK,
+    TIMESHEETS,
+    UTILISATION,
+    write_risk_exposure,
+    write_service_desk,
+    write_timesheets,
+    write_utilisation,
+)
 from tests.bad_input import corpus
 from tests.conftest import write_inbox
 
@@ -179,3 +187,68 @@ def test_the_service_desk_recomputes_the_weeks_from_the_earliest_its_tickets_cha
         with warehouse.transaction(conn):
             settings = Settings.model_validate({"service_desk": {"sla_hours": {"medium": 8}}})
             assert write_service_desk(conn, settings)[1] == len(WEEK_ONE)
+
+
+# --- risk exposure, from the grid and the tickets' snapshots -----------------------------------------------------
+
+
+def _risks(conn: duckdb.DuckDBPyConnection, weeks: list[dt.date], later_from: dt.date | None = None,
+           settings: Settings | None = None) -> tuple[int, list]:  # fmt: skip
+    """marts.risk_exposure for the demo projects at the status dates `weeks` (marts.evm_weekly's grid, whose forecast
+    finish moves from 2026-12-31 to 2029-12-31 at the week `later_from`): the weeks computed, and every row (physical
+    order)."""
+    conn.sql("CREATE OR REPLACE TABLE marts.evm_weekly AS SELECT project_id, status_date, CASE WHEN status_date >= ?"
+             " THEN DATE '2029-12-31' ELSE DATE '2026-12-31' END AS forecast_finish"
+             " FROM staging.projects, unnest(CAST(? AS DATE[])) AS w(status_date)",
+             params=[later_from or dt.date.max, weeks])  # fmt: skip
+    with warehouse.transaction(conn):
+        computed = write_risk_exposure(conn, settings or Settings())[1]
+    return computed, conn.sql("SELECT * FROM marts.risk_exposure").fetchall()
+
+
+def _risks_whole(conn: duckdb.DuckDBPyConnection, weeks: list[dt.date], later_from: dt.date | None = None,
+                 settings: Settings | None = None) -> list:  # fmt: skip
+    """marts.risk_exposure computed at every week from the same inputs (its mark gone, it is written whole)."""
+    conn.sql("DELETE FROM audit.mart_marks WHERE mart = 'marts.risk_exposure'")
+    computed, rows = _risks(conn, weeks, later_from, settings)
+    assert computed == len(weeks)
+    return rows
+
+
+def test_risk_exposure_recomputes_the_weeks_from_the_first_its_grid_or_tickets_changed_and_gives_what_all_give(
+    tmp_path: Path,
+):
+    write_inbox(tmp_path / "inbox", corpus.demo())
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        ingest(conn, tmp_path / "inbox")
+        assert _risks(conn, WEEK_ONE)[0] == len(WEEK_ONE)  # the first time, every week
+        assert _risks(conn, WEEK_ONE)[0] == 0  # nothing changed: none
+        # a week added: that week alone, and the rows computing every week gives (in status date order)
+        computed, rows = _risks(conn, WEEK_TWO)
+        assert computed == 1 and rows == _risks_whole(conn, WEEK_TWO)
+        assert rows == sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+        # RSK-1, high, due 2026-03-06 and open, created 03-18 and first exported 03-19: a ticket risk from the week
+        # of 03-22 on, and that week alone computed again
+        files = _jira("2026-03-19", ("RSK-1", "High", "18/Mar/26 9:00 AM"))
+        write_inbox(tmp_path / "inbox", files)
+        assert ingest(conn, tmp_path / "inbox").appended == {"worklogs": 0, "work_items": 1}
+        computed, rows = _risks(conn, WEEK_TWO)
+        assert computed == 1 and rows == _risks_whole(conn, WEEK_TWO)
+        assert [r[:2] for r in rows if r[2] == "OPS-TICKET-RSK-1"] == [(WEEK_TWO[-1], "PRJ-001")]
+        # the forecast finish moves out to 2029 from the week of 03-01: the assets' warranties (2029) fall before it
+        # from then on, so those weeks (03-01 .. 03-22) are computed again and gain asset risks
+        before = {r[:3] for r in rows}
+        computed, rows = _risks(conn, WEEK_TWO, later_from=dt.date(2026, 3, 1))
+        assert computed == 4 and rows == _risks_whole(conn, WEEK_TWO, later_from=dt.date(2026, 3, 1))
+        gained = {r[:3] for r in rows} - before
+        assert gained and {r[0] for r in gained} == {dt.date(2026, 3, d) for d in (1, 8, 15, 22)}
+        assert all(r[2].startswith(("OPS-ASSET-", "OPS-LICENCE-")) for r in gained)
+        # a run for an earlier week: the weeks after it go, none is computed
+        computed, rows = _risks(conn, WEEK_ONE, later_from=dt.date(2026, 3, 1))
+        assert computed == 0 and rows == _risks_whole(conn, WEEK_ONE, later_from=dt.date(2026, 3, 1))
+        assert conn.sql("SELECT max(status_date) FROM marts.risk_exposure").fetchall()[0][0] == WEEK_ONE[-1]
+        # a setting the risks read, or the register, changes every week
+        settings = Settings.model_validate({"risk": {"blocked_days": 3}})
+        assert _risks(conn, WEEK_ONE, dt.date(2026, 3, 1), settings)[0] == len(WEEK_ONE)
+        conn.sql("UPDATE staging.risks SET probability = 0.9 WHERE risk_id = (SELECT min(risk_id) FROM staging.risks)")
+        assert _risks(conn, WEEK_ONE, dt.date(2026, 3, 1), settings)[0] == len(WEEK_ONE)

@@ -34,7 +34,7 @@ MART_KEYS = {
     "actual_cost_weekly": ["project_id", "status_date", "cost_category"],
     "planned_value_weekly": ["project_id", "status_date"], "worklog_costs": ["worklog_id"],
     "cost_exceptions": ["worklog_id"], "portfolio_weekly": ["group_level", "group_key", "status_date"],
-    "risk_exposure": ["project_id", "status_date", "risk_id"], "milestone_variance": ["project_id", "item_key"],
+    "risk_exposure": ["status_date", "project_id", "risk_id"], "milestone_variance": ["project_id", "item_key"],
     "milestone_slips": ["project_id", "status_date"], "milestone_history": ["project_id", "item_key", "status_date"],
     "evm_forecast": ["project_id", "status_date"],
     "evm_flags": ["project_id", "status_date", "finding"], "evm_restatements": ["project_id", "status_date", "measure"],
