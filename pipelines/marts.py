@@ -29,9 +29,11 @@ from transforms import (
     ticket_flow,
 )
 from transforms import earned_value as earned_value_module
+from transforms import evm_flags as evm_flags_module
 from transforms import itam as itam_module
 from transforms import milestones as milestones_module
 from transforms import planned_value as planned_value_module
+from transforms import rates as rates_module
 from transforms.actual_cost import labour_days_sql, worklog_costs_sql
 from transforms.backtest import backtest_summary, eac_backtest
 from transforms.calendar import working_day_index
@@ -728,40 +730,88 @@ def backtest(pmo: PmoHome):
 def evm_flags_mart(pmo: PmoHome) -> dg.MaterializeResult:
     """Findings beside the figures: EV > BAC, EV without AC, AC ≥ BAC, worklogs outside the project's dates,
     negative or absurd hours, unbaselined work (scope change), weeks not reconstructable."""
-    settings = pmo.settings()
-    with pmo.connect() as conn:
-        evm = _evm(conn, "project_id", "status_date", "bac", "ev", "ac", "baseline_start", "reconstructable")
-        read = _read(conn, "projects", "people", "rates")
-        versions = warehouse.read(conn, "marts.baseline_versions")
-        from_tickets = read["projects"].join(versions.filter(pl.col("source") == "tickets"), on="project_id",
-                                             how="semi")  # fmt: skip
-        # The derived baselines read only their projects' tickets, and only the columns they read.
-        items = conn.sql(
-            "SELECT item_key, snapshot_date, project_id, summary, assignee, assignee_account_id, original_estimate_h, "
-            "planned_start, due, is_milestone FROM staging.work_items "
-            "WHERE list_contains($projects::VARCHAR[], project_id)",
-            params={"projects": from_tickets.get_column("project_id").to_list()},
-        ).pl()  # fmt: skip
-        _, undated = bl.derive_from_tickets(items, read["people"], read["rates"], from_tickets,
-                                            as_of=evm["status_date"].max())  # fmt: skip
-        grid = bl.in_force(evm.select("project_id", "status_date"), versions)
-        with warehouse.transaction(conn):
-            write_person_days(conn)
-        # Only the worklogs a flag can use, once (a few, of millions); the elements and tickets read in the warehouse.
-        candidates = flag_candidates_sql(COSTS, "marts.evm_weekly", "staging.projects", person_days=PERSON_DAYS)
-        conn.sql(f"CREATE OR REPLACE TEMP TABLE _flag_candidates AS {candidates}",
-                 params={"absurd": settings.evm.absurd_hours_per_day})  # fmt: skip
-        frame = evm_flags(
-            evm=evm, projects=read["projects"], costed="SELECT * FROM temp.main._flag_candidates",
-            elements=_elements_sql("project_id", "baseline_version", "element_key"), grid=grid,
-            work_items="SELECT project_id, item_key, parent_key, epic_key, snapshot_date FROM staging.work_items",
-            undated=undated, absurd_hours_per_day=settings.evm.absurd_hours_per_day,
-            week_ends_on=settings.pipeline.week_ends_on, conn=conn,
-        )  # fmt: skip
-        conn.sql("DROP TABLE temp.main._flag_candidates")
-        warehouse.replace_table(conn, "marts.evm_flags", frame, ["project_id", "status_date", "finding"])
-    return dg.MaterializeResult(metadata={"dagster/row_count": frame.height,
-                                          "findings": dict(frame.group_by("finding").len().iter_rows())})  # fmt: skip
+    with pmo.connect() as conn, warehouse.transaction(conn):
+        computed = write_evm_flags(conn, pmo.settings())
+        findings = dict(conn.sql(f"SELECT finding, count(*) FROM {FLAGS} GROUP BY ALL ORDER BY 1").fetchall())
+    return dg.MaterializeResult(metadata={"dagster/row_count": sum(findings.values()), "findings": findings,
+                                          "weeks computed this run": computed})  # fmt: skip
+
+
+FLAGS = "marts.evm_flags"
+FLAGS_ORDER = ["status_date", "project_id", "finding"]
+# the marts.evm_weekly columns the flags read
+FLAGS_GRID = "project_id, status_date, bac, ev, ac, baseline_start, reconstructable"
+# What every week's findings read of marts.evm_weekly: each project's first status date, where its earlier worklogs are
+# placed, and its baseline start, which they are measured from.
+FLAGS_STARTS = ("(SELECT project_id, min(status_date) AS first_week, min(baseline_start) AS baseline_start"
+                " FROM marts.evm_weekly GROUP BY ALL)")  # fmt: skip
+
+
+def write_evm_flags(conn, settings) -> int:
+    """marts.evm_flags at the status dates of marts.evm_weekly, computed again only from the first week that changed
+    on: the first whose figures differ from those it was computed from, or the week holding the earliest day staging
+    recorded for a change of the worklogs or the tickets (a worklog's finding is on its week, or on its project's first
+    status date when earlier; a ticket's scope change on the week of its export), and the last week (the items not
+    budgeted are there). Written whole when what every week reads changed: the projects, people, rates, baselines
+    (files, freezes and versions), a project's first status date or baseline start, the settings or the code. Returns
+    the weeks computed; the caller holds the transaction."""
+    weeks, digests = changes.week_digests(conn, f"SELECT {FLAGS_GRID} FROM marts.evm_weekly")
+    text = repr((settings.evm.absurd_hours_per_day, settings.pipeline.week_ends_on,
+                 changes.source_digest(__file__, evm_flags_module.__file__, bl.__file__, rates_module.__file__,
+                                       duck.__file__)))  # fmt: skip
+    elements = f"({_elements_sql('project_id', 'baseline_version', 'element_key')})"  # the columns read of a million
+    inputs = changes.fingerprint(conn, text, "staging.projects", "staging.people", "staging.rates", elements,
+                                 "marts.baseline_versions", FLAGS_STARTS)  # fmt: skip
+    since = min((day for day in (_changed_from(conn, FLAGS, FLAGS_ORDER, inputs, weeks, digests),
+                                 *(_stale_from(conn, {FLAGS: FLAGS_ORDER}, inputs, weeks, staging)
+                                   for staging in ("staging.worklogs", "staging.work_items")))
+                 if day is not None), default=None)  # fmt: skip
+    if since is not None and weeks:
+        since = min(since, weeks[-1])  # a run for an earlier week: its last week gains the items not budgeted
+    computed = [w for w in weeks if since is not None and w >= since]
+    write_person_days(conn)
+    if since is not None:
+        _compute_flags(conn, settings, None if since == dt.date.min else since)
+    changes.mark(conn, FLAGS, inputs, weeks, digests)
+    return len(computed)
+
+
+def _compute_flags(conn, settings, since: dt.date | None) -> None:
+    """Write marts.evm_flags from status date `since` on (None: every week)."""
+    evm = conn.sql(f"SELECT {FLAGS_GRID} FROM marts.evm_weekly").pl()
+    read = _read(conn, "projects", "people", "rates")
+    versions = warehouse.read(conn, "marts.baseline_versions")
+    from_tickets = read["projects"].join(versions.filter(pl.col("source") == "tickets"), on="project_id", how="semi")
+    # The derived baselines read only their projects' tickets, and only the columns they read.
+    items = conn.sql(
+        "SELECT item_key, snapshot_date, project_id, summary, assignee, assignee_account_id, original_estimate_h, "
+        "planned_start, due, is_milestone FROM staging.work_items "
+        "WHERE list_contains($projects::VARCHAR[], project_id)",
+        params={"projects": from_tickets.get_column("project_id").to_list()},
+    ).pl()  # fmt: skip
+    _, undated = bl.derive_from_tickets(items, read["people"], read["rates"], from_tickets,
+                                        as_of=evm["status_date"].max())  # fmt: skip
+    grid = bl.in_force(evm.select("project_id", "status_date"), versions)
+    # Only the worklogs a flag can use, once (a few, of millions), and of the weeks computed only, unless a project's
+    # first status date is later (its earlier worklogs are placed there); the elements and tickets read in the
+    # warehouse.
+    late = since is not None and conn.sql(f"SELECT EXISTS (FROM {FLAGS_STARTS} WHERE first_week > ?)",
+                                          params=[since]).fetchall()[0][0]  # fmt: skip
+    candidates = flag_candidates_sql(COSTS, "marts.evm_weekly", "staging.projects", person_days=PERSON_DAYS,
+                                     since=None if late else since)  # fmt: skip
+    conn.sql(f"CREATE OR REPLACE TEMP TABLE _flag_candidates AS {candidates}",
+             params={"absurd": settings.evm.absurd_hours_per_day})  # fmt: skip
+    frame = evm_flags(
+        evm=evm, projects=read["projects"], costed="SELECT * FROM temp.main._flag_candidates",
+        elements=_elements_sql("project_id", "baseline_version", "element_key"), grid=grid,
+        work_items="SELECT project_id, item_key, parent_key, epic_key, snapshot_date FROM staging.work_items",
+        undated=undated, absurd_hours_per_day=settings.evm.absurd_hours_per_day,
+        week_ends_on=settings.pipeline.week_ends_on, conn=conn, since=since,
+    )  # fmt: skip
+    conn.sql("DROP TABLE temp.main._flag_candidates")
+    if since is not None:  # the items not budgeted of an earlier last week are no longer at the last week
+        conn.sql(f"DELETE FROM {FLAGS} WHERE finding = 'items_not_budgeted' AND status_date < ?", params=[since])
+    _write_weeks(conn, FLAGS, FLAGS_ORDER, frame, since or dt.date.min)
 
 
 # Sums per day of the costed worklogs, kept from run to run beside the marks of what staging changed

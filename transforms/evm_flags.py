@@ -9,6 +9,10 @@ Findings: ev_over_bac, ev_without_ac, ac_at_or_over_bac, worklog_before_baseline
 negative_hours, absurd_hours (a person's hours in one day above the limit), unbaselined_work (items in the
 export that no baseline version in force budgets: scope change), week_not_reconstructable, items_not_budgeted
 (items a ticket-derived baseline could not price or date).
+
+`since` (a status date) computes the findings of the weeks from then on only: those of the earlier weeks come from
+other rows (each finding is on the week of its rows: a worklog's week, or its project's first status date for earlier
+work; a ticket export's week; items not budgeted at the last status date).
 """
 
 from __future__ import annotations
@@ -96,7 +100,20 @@ absurd AS (
 ),
 snap_weeks AS (
     SELECT w.project_id, w.item_key, w.parent_key, w.epic_key, week_end(w.snapshot_date) AS status_date
-    FROM work_items w WHERE w.project_id IS NOT NULL
+    FROM work_items w
+    -- (the second test follows from the first, a week being 7 days: a plain range, which skips older row groups)
+    WHERE w.project_id IS NOT NULL AND ($since IS NULL OR week_end(w.snapshot_date) >= CAST($since AS DATE)
+                                        AND w.snapshot_date > CAST($since AS DATE) - 7)
+),
+in_force AS (
+    SELECT s.*, g.baseline_version
+    FROM snap_weeks s JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
+),
+budgeted AS (
+    -- the elements of the versions in force at those weeks only (of a million at portfolio scale: the joins below
+    -- build their tables on these)
+    SELECT project_id, baseline_version, element_key FROM elements
+    SEMI JOIN (SELECT DISTINCT project_id, baseline_version FROM in_force) USING (project_id, baseline_version)
 ),
 unbudgeted AS (
     -- Items in the week's export that the version in force does not budget: neither the item nor its parent or epic
@@ -105,19 +122,18 @@ unbudgeted AS (
     -- way), and when no item is unbudgeted DuckDB's plan then skips the scope-change test below, which joins every
     -- item with a million elements at portfolio scale (0.1 s of the query's 0.3 s).
     SELECT s.project_id, s.status_date, s.item_key
-    FROM snap_weeks s
-    JOIN grid g ON g.project_id = s.project_id AND g.status_date = s.status_date
-    ANTI JOIN elements e1 ON e1.project_id = s.project_id AND e1.baseline_version = g.baseline_version
+    FROM in_force s
+    ANTI JOIN budgeted e1 ON e1.project_id = s.project_id AND e1.baseline_version = s.baseline_version
                           AND e1.element_key = s.item_key
-    ANTI JOIN elements e2 ON e2.project_id = s.project_id AND e2.baseline_version = g.baseline_version
+    ANTI JOIN budgeted e2 ON e2.project_id = s.project_id AND e2.baseline_version = s.baseline_version
                           AND e2.element_key = s.parent_key
-    ANTI JOIN elements e3 ON e3.project_id = s.project_id AND e3.baseline_version = g.baseline_version
+    ANTI JOIN budgeted e3 ON e3.project_id = s.project_id AND e3.baseline_version = s.baseline_version
                           AND e3.element_key = s.epic_key
 ),
 unbaselined AS (
     -- Scope change: those items, for projects whose baseline is made of tickets (at least one element is an item
-    -- key). Asked after the anti-joins, of those projects' elements only (a million elements at portfolio scale,
-    -- most of them in projects with no unbudgeted item).
+    -- key, of any export). Asked after the anti-joins, of those projects' elements only (a million elements at
+    -- portfolio scale, most of them in projects with no unbudgeted item).
     SELECT u.project_id, u.status_date, 'unbaselined_work' AS finding,
            'items earning against no budget (scope change until a rebaseline takes them in)' AS detail,
            CAST(count(DISTINCT u.item_key) AS DECIMAL(18, 4)) AS value, count(DISTINCT u.item_key) AS n_rows,
@@ -125,7 +141,7 @@ unbaselined AS (
     FROM unbudgeted u
     WHERE u.project_id IN (SELECT project_id FROM elements
                            WHERE project_id IN (SELECT project_id FROM unbudgeted)
-                             AND element_key IN (SELECT item_key FROM snap_weeks))
+                             AND element_key IN (SELECT item_key FROM work_items WHERE project_id IS NOT NULL))
     GROUP BY ALL
 ),
 not_budgeted AS (
@@ -139,7 +155,8 @@ SELECT project_id, CAST(status_date AS DATE) AS status_date, finding, detail, va
        source_rows
 FROM (SELECT * FROM figures UNION ALL BY NAME SELECT * FROM worklog_rows UNION ALL BY NAME SELECT * FROM absurd
       UNION ALL BY NAME SELECT * FROM unbaselined UNION ALL BY NAME SELECT * FROM not_budgeted)
-ORDER BY project_id, status_date, finding
+WHERE $since IS NULL OR status_date >= CAST($since AS DATE)
+ORDER BY status_date, project_id, finding
 """
 
 
@@ -151,18 +168,22 @@ def person_day_hours_sql(costed: str, days: list[dt.date] | None = None) -> str:
             f" person_id IS NOT NULL AND work_date IS NOT NULL{on_days('work_date', days)} GROUP BY ALL")  # fmt: skip
 
 
-def flag_candidates_sql(costed: str, evm: str, projects: str, person_days: str | None = None) -> str:
+def flag_candidates_sql(costed: str, evm: str, projects: str, person_days: str | None = None,
+                        since: dt.date | None = None) -> str:  # fmt: skip
     """One SELECT: the rows of `costed` (worklog_id, project_id, person_id, work_date, hours, _source_file, _line;
     those with a project) that can be behind a worklog finding — negative hours, work before the project's baseline
     start (its earliest in `evm`) or after its closure (`projects`), or on a person-day of more than $absurd hours
     — so that `evm_flags` gives the same findings from them as from every row (millions, in the warehouse). Exact:
     every negative row is kept, so a person-day's kept hours are at most its total, and all of them when that total
     is over the limit. `person_days`: a relation holding `person_day_hours_sql` of `costed` (kept from run to run),
-    else it is summed here. Names come from code, not input."""
+    else it is summed here. `since` (a week end): only the rows worked in its week or later, whose findings are there
+    or later, for `evm_flags` with the same `since` when no project's first status date is after it (its earlier
+    worklogs are placed there); a person-day's rows are all kept or all left out. Names come from code, not input."""
+    later = "" if since is None else f" AND work_date > DATE '{since.isoformat()}' - 7"
     return f"""
     WITH _c AS NOT MATERIALIZED (
         SELECT worklog_id, project_id, person_id, work_date, hours, _source_file, _line FROM {costed}
-        WHERE project_id IS NOT NULL
+        WHERE project_id IS NOT NULL{later}
     ),
     _start AS (SELECT project_id, min(baseline_start) AS baseline_start FROM {evm} GROUP BY project_id),
     _over AS (SELECT person_id, work_date FROM ({person_days or person_day_hours_sql(costed)}) WHERE hours > $absurd)
@@ -186,9 +207,11 @@ def evm_flags(
     absurd_hours_per_day: float = 16.0,
     week_ends_on: str = "sunday",
     conn: duckdb.DuckDBPyConnection | None = None,
+    since: dt.date | None = None,
 ) -> pl.DataFrame:
-    """Grain: one row per project, status date and finding (see the module docstring). With `conn`, the large inputs
-    (costed, elements, work_items) may be the text of queries over its tables, read there (transforms.duck.query)."""
+    """Grain: one row per project, status date and finding (see the module docstring), in status date order; of the
+    status dates from `since` on, when given. With `conn`, the large inputs (costed, elements, work_items) may be the
+    text of queries over its tables, read there (transforms.duck.query)."""
     frames = {
         "evm": evm.select("project_id", "status_date", "bac", "ev", "ac", "baseline_start", "reconstructable"),
         "costed": _columns(costed, "worklog_id", "project_id", "person_id", "work_date", "hours", "_source_file",
@@ -201,7 +224,11 @@ def evm_flags(
     }  # fmt: skip
     as_of = evm.get_column("status_date").max()
     out = query(
-        _SQL, frames, week_ends_on=week_ends_on, params={"absurd": absurd_hours_per_day, "as_of": as_of}, conn=conn
+        _SQL,
+        frames,
+        week_ends_on=week_ends_on,
+        params={"absurd": absurd_hours_per_day, "as_of": as_of, "since": since},
+        conn=conn,
     )
     return out.cast({k: v for k, v in FLAG_SCHEMA.items()}).select(list(FLAG_SCHEMA))
 

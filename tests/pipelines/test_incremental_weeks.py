@@ -1,26 +1,29 @@
-"""The timesheet, utilisation and service desk marts, which have rows per status date, are computed again only from
-the first week whose worklogs or tickets changed (or that is new) on, and give what computing every week gives
-(pipelines/marts.py)."""
+"""The timesheet, utilisation, service desk, risk and flag marts, which have rows per status date, are computed again
+only from the first week whose worklogs, tickets or figures changed (or that is new) on, and give what computing every
+week gives (pipelines/marts.py)."""
 
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines import warehouse
+from pipelines import marts, warehouse
 from pipelines.home import Settings
 from pipelines.ingest import ingest
 from pipelines.marts import (
     DESK,
     TIMESHEETS,
     UTILISATION,
+    write_evm_flags,
     write_risk_exposure,
     write_service_desk,
     write_timesheets,
     write_utilisation,
 )
+from pipelines.resources import PmoHome
 from tests.bad_input import corpus
 from tests.conftest import write_inbox
 
@@ -252,3 +255,129 @@ def test_risk_exposure_recomputes_the_weeks_from_the_first_its_grid_or_tickets_c
         assert _risks(conn, WEEK_ONE, dt.date(2026, 3, 1), settings)[0] == len(WEEK_ONE)
         conn.sql("UPDATE staging.risks SET probability = 0.9 WHERE risk_id = (SELECT min(risk_id) FROM staging.risks)")
         assert _risks(conn, WEEK_ONE, dt.date(2026, 3, 1), settings)[0] == len(WEEK_ONE)
+
+
+# --- the flags, from the figures, the worklogs and the tickets ---------------------------------------------------
+
+
+def _net_jira(day: str, *tickets: tuple[str, str, str]) -> dict[str, bytes]:
+    """A Jira export of `day`, one row per (key, created, due date) on the values of NET-1 (PRJ-003, in progress)."""
+    lines = corpus.demo()["jira/jira_export_2026-03-15.csv"].decode("utf-8-sig").splitlines()
+    template = next(line for line in lines if ",NET-1," in line).split(",")
+    updated = dt.date.fromisoformat(day).strftime("%d/%b/%y 5:30 PM")
+    rows = []
+    for n, (key, created, due) in enumerate(tickets):
+        row = list(template)
+        row[1], row[2], row[10], row[11], row[14] = key, str(98000 + n), created, updated, due
+        rows.append(",".join(row))
+    return {f"z_{day}/jira_export_{day}.csv": ("\r\n".join([lines[0], *rows]) + "\r\n").encode()}
+
+
+def _worklogs(name: str, *rows: tuple[str, str, str, str]) -> dict[str, bytes]:
+    """A Tempo export of Ben Huber's worklogs (id, ticket key, day, hours), each on its ticket's project."""
+    first = corpus.tempo_frame().filter(pl.col("Issue Key") == "CRM-1").head(1)
+    frames = []
+    for worklog_id, key, day, hours in rows:
+        values = {"Issue Key": key, "Project Key": key.split("-")[0], "Account Key": key.split("-")[0],
+                  "Work date": f"{day} 00:00", "Hours": hours, "Billed Hours": hours}  # fmt: skip
+        row = first.with_columns(pl.lit(value).alias(column) for column, value in values.items())
+        frames.append(row.insert_column(0, pl.Series("Worklog Id", [worklog_id])))
+    return {f"z_{name}/tempo_{name}.csv": corpus.to_csv(pl.concat(frames))}
+
+
+def _flags(home: Path, week: str) -> tuple[int, list]:
+    """Ingest the inbox, then earned value and the flags materialized for the week: the weeks the flags computed, and
+    their rows (physical order)."""
+    with warehouse.connect(home / "warehouse.duckdb") as conn:
+        ingest(conn, home.parent / "inbox")
+    steps = [marts.actual_cost, marts.earned_value, marts.evm_flags_mart]
+    result = dg.materialize(steps, resources={"pmo": PmoHome(home=str(home))}, partition_key=week)
+    computed = result.asset_materializations_for_node("marts__evm_flags")[0].metadata["weeks computed this run"].value
+    with warehouse.connect(home / "warehouse.duckdb") as conn:
+        return computed, conn.sql("SELECT * FROM marts.evm_flags").fetchall()
+
+
+def _flags_whole(home: Path) -> list:
+    """marts.evm_flags computed at every week from the same inputs (its mark gone, it is written whole)."""
+    with warehouse.connect(home / "warehouse.duckdb") as conn, warehouse.transaction(conn):
+        conn.sql("DELETE FROM audit.mart_marks WHERE mart = 'marts.evm_flags'")
+        weeks = conn.sql("SELECT count(DISTINCT status_date) FROM marts.evm_weekly").fetchall()[0][0]
+        assert write_evm_flags(conn, Settings()) == weeks
+    with warehouse.connect(home / "warehouse.duckdb") as conn:
+        return conn.sql("SELECT * FROM marts.evm_flags").fetchall()
+
+
+def test_the_flags_recompute_the_weeks_from_the_first_their_figures_worklogs_or_tickets_changed_and_give_what_all_give(
+    tmp_path: Path,
+):
+    files = corpus.demo()  # PRJ-003 (NET) without its baseline rows: frozen from its tickets, which can go unbudgeted
+    files["pmo/baseline.csv"] = b"".join(line for line in files["pmo/baseline.csv"].splitlines(keepends=True)
+                                         if not line.startswith(b"PRJ-003,"))  # fmt: skip
+    write_inbox(tmp_path / "inbox", files)
+    home = tmp_path / "home"
+    home.mkdir()
+    assert _flags(home, "2026-03-15") == (len(WEEK_ONE), [])  # the first time, every week; the demo has no finding
+    assert _flags(home, "2026-03-15") == (0, [])  # nothing changed: none
+    # Ben Huber logs 18 h on CRM-1 on 2026-02-04 (PRJ-002, week of 02-08: over the 16 h limit) and 2 h on ERP-1 on
+    # 01-20 (PRJ-001, before its baseline start 02-16: on its first status date, 02-22). NET-98, exported 03-19 with
+    # no due date, is in no version of PRJ-003 (scope change) and its derived baseline cannot date it.
+    write_inbox(tmp_path / "inbox", _worklogs("w2", ("9501", "CRM-1", "2026-02-04", "18.00"),
+                                              ("9502", "ERP-1", "2026-01-20", "2.00"))
+                | _net_jira("2026-03-19", ("NET-98", "18/Mar/26 9:00 AM", "")))  # fmt: skip
+    computed, rows = _flags(home, "2026-03-22")
+    assert computed == 9 and rows == _flags_whole(home)  # from the week of 01-20 (01-25) to 03-22
+    assert rows == sorted(rows, key=lambda r: (r[1], r[0], r[2]))  # status date order
+    assert [r[:3] for r in rows] == [
+        ("PRJ-002", dt.date(2026, 2, 8), "absurd_hours"),
+        ("PRJ-001", dt.date(2026, 2, 22), "worklog_before_baseline_start"),
+        ("PRJ-003", dt.date(2026, 3, 22), "items_not_budgeted"),
+        ("PRJ-003", dt.date(2026, 3, 22), "unbaselined_work"),
+    ]
+    # NET-97, created 03-09 and exported 03-10 with a due date: a scope change in the week of 03-15, its ticket's
+    # change alone; that week and the last are computed again
+    write_inbox(tmp_path / "inbox", _net_jira("2026-03-10", ("NET-97", "09/Mar/26 9:00 AM", "20/Mar/26 12:00 AM")))
+    computed, rows = _flags(home, "2026-03-22")
+    assert computed == 2 and rows == _flags_whole(home)
+    assert ("PRJ-003", dt.date(2026, 3, 15), "unbaselined_work", "NET-97") in {(*r[:3], r[6]) for r in rows}
+    # 20 h on 03-18: the last week alone, reading only the worklogs of that week (no project starts after it)
+    write_inbox(tmp_path / "inbox", _worklogs("w3", ("9503", "CRM-1", "2026-03-18", "20.00")))
+    computed, rows = _flags(home, "2026-03-22")
+    assert computed == 1 and rows == _flags_whole(home)
+    assert ("PRJ-002", dt.date(2026, 3, 22), "absurd_hours") in {r[:3] for r in rows}
+    # 2 h on 02-10: from the week of 02-15 on, where PRJ-001 starts later (02-22), so its worklog of 01-20 is read too
+    write_inbox(tmp_path / "inbox", _worklogs("w4", ("9504", "CRM-1", "2026-02-10", "2.00")))
+    computed, rows = _flags(home, "2026-03-22")
+    assert computed == 6 and rows == _flags_whole(home)
+    assert ("PRJ-001", dt.date(2026, 2, 22), "worklog_before_baseline_start") in {r[:3] for r in rows}
+    # a week added: the items not budgeted move to it, from the week before
+    computed, rows = _flags(home, "2026-03-29")
+    assert computed == 1 and rows == _flags_whole(home)
+    assert [r[1] for r in rows if r[2] == "items_not_budgeted"] == [dt.date(2026, 3, 29)]
+    # the last week gone (as for a run that cuts it): the week before computed again, and it has them again
+    with warehouse.connect(home / "warehouse.duckdb") as conn, warehouse.transaction(conn):
+        conn.sql("DELETE FROM marts.evm_weekly WHERE status_date = DATE '2026-03-29'")
+        assert write_evm_flags(conn, Settings()) == 1
+        rows = conn.sql("SELECT * FROM marts.evm_flags").fetchall()
+    assert rows == _flags_whole(home)
+    assert [r[1] for r in rows if r[2] == "items_not_budgeted"] == [dt.date(2026, 3, 22)]
+    # a week's figures changed (PRJ-002's EV over its BAC at 03-01): from that week on
+    with warehouse.connect(home / "warehouse.duckdb") as conn, warehouse.transaction(conn):
+        conn.sql("UPDATE marts.evm_weekly SET ev = bac + 100 WHERE project_id = 'PRJ-002'"
+                 " AND status_date = DATE '2026-03-01'")  # fmt: skip
+        assert write_evm_flags(conn, Settings()) == 4  # 03-01 to 03-22
+        rows = conn.sql("SELECT * FROM marts.evm_flags").fetchall()
+    assert rows == _flags_whole(home)
+    assert ("PRJ-002", dt.date(2026, 3, 1), "ev_over_bac") in {r[:3] for r in rows}
+    # PRJ-001's baseline start moves before 01-20 in a later week: its worklog of 01-20 (at 02-22) is no longer early
+    with warehouse.connect(home / "warehouse.duckdb") as conn, warehouse.transaction(conn):
+        conn.sql("UPDATE marts.evm_weekly SET baseline_start = DATE '2026-01-10' WHERE project_id = 'PRJ-001'"
+                 " AND status_date = DATE '2026-03-15'")  # fmt: skip
+        assert write_evm_flags(conn, Settings()) == len(WEEK_TWO)  # every week
+        rows = conn.sql("SELECT * FROM marts.evm_flags").fetchall()
+    assert rows == _flags_whole(home)
+    assert "worklog_before_baseline_start" not in {r[2] for r in rows}
+    # a setting the flags read changes every week
+    with warehouse.connect(home / "warehouse.duckdb") as conn, warehouse.transaction(conn):
+        assert write_evm_flags(conn, Settings.model_validate({"evm": {"absurd_hours_per_day": 19}})) == len(WEEK_TWO)
+        assert ("PRJ-002", dt.date(2026, 2, 8), "absurd_hours") not in {r[:3] for r in conn.sql(
+            "SELECT project_id, status_date, finding FROM marts.evm_flags").fetchall()}  # fmt: skip

@@ -37,7 +37,7 @@ MART_KEYS = {
     "risk_exposure": ["status_date", "project_id", "risk_id"], "milestone_variance": ["project_id", "item_key"],
     "milestone_slips": ["project_id", "status_date"], "milestone_history": ["project_id", "item_key", "status_date"],
     "evm_forecast": ["project_id", "status_date"],
-    "evm_flags": ["project_id", "status_date", "finding"], "evm_restatements": ["project_id", "status_date", "measure"],
+    "evm_flags": ["status_date", "project_id", "finding"], "evm_restatements": ["project_id", "status_date", "measure"],
     "timesheet_completeness": ["person_id", "status_date"],
     "project_timesheet_completeness": ["project_id", "status_date"],
     "resource_utilisation": ["person_id", "status_date"],
