@@ -793,9 +793,9 @@ def _compute_flags(conn, settings, since: dt.date | None) -> None:
                                         as_of=evm["status_date"].max())  # fmt: skip
     grid = bl.in_force(evm.select("project_id", "status_date"), versions)
     # Only the worklogs a flag can use, once (a few, of millions), and of the weeks computed only, unless a project's
-    # first status date is later (its earlier worklogs are placed there); the elements and tickets read in the
+    # first status date is one of them (its earlier worklogs are placed there); the elements and tickets read in the
     # warehouse.
-    late = since is not None and conn.sql(f"SELECT EXISTS (FROM {FLAGS_STARTS} WHERE first_week > ?)",
+    late = since is not None and conn.sql(f"SELECT EXISTS (FROM {FLAGS_STARTS} WHERE first_week >= ?)",
                                           params=[since]).fetchall()[0][0]  # fmt: skip
     candidates = flag_candidates_sql(COSTS, "marts.evm_weekly", "staging.projects", person_days=PERSON_DAYS,
                                      since=None if late else since)  # fmt: skip

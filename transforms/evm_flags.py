@@ -177,7 +177,7 @@ def flag_candidates_sql(costed: str, evm: str, projects: str, person_days: str |
     every negative row is kept, so a person-day's kept hours are at most its total, and all of them when that total
     is over the limit. `person_days`: a relation holding `person_day_hours_sql` of `costed` (kept from run to run),
     else it is summed here. `since` (a week end): only the rows worked in its week or later, whose findings are there
-    or later, for `evm_flags` with the same `since` when no project's first status date is after it (its earlier
+    or later, for `evm_flags` with the same `since` when no project's first status date is on or after it (its earlier
     worklogs are placed there); a person-day's rows are all kept or all left out. Names come from code, not input."""
     later = "" if since is None else f" AND work_date > DATE '{since.isoformat()}' - 7"
     return f"""

@@ -319,10 +319,12 @@ def test_the_flags_recompute_the_weeks_from_the_first_their_figures_worklogs_or_
     assert _flags(home, "2026-03-15") == (len(WEEK_ONE), [])  # the first time, every week; the demo has no finding
     assert _flags(home, "2026-03-15") == (0, [])  # nothing changed: none
     # Ben Huber logs 18 h on CRM-1 on 2026-02-04 (PRJ-002, week of 02-08: over the 16 h limit) and 2 h on ERP-1 on
-    # 01-20 (PRJ-001, before its baseline start 02-16: on its first status date, 02-22). NET-98, exported 03-19 with
+    # 01-20 (PRJ-001, before its baseline start 02-16: on its first status date, 02-22), and 2 h on NET-1 on 02-20
+    # (PRJ-003, before its baseline start 03-02: on its first status date, 03-08). NET-98, exported 03-19 with
     # no due date, is in no version of PRJ-003 (scope change) and its derived baseline cannot date it.
     write_inbox(tmp_path / "inbox", _worklogs("w2", ("9501", "CRM-1", "2026-02-04", "18.00"),
-                                              ("9502", "ERP-1", "2026-01-20", "2.00"))
+                                              ("9502", "ERP-1", "2026-01-20", "2.00"),
+                                              ("9505", "NET-1", "2026-02-20", "2.00"))
                 | _net_jira("2026-03-19", ("NET-98", "18/Mar/26 9:00 AM", "")))  # fmt: skip
     computed, rows = _flags(home, "2026-03-22")
     assert computed == 9 and rows == _flags_whole(home)  # from the week of 01-20 (01-25) to 03-22
@@ -330,6 +332,7 @@ def test_the_flags_recompute_the_weeks_from_the_first_their_figures_worklogs_or_
     assert [r[:3] for r in rows] == [
         ("PRJ-002", dt.date(2026, 2, 8), "absurd_hours"),
         ("PRJ-001", dt.date(2026, 2, 22), "worklog_before_baseline_start"),
+        ("PRJ-003", dt.date(2026, 3, 8), "worklog_before_baseline_start"),
         ("PRJ-003", dt.date(2026, 3, 22), "items_not_budgeted"),
         ("PRJ-003", dt.date(2026, 3, 22), "unbaselined_work"),
     ]
@@ -339,16 +342,16 @@ def test_the_flags_recompute_the_weeks_from_the_first_their_figures_worklogs_or_
     computed, rows = _flags(home, "2026-03-22")
     assert computed == 2 and rows == _flags_whole(home)
     assert ("PRJ-003", dt.date(2026, 3, 15), "unbaselined_work", "NET-97") in {(*r[:3], r[6]) for r in rows}
-    # 20 h on 03-18: the last week alone, reading only the worklogs of that week (no project starts after it)
+    # 20 h on 03-18: the last week alone, reading only the worklogs of that week (no project starts then or later)
     write_inbox(tmp_path / "inbox", _worklogs("w3", ("9503", "CRM-1", "2026-03-18", "20.00")))
     computed, rows = _flags(home, "2026-03-22")
     assert computed == 1 and rows == _flags_whole(home)
     assert ("PRJ-002", dt.date(2026, 3, 22), "absurd_hours") in {r[:3] for r in rows}
-    # 2 h on 02-10: from the week of 02-15 on, where PRJ-001 starts later (02-22), so its worklog of 01-20 is read too
-    write_inbox(tmp_path / "inbox", _worklogs("w4", ("9504", "CRM-1", "2026-02-10", "2.00")))
+    # 2 h on 03-04: from the week of 03-08 on, PRJ-003's first, where its worklog of 02-20 is placed: read too
+    write_inbox(tmp_path / "inbox", _worklogs("w4", ("9504", "CRM-1", "2026-03-04", "2.00")))
     computed, rows = _flags(home, "2026-03-22")
-    assert computed == 6 and rows == _flags_whole(home)
-    assert ("PRJ-001", dt.date(2026, 2, 22), "worklog_before_baseline_start") in {r[:3] for r in rows}
+    assert computed == 3 and rows == _flags_whole(home)
+    assert ("PRJ-003", dt.date(2026, 3, 8), "worklog_before_baseline_start") in {r[:3] for r in rows}
     # a week added: the items not budgeted move to it, from the week before
     computed, rows = _flags(home, "2026-03-29")
     assert computed == 1 and rows == _flags_whole(home)
@@ -375,7 +378,7 @@ def test_the_flags_recompute_the_weeks_from_the_first_their_figures_worklogs_or_
         assert write_evm_flags(conn, Settings()) == len(WEEK_TWO)  # every week
         rows = conn.sql("SELECT * FROM marts.evm_flags").fetchall()
     assert rows == _flags_whole(home)
-    assert "worklog_before_baseline_start" not in {r[2] for r in rows}
+    assert ("PRJ-001", dt.date(2026, 2, 22), "worklog_before_baseline_start") not in {r[:3] for r in rows}
     # a setting the flags read changes every week
     with warehouse.connect(home / "warehouse.duckdb") as conn, warehouse.transaction(conn):
         assert write_evm_flags(conn, Settings.model_validate({"evm": {"absurd_hours_per_day": 19}})) == len(WEEK_TWO)
